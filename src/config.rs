@@ -1,0 +1,285 @@
+//! What a run is: the network's shape and the training schedule. Pure data with validation; it
+//! knows nothing of the CLI, the data files or the backends.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// The output layer's activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Output {
+    /// a = σ(z) per unit.
+    Sigmoid,
+    /// a_j = e^{z_j} / Σ_k e^{z_k}.
+    Softmax,
+}
+
+/// The cost function C(a, y) for one sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cost {
+    /// C = ½‖y − a‖².
+    Quadratic,
+    /// Sigmoid output: C = −Σ_j [y_j ln a_j + (1−y_j) ln(1−a_j)].
+    /// Softmax output: the log-likelihood C = −ln a_y.
+    CrossEntropy,
+}
+
+/// How the initial weights are drawn. Biases are always N(0, 1), as in the textbook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Init {
+    /// W ~ N(0, 1).
+    Normal,
+    /// W ~ N(0, 1/n_in).
+    Scaled,
+}
+
+/// The update rule applied to the mini-batch gradient g = (1/m)Σ∂C/∂W + (λ/n)W.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// W ← W − ηg, i.e. W ← (1 − ηλ/n)W − (η/m)Σ∂C/∂W.
+    Sgd,
+    /// v ← μv − ηg; W ← W + v.
+    Momentum,
+    /// m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; W ← W − η m̂/(√v̂ + ε).
+    Adam,
+}
+
+impl OptimizerKind {
+    /// How many state tensors of the parameters' shape the optimizer keeps.
+    pub fn state_slots(self) -> usize {
+        match self {
+            OptimizerKind::Sgd => 0,
+            OptimizerKind::Momentum => 1,
+            OptimizerKind::Adam => 2,
+        }
+    }
+}
+
+/// The optimizer and its constants.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Optimizer {
+    pub kind: OptimizerKind,
+    /// Momentum coefficient μ.
+    pub momentum: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub epsilon: f32,
+}
+
+impl Default for Optimizer {
+    fn default() -> Self {
+        Optimizer {
+            kind: OptimizerKind::Sgd,
+            momentum: 0.9,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        }
+    }
+}
+
+/// How η changes over the epochs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Schedule {
+    Constant,
+    /// η ← η·factor every `every` epochs.
+    Step { every: usize, factor: f32 },
+    /// η ← η/divisor when validation accuracy has not improved for `patience` epochs; training
+    /// stops once η has been divided `max_divisions` times (the textbook's halt at η/128).
+    Plateau {
+        patience: usize,
+        divisor: f32,
+        max_divisions: usize,
+    },
+}
+
+/// The network: layer sizes and the functions at its ends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkConfig {
+    /// Layer widths from input to output, e.g. [784, 30, 10].
+    pub layers: Vec<usize>,
+    pub output: Output,
+    pub cost: Cost,
+    pub init: Init,
+}
+
+/// The largest width a layer may have. 65,536 units keep every per-layer buffer of a batch
+/// within 32-bit indexing on the GPU and within memory on a small machine.
+pub const MAX_LAYER_WIDTH: usize = 65_536;
+
+impl NetworkConfig {
+    /// Checks the shape on its own, and against the data's input and class counts.
+    pub fn validate(&self, inputs: usize, classes: usize) -> Result<()> {
+        if self.layers.len() < 2 {
+            return Err(Error::config(format!(
+                "--layers needs at least an input and an output size, found {:?}",
+                self.layers
+            )));
+        }
+        for (i, &w) in self.layers.iter().enumerate() {
+            if w == 0 || w > MAX_LAYER_WIDTH {
+                return Err(Error::config(format!(
+                    "--layers: layer {i} has width {w}; each width must be in 1..={MAX_LAYER_WIDTH}"
+                )));
+            }
+        }
+        let first = self.layers[0];
+        let last = *self.layers.last().unwrap_or(&0);
+        if first != inputs {
+            return Err(Error::config(format!(
+                "--layers starts with {first} inputs but the data's images have {inputs} pixels; use --layers {inputs},...,{classes}"
+            )));
+        }
+        if last != classes {
+            return Err(Error::config(format!(
+                "--layers ends with {last} outputs but the data has {classes} classes; use --layers {inputs},...,{classes}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// (inputs, outputs) of each weight layer.
+    pub fn shapes(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.layers.windows(2).map(|w| (w[0], w[1]))
+    }
+
+    /// The textual form used by `--layers`: "784,30,10".
+    pub fn layers_string(&self) -> String {
+        self.layers
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// What each epoch evaluates and reports (the textbook's monitor_* flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Monitor {
+    pub train_cost: bool,
+    pub train_accuracy: bool,
+    pub validation_cost: bool,
+    pub validation_accuracy: bool,
+    pub test_cost: bool,
+    pub test_accuracy: bool,
+}
+
+impl Default for Monitor {
+    fn default() -> Self {
+        Monitor {
+            train_cost: true,
+            train_accuracy: false,
+            validation_cost: false,
+            validation_accuracy: true,
+            test_cost: false,
+            test_accuracy: true,
+        }
+    }
+}
+
+/// The hyper-parameters of a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub network: NetworkConfig,
+    /// Learning rate η.
+    pub eta: f32,
+    /// L2 regularisation λ (weight decay factor 1 − ηλ/n).
+    pub lambda: f32,
+    /// Mini-batch size m.
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub optimizer: Optimizer,
+    pub schedule: Schedule,
+    /// Stop when validation accuracy has not improved for this many epochs.
+    pub early_stop: Option<usize>,
+    pub seed: u64,
+    pub monitor: Monitor,
+}
+
+impl TrainConfig {
+    /// Checks every number against its range; `n_train` is the training-set size.
+    pub fn validate(&self, n_train: usize) -> Result<()> {
+        if !(self.eta.is_finite() && self.eta > 0.0) {
+            return Err(Error::config(format!(
+                "--eta must be a finite number > 0, found {}",
+                self.eta
+            )));
+        }
+        if !(self.lambda.is_finite() && self.lambda >= 0.0) {
+            return Err(Error::config(format!(
+                "--lambda must be a finite number >= 0, found {}",
+                self.lambda
+            )));
+        }
+        if self.batch_size == 0 || self.batch_size > n_train {
+            return Err(Error::config(format!(
+                "--batch-size must be in 1..={n_train} (the training-set size), found {}",
+                self.batch_size
+            )));
+        }
+        if self.epochs > 1_000_000 {
+            return Err(Error::config(format!(
+                "--epochs must be at most 1000000, found {}",
+                self.epochs
+            )));
+        }
+        let o = &self.optimizer;
+        if !(0.0..1.0).contains(&o.momentum) {
+            return Err(Error::config(format!(
+                "--momentum must be in [0, 1), found {}",
+                o.momentum
+            )));
+        }
+        if !(0.0..1.0).contains(&o.beta1) || !(0.0..1.0).contains(&o.beta2) {
+            return Err(Error::config(format!(
+                "--beta1 and --beta2 must be in [0, 1), found {} and {}",
+                o.beta1, o.beta2
+            )));
+        }
+        if !(o.epsilon.is_finite() && o.epsilon > 0.0) {
+            return Err(Error::config(format!(
+                "--adam-epsilon must be > 0, found {}",
+                o.epsilon
+            )));
+        }
+        match self.schedule {
+            Schedule::Constant => {}
+            Schedule::Step { every, factor } => {
+                if every == 0 || !(factor.is_finite() && factor > 0.0) {
+                    return Err(Error::config(format!(
+                        "--schedule step needs --step-every >= 1 and --decay > 0, found {every} and {factor}"
+                    )));
+                }
+            }
+            Schedule::Plateau {
+                patience, divisor, ..
+            } => {
+                if patience == 0 || !(divisor.is_finite() && divisor > 1.0) {
+                    return Err(Error::config(format!(
+                        "--schedule plateau needs --patience >= 1 and --divisor > 1, found {patience} and {divisor}"
+                    )));
+                }
+            }
+        }
+        if self.early_stop == Some(0) {
+            return Err(Error::config("--early-stop must be at least 1 epoch"));
+        }
+        Ok(())
+    }
+}
+
+/// Per-step constants handed to a backend's update: everything the update rule needs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepHyper {
+    /// η for this epoch, after the schedule.
+    pub eta: f32,
+    pub lambda: f32,
+    /// Training-set size n (the L2 term is ηλ/n).
+    pub n_train: usize,
+    pub batch_size: usize,
+    pub optimizer: Optimizer,
+}

@@ -1,0 +1,71 @@
+//! Errors as values. Every message names what was involved (a file, a flag, a layer), what was
+//! expected and what was found, so that a user can act on it without reading the source.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in gpu-mlp, as a value the CLI turns into one line and an exit
+/// code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be opened, read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A data file's content is not what its format promises.
+    #[error("{path}: {message}")]
+    BadData { path: PathBuf, message: String },
+    /// A checkpoint that cannot be used.
+    #[error("checkpoint {path}: {message}")]
+    BadCheckpoint { path: PathBuf, message: String },
+    /// A flag or configuration value out of its range, or values that do not fit together.
+    #[error("{0}")]
+    Config(String),
+    /// Training produced a NaN or infinite cost.
+    #[error("{0}")]
+    Diverged(String),
+    /// No GPU adapter, or one that cannot run what was asked.
+    #[error("{0}")]
+    Gpu(String),
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn bad_data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::BadData {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_checkpoint(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::BadCheckpoint {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config(message.into())
+    }
+
+    /// The process exit code the CLI uses for this error (documented in `--help`).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) => 2,
+            Error::Io { .. } | Error::BadData { .. } | Error::BadCheckpoint { .. } => 3,
+            Error::Diverged(_) => 4,
+            Error::Gpu(_) => 5,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,1 @@
+//! The GPU backend (wgpu + WGSL). Being written; see issue 3.

@@ -1,0 +1,17 @@
+//! gpu-mlp: a multilayer-perceptron trainer whose forward and backward passes run as WGSL
+//! compute shaders through wgpu, held against a plain CPU reference.
+//!
+//! The flow: `data` reads IDX files into [`data::Splits`]; `config` says what to train;
+//! `train` runs the epoch loop and drives a [`backend::Backend`], either the CPU reference
+//! (`cpu`) or the GPU (`gpu`); `model` holds the parameters and `checkpoint` stores them as
+//! safetensors.
+
+pub mod backend;
+pub mod config;
+pub mod cpu;
+pub mod data;
+pub mod error;
+pub mod gpu;
+pub mod model;
+
+pub use error::{Error, Result};
