@@ -12,6 +12,11 @@ pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod gpu;
+pub mod gradcheck;
 pub mod model;
+pub mod train;
+pub mod checkpoint;
+pub mod cli;
+pub mod commands;
 
 pub use error::{Error, Result};

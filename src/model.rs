@@ -54,7 +54,10 @@ impl Params {
                     Init::Scaled => 1.0 / (inputs as f64).sqrt(),
                 };
                 let weight = (0..inputs * outputs)
-                    .map(|_| (StandardNormal.sample(&mut rng) as f64 * scale) as f32)
+                    .map(|_| {
+                        let x: f64 = StandardNormal.sample(&mut rng);
+                        (x * scale) as f32
+                    })
                     .collect::<Vec<f32>>();
                 let bias = (0..outputs)
                     .map(|_| {

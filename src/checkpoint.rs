@@ -1,0 +1,294 @@
+//! Checkpoints as safetensors: `layers.N.weight` shaped [out, in] and `layers.N.bias` shaped
+//! [out], f32 little-endian, plus the optimizer's state tensors
+//! (`optimizer.SLOT.layers.N.weight|bias`) and metadata: layer sizes, output, cost, and for
+//! resuming the training configuration and progress as JSON.
+//!
+//! Writes are atomic: the bytes go to a temporary file in the same directory, which is synced
+//! and then renamed over the target, so a crash mid-write never leaves a broken file where a
+//! good one was.
+
+use crate::config::{Cost, NetworkConfig, OptimizerKind, Output, TrainConfig};
+use crate::error::{Error, Result};
+use crate::model::{Layer, OptimizerState, Params};
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+/// Where a training run stands after an epoch: enough to continue it exactly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// η for the next epoch (after any schedule change).
+    pub eta: f32,
+    /// Best validation accuracy so far and the epoch (1-based) it came at.
+    pub best_validation_accuracy: Option<f64>,
+    pub best_epoch: usize,
+    /// Epochs since validation accuracy last improved.
+    pub epochs_without_improvement: usize,
+    /// How often the plateau schedule has divided η.
+    pub eta_divisions: usize,
+}
+
+/// Everything a checkpoint holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub network: NetworkConfig,
+    pub params: Params,
+    /// The optimizer's kind and state, when saved by a training run.
+    pub optimizer: Option<(OptimizerKind, OptimizerState)>,
+    /// The run's configuration and progress, when saved by a training run.
+    pub train: Option<(TrainConfig, Progress)>,
+}
+
+const FORMAT: &str = "gpu-mlp/1";
+
+fn slot_names(kind: OptimizerKind) -> &'static [&'static str] {
+    match kind {
+        OptimizerKind::Sgd => &[],
+        OptimizerKind::Momentum => &["velocity"],
+        OptimizerKind::Adam => &["m", "v"],
+    }
+}
+
+fn to_le_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn kebab<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+impl Checkpoint {
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        let mut push_params = |prefix: &str, p: &Params| {
+            for (n, l) in p.layers.iter().enumerate() {
+                tensors.push((
+                    format!("{prefix}layers.{n}.weight"),
+                    vec![l.outputs, l.inputs],
+                    to_le_bytes(&l.weight),
+                ));
+                tensors.push((
+                    format!("{prefix}layers.{n}.bias"),
+                    vec![l.outputs],
+                    to_le_bytes(&l.bias),
+                ));
+            }
+        };
+        push_params("", &self.params);
+        let mut meta = HashMap::new();
+        meta.insert("format".to_string(), FORMAT.to_string());
+        meta.insert("layers".to_string(), self.network.layers_string());
+        meta.insert("output".to_string(), kebab(&self.network.output));
+        meta.insert("cost".to_string(), kebab(&self.network.cost));
+        meta.insert("init".to_string(), kebab(&self.network.init));
+        if let Some((kind, state)) = &self.optimizer {
+            meta.insert("optimizer".to_string(), kebab(kind));
+            meta.insert("optimizer_step".to_string(), state.step.to_string());
+            for (name, slot) in slot_names(*kind).iter().zip(&state.slots) {
+                push_params(&format!("optimizer.{name}."), slot);
+            }
+        }
+        if let Some((cfg, progress)) = &self.train {
+            meta.insert("train_config".to_string(), to_json(cfg)?);
+            meta.insert("progress".to_string(), to_json(progress)?);
+        }
+        let views = tensors
+            .iter()
+            .map(|(name, shape, data)| {
+                TensorView::new(Dtype::F32, shape.clone(), data)
+                    .map(|v| (name.clone(), v))
+                    .map_err(|e| Error::config(format!("cannot build tensor {name}: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        safetensors::serialize(views, Some(meta))
+            .map_err(|e| Error::config(format!("cannot serialise checkpoint: {e}")))
+    }
+
+    /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        if !self.params.is_finite() {
+            return Err(Error::Diverged(format!(
+                "refusing to save {}: the parameters hold NaN or infinite values",
+                path.display()
+            )));
+        }
+        write_atomically(path, &self.to_bytes()?)
+    }
+
+    /// Reads and checks a checkpoint file.
+    pub fn load(path: &Path) -> Result<Checkpoint> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Parses checkpoint bytes; `path` only names the source in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
+        let bad = |m: String| Error::bad_checkpoint(path, m);
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let get = |key: &str| {
+            meta.get(key)
+                .cloned()
+                .ok_or_else(|| bad(format!("metadata has no \"{key}\" entry")))
+        };
+        let format = get("format")?;
+        if format != FORMAT {
+            return Err(bad(format!(
+                "format is \"{format}\", expected \"{FORMAT}\""
+            )));
+        }
+        let layers = get("layers")?
+            .split(',')
+            .map(|s| s.trim().parse::<usize>())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("metadata \"layers\" is not a list of sizes: {e}")))?;
+        let enum_of = |key: &str| -> Result<serde_json::Value> { Ok(serde_json::Value::String(get(key)?)) };
+        let output: Output = serde_json::from_value(enum_of("output")?)
+            .map_err(|_| bad(format!("unknown output {:?}", meta.get("output"))))?;
+        let cost: Cost = serde_json::from_value(enum_of("cost")?)
+            .map_err(|_| bad(format!("unknown cost {:?}", meta.get("cost"))))?;
+        let init = meta
+            .get("init")
+            .and_then(|s| serde_json::from_value(serde_json::Value::String(s.clone())).ok())
+            .unwrap_or(crate::config::Init::Normal);
+        let network = NetworkConfig {
+            layers,
+            output,
+            cost,
+            init,
+        };
+        if network.layers.len() < 2 || network.layers.contains(&0) {
+            return Err(bad(format!(
+                "metadata \"layers\" is {:?}; a network needs at least two non-zero sizes",
+                network.layers
+            )));
+        }
+        let read_params = |prefix: &str| -> Result<Params> {
+            let layers = network
+                .shapes()
+                .enumerate()
+                .map(|(n, (inputs, outputs))| {
+                    Ok(Layer {
+                        inputs,
+                        outputs,
+                        weight: read_tensor(&st, &format!("{prefix}layers.{n}.weight"), &[outputs, inputs], path)?,
+                        bias: read_tensor(&st, &format!("{prefix}layers.{n}.bias"), &[outputs], path)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Params { layers })
+        };
+        let params = read_params("")?;
+        let extra = st
+            .names()
+            .iter()
+            .filter(|n| !n.starts_with("optimizer.") && !n.starts_with("layers."))
+            .count();
+        if extra > 0 {
+            return Err(bad(format!("holds {extra} tensors gpu-mlp does not know")));
+        }
+        let optimizer = match meta.get("optimizer") {
+            None => None,
+            Some(kind) => {
+                let kind: OptimizerKind =
+                    serde_json::from_value(serde_json::Value::String(kind.clone()))
+                        .map_err(|_| bad(format!("unknown optimizer \"{kind}\"")))?;
+                let step = get("optimizer_step")?
+                    .parse::<u64>()
+                    .map_err(|e| bad(format!("metadata \"optimizer_step\": {e}")))?;
+                let slots = slot_names(kind)
+                    .iter()
+                    .map(|name| read_params(&format!("optimizer.{name}.")))
+                    .collect::<Result<Vec<_>>>()?;
+                Some((kind, OptimizerState { step, slots }))
+            }
+        };
+        let train = match (meta.get("train_config"), meta.get("progress")) {
+            (Some(c), Some(p)) => {
+                let cfg: TrainConfig = serde_json::from_str(c)
+                    .map_err(|e| bad(format!("metadata \"train_config\": {e}")))?;
+                let progress: Progress = serde_json::from_str(p)
+                    .map_err(|e| bad(format!("metadata \"progress\": {e}")))?;
+                if cfg.network.layers != network.layers {
+                    return Err(bad("train_config's layers disagree with the tensors".into()));
+                }
+                Some((cfg, progress))
+            }
+            _ => None,
+        };
+        Ok(Checkpoint {
+            network,
+            params,
+            optimizer,
+            train,
+        })
+    }
+}
+
+fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Result<Vec<f32>> {
+    let bad = |m: String| Error::bad_checkpoint(path, m);
+    let t = st
+        .tensor(name)
+        .map_err(|_| bad(format!("tensor {name} is missing")))?;
+    if t.dtype() != Dtype::F32 {
+        return Err(bad(format!("tensor {name} is {:?}, expected F32", t.dtype())));
+    }
+    if t.shape() != shape {
+        return Err(bad(format!(
+            "tensor {name} has shape {:?}, expected {shape:?} from the layer sizes",
+            t.shape()
+        )));
+    }
+    Ok(t.data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+/// Writes `bytes` to `path` through a synced temporary file in the same directory and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::config(format!("{} is not a file path", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| Error::config(format!("cannot serialise checkpoint metadata: {e}")))
+}

@@ -1,0 +1,489 @@
+//! The command line (clap derive) and how flags, presets and checkpoints resolve into a
+//! [`TrainConfig`]. Every flag given overrides the preset (or the resumed run's configuration).
+
+use crate::config::{
+    Cost, Init, Monitor, NetworkConfig, Optimizer, OptimizerKind, Output, Schedule, TrainConfig,
+};
+use crate::data::{SplitSizes, Source};
+use crate::error::{Error, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  unexpected internal error
+  2  bad flag or configuration (the message names the flag)
+  3  unreadable or malformed file (data set, checkpoint, output path)
+  4  training diverged (NaN or infinite cost); nothing was saved over a good checkpoint
+  5  GPU problem (no adapter for the backend asked for, device limits, device lost)";
+
+/// gpu-mlp: train multilayer perceptrons with backpropagation on the GPU (wgpu + WGSL) or the
+/// CPU reference, on MNIST-format data.
+#[derive(Debug, Parser)]
+#[command(name = "gpu-mlp", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a network and report each epoch.
+    Train(TrainArgs),
+    /// Evaluate a saved model on a data split.
+    Eval(EvalArgs),
+    /// Check backprop's gradients against f64 central finite differences.
+    Gradcheck(GradcheckArgs),
+    /// Measure seconds per training epoch for the benchmark configurations.
+    Bench(BenchArgs),
+    /// List the GPU adapters wgpu finds, with the limits that matter for training.
+    Devices,
+    /// Train the same network on the CPU and the GPU and compare weights, accuracy and speed.
+    Compare(CompareArgs),
+}
+
+/// The backend that runs the passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// The CPU reference.
+    Cpu,
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+    /// A real GPU if there is one, else a software adapter, else the CPU.
+    Auto,
+}
+
+/// Which data set to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DatasetChoice {
+    /// MNIST, shipped in data/mnist.
+    Mnist,
+    /// Fashion-MNIST from /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist).
+    FashionMnist,
+}
+
+/// Named configurations from the textbook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// 784-30-10, sigmoid output, quadratic cost, η=3.0, batch 10, 30 epochs, N(0,1) init.
+    Nielsen,
+    /// 784-100-10, sigmoid output, cross-entropy, η=0.5, λ=5.0, batch 10, scaled init, 30 epochs.
+    Network2,
+}
+
+impl Preset {
+    pub fn config(self) -> TrainConfig {
+        let base = TrainConfig {
+            network: NetworkConfig {
+                layers: vec![784, 30, 10],
+                output: Output::Sigmoid,
+                cost: Cost::Quadratic,
+                init: Init::Normal,
+            },
+            eta: 3.0,
+            lambda: 0.0,
+            batch_size: 10,
+            epochs: 30,
+            optimizer: Optimizer::default(),
+            schedule: Schedule::Constant,
+            early_stop: None,
+            seed: 1,
+            monitor: Monitor::default(),
+        };
+        match self {
+            Preset::Nielsen => base,
+            Preset::Network2 => TrainConfig {
+                network: NetworkConfig {
+                    layers: vec![784, 100, 10],
+                    output: Output::Sigmoid,
+                    cost: Cost::CrossEntropy,
+                    init: Init::Scaled,
+                },
+                eta: 0.5,
+                lambda: 5.0,
+                ..base
+            },
+        }
+    }
+}
+
+/// The learning-rate schedule's kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleChoice {
+    Constant,
+    /// η ← η·decay every --step-every epochs.
+    Step,
+    /// η ← η/divisor when validation accuracy has not improved for --patience epochs.
+    Plateau,
+}
+
+/// What each epoch evaluates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MonitorItem {
+    TrainCost,
+    TrainAccuracy,
+    ValidationCost,
+    ValidationAccuracy,
+    TestCost,
+    TestAccuracy,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Data set to train and evaluate on.
+    #[arg(long, value_enum, default_value = "mnist")]
+    pub dataset: DatasetChoice,
+    /// Read the four standard IDX files (train-images-idx3-ubyte[.gz], ...) from DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Training images: the first N of the training file.
+    #[arg(long, default_value_t = 50_000)]
+    pub train_size: usize,
+    /// Validation images: the last N of the training file.
+    #[arg(long, default_value_t = 10_000)]
+    pub validation_size: usize,
+    /// Test images: the first N of the t10k file [default: all of them].
+    #[arg(long)]
+    pub test_size: Option<usize>,
+}
+
+impl DataArgs {
+    pub fn source(&self) -> Source {
+        match (&self.data_dir, self.dataset) {
+            (Some(d), _) => Source::Dir(d.clone()),
+            (None, DatasetChoice::Mnist) => Source::Mnist,
+            (None, DatasetChoice::FashionMnist) => Source::FashionMnist,
+        }
+    }
+
+    pub fn sizes(&self) -> SplitSizes {
+        SplitSizes {
+            train: self.train_size,
+            validation: self.validation_size,
+            test: self.test_size,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// Backend: the CPU reference, a wgpu API, or auto.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: BackendChoice,
+    /// Pick the GPU adapter whose name contains this text (see `gpu-mlp devices`).
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
+    /// CPU threads for the reference's matrix products [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// Start from a textbook configuration; any flag given overrides it.
+    #[arg(long, value_enum, default_value = "nielsen")]
+    pub preset: Preset,
+    /// Layer widths from input to output [default: 784,30,10 (nielsen), 784,100,10 (network2)].
+    #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
+    pub layers: Option<Vec<usize>>,
+    /// Output activation [default: sigmoid].
+    #[arg(long, value_enum)]
+    pub output: Option<Output>,
+    /// Cost function (cross-entropy on softmax is the log-likelihood) [default: quadratic
+    /// (nielsen), cross-entropy (network2)].
+    #[arg(long, value_enum)]
+    pub cost: Option<Cost>,
+    /// Weight initialisation: N(0,1) or N(0,1/n_in) [default: normal (nielsen), scaled (network2)].
+    #[arg(long, value_enum)]
+    pub init: Option<Init>,
+    /// Learning rate η [default: 3.0 (nielsen), 0.5 (network2)].
+    #[arg(long)]
+    pub eta: Option<f32>,
+    /// L2 regularisation λ; weights decay by 1 − ηλ/n [default: 0 (nielsen), 5.0 (network2)].
+    #[arg(long)]
+    pub lambda: Option<f32>,
+    /// Mini-batch size: 1 is online learning, the training-set size is full-batch gradient
+    /// descent [default: 10].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Epochs to train [default: 30].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Update rule [default: sgd].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Momentum coefficient μ [default: 0.9].
+    #[arg(long)]
+    pub momentum: Option<f32>,
+    /// Adam's β₁ [default: 0.9].
+    #[arg(long)]
+    pub beta1: Option<f32>,
+    /// Adam's β₂ [default: 0.999].
+    #[arg(long)]
+    pub beta2: Option<f32>,
+    /// Adam's ε [default: 1e-8].
+    #[arg(long)]
+    pub adam_epsilon: Option<f32>,
+    /// Learning-rate schedule [default: constant].
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleChoice>,
+    /// Step schedule: epochs between decays [default: 10].
+    #[arg(long)]
+    pub step_every: Option<usize>,
+    /// Step schedule: factor applied to η [default: 0.5].
+    #[arg(long)]
+    pub decay: Option<f32>,
+    /// Plateau schedule: epochs without a better validation accuracy before dividing η
+    /// [default: 10].
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Plateau schedule: divisor of η [default: 2].
+    #[arg(long)]
+    pub divisor: Option<f32>,
+    /// Plateau schedule: stop after this many divisions (7 halvings: η/128) [default: 7].
+    #[arg(long)]
+    pub max_divisions: Option<usize>,
+    /// Stop when validation accuracy has not improved for N epochs [default: off].
+    #[arg(long, value_name = "N")]
+    pub early_stop: Option<usize>,
+    /// Seed for initialisation and shuffling; the same seed gives the same weights [default: 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// What each epoch reports, comma-separated
+    /// [default: train-cost,validation-accuracy,test-accuracy].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub monitor: Option<Vec<MonitorItem>>,
+    /// Write one JSON object per epoch (JSON Lines) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub metrics: Option<PathBuf>,
+    /// Save the trained model (safetensors) to PATH, atomically.
+    #[arg(long, value_name = "PATH")]
+    pub save: Option<PathBuf>,
+    /// Also write the --save checkpoint every N epochs, so a killed run can resume.
+    #[arg(long, value_name = "N", requires = "save")]
+    pub checkpoint_every: Option<usize>,
+    /// Continue the run saved in this checkpoint (its configuration, optimizer state and
+    /// schedule; flags given override). --epochs is the total, counting the epochs already run.
+    #[arg(long, value_name = "PATH")]
+    pub resume: Option<PathBuf>,
+    /// Print only the final summary.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+impl TrainArgs {
+    /// The configuration: `base` (the preset, or the resumed run's) with every given flag on top.
+    pub fn resolve(&self, base: TrainConfig) -> Result<TrainConfig> {
+        let mut c = base;
+        if let Some(l) = &self.layers {
+            c.network.layers = l.clone();
+        }
+        if let Some(v) = self.output {
+            c.network.output = v;
+        }
+        if let Some(v) = self.cost {
+            c.network.cost = v;
+        }
+        if let Some(v) = self.init {
+            c.network.init = v;
+        }
+        c.eta = self.eta.unwrap_or(c.eta);
+        c.lambda = self.lambda.unwrap_or(c.lambda);
+        c.batch_size = self.batch_size.unwrap_or(c.batch_size);
+        c.epochs = self.epochs.unwrap_or(c.epochs);
+        c.seed = self.seed.unwrap_or(c.seed);
+        let o = &mut c.optimizer;
+        o.kind = self.optimizer.unwrap_or(o.kind);
+        o.momentum = self.momentum.unwrap_or(o.momentum);
+        o.beta1 = self.beta1.unwrap_or(o.beta1);
+        o.beta2 = self.beta2.unwrap_or(o.beta2);
+        o.epsilon = self.adam_epsilon.unwrap_or(o.epsilon);
+        let step_given = self.step_every.is_some() || self.decay.is_some();
+        let plateau_given =
+            self.patience.is_some() || self.divisor.is_some() || self.max_divisions.is_some();
+        let kind = self.schedule.unwrap_or(match c.schedule {
+            Schedule::Constant => ScheduleChoice::Constant,
+            Schedule::Step { .. } => ScheduleChoice::Step,
+            Schedule::Plateau { .. } => ScheduleChoice::Plateau,
+        });
+        c.schedule = match kind {
+            ScheduleChoice::Constant => {
+                if step_given || plateau_given {
+                    return Err(Error::config(
+                        "--step-every/--decay/--patience/--divisor/--max-divisions need --schedule step or plateau",
+                    ));
+                }
+                Schedule::Constant
+            }
+            ScheduleChoice::Step => {
+                let (every, factor) = match c.schedule {
+                    Schedule::Step { every, factor } => (every, factor),
+                    _ => (10, 0.5),
+                };
+                Schedule::Step {
+                    every: self.step_every.unwrap_or(every),
+                    factor: self.decay.unwrap_or(factor),
+                }
+            }
+            ScheduleChoice::Plateau => {
+                let (p, d, m) = match c.schedule {
+                    Schedule::Plateau {
+                        patience,
+                        divisor,
+                        max_divisions,
+                    } => (patience, divisor, max_divisions),
+                    _ => (10, 2.0, 7),
+                };
+                Schedule::Plateau {
+                    patience: self.patience.unwrap_or(p),
+                    divisor: self.divisor.unwrap_or(d),
+                    max_divisions: self.max_divisions.unwrap_or(m),
+                }
+            }
+        };
+        if self.early_stop.is_some() {
+            c.early_stop = self.early_stop;
+        }
+        if let Some(items) = &self.monitor {
+            let has = |i: MonitorItem| items.contains(&i);
+            c.monitor = Monitor {
+                train_cost: has(MonitorItem::TrainCost),
+                train_accuracy: has(MonitorItem::TrainAccuracy),
+                validation_cost: has(MonitorItem::ValidationCost),
+                validation_accuracy: has(MonitorItem::ValidationAccuracy),
+                test_cost: has(MonitorItem::TestCost),
+                test_accuracy: has(MonitorItem::TestAccuracy),
+            };
+        }
+        if self.checkpoint_every == Some(0) {
+            return Err(Error::config("--checkpoint-every must be at least 1"));
+        }
+        Ok(c)
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// The checkpoint to evaluate (written by `train --save`).
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Which split to evaluate.
+    #[arg(long, value_enum, default_value = "test")]
+    pub split: crate::backend::Split,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GradcheckArgs {
+    /// Hidden-layer widths of the small network checked.
+    #[arg(long, value_delimiter = ',', default_value = "8,6")]
+    pub hidden: Vec<usize>,
+    /// Real training samples the cost is summed over.
+    #[arg(long, default_value_t = 4)]
+    pub samples: usize,
+    /// Seed for the network's initial weights.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// The benchmark configurations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchConfig {
+    /// 784-30-10, sigmoid, quadratic, batch 10, η=3.
+    Nielsen,
+    /// 784-100-10, sigmoid, cross-entropy, λ=5, batch 10, η=0.5.
+    Network2,
+    /// 784-1024-1024-10, softmax, cross-entropy, batch 256, η=0.1.
+    Wide,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Configurations to time, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "nielsen,network2,wide")]
+    pub configs: Vec<BenchConfig>,
+    /// Timed epochs per configuration (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Start from a textbook configuration.
+    #[arg(long, value_enum, default_value = "nielsen")]
+    pub preset: Preset,
+    /// Epochs to train on both paths.
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    /// Steps after which weights are compared besides the first.
+    #[arg(long, default_value_t = 100)]
+    pub steps: usize,
+    /// Seed for both paths.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// GPU backend to hold against the CPU.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendChoice,
+    /// Adapter name filter.
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+impl BenchConfig {
+    pub fn config(self) -> TrainConfig {
+        match self {
+            BenchConfig::Nielsen => Preset::Nielsen.config(),
+            BenchConfig::Network2 => Preset::Network2.config(),
+            BenchConfig::Wide => {
+                let mut c = Preset::Nielsen.config();
+                c.network = NetworkConfig {
+                    layers: vec![784, 1024, 1024, 10],
+                    output: Output::Softmax,
+                    cost: Cost::CrossEntropy,
+                    init: Init::Scaled,
+                };
+                c.eta = 0.1;
+                c.batch_size = 256;
+                c
+            }
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchConfig::Nielsen => "nielsen",
+            BenchConfig::Network2 => "network2",
+            BenchConfig::Wide => "wide",
+        }
+    }
+}

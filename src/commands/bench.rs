@@ -1,0 +1,80 @@
+//! `gpu-mlp bench`: seconds per training epoch for the benchmark configurations.
+
+use super::make_backend;
+use crate::cli::BenchArgs;
+use crate::config::StepHyper;
+use crate::data::{self, epoch_order};
+use crate::error::{Error, Result};
+use crate::model::Params;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.runs == 0 || args.runs > 1000 {
+        return Err(Error::config(format!("--runs must be in 1..=1000, found {}", args.runs)));
+    }
+    let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
+    let n = splits.train.len();
+    let mut results = Vec::new();
+    for &config in &args.configs {
+        let cfg = config.config();
+        cfg.network.validate(splits.inputs(), splits.classes)?;
+        cfg.validate(n)?;
+        let mut backend = make_backend(
+            &args.device,
+            &cfg.network,
+            Params::init(&cfg.network, cfg.seed),
+            cfg.optimizer.kind,
+            splits.clone(),
+            cfg.batch_size,
+        )?;
+        let hyper = StepHyper {
+            eta: cfg.eta,
+            lambda: cfg.lambda,
+            n_train: n,
+            batch_size: cfg.batch_size,
+            optimizer: cfg.optimizer,
+        };
+        let mut times = Vec::with_capacity(args.runs);
+        for run in 0..args.runs {
+            let order = epoch_order(n, cfg.seed, run);
+            let t = Instant::now();
+            backend.train_epoch(&order, &hyper)?;
+            // A readback makes sure the device finished the epoch before the clock stops.
+            let params = backend.params()?;
+            times.push(t.elapsed().as_secs_f64());
+            if !params.is_finite() {
+                return Err(Error::Diverged(format!("bench {} diverged", config.name())));
+            }
+        }
+        let mut sorted = times.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted[sorted.len() / 2];
+        if !args.json {
+            println!(
+                "{:<9} {:<18} batch {:>3}: median {:.3} s/epoch over {} epochs of {n} images ({}) [runs: {}]",
+                config.name(),
+                cfg.network.layers_string(),
+                cfg.batch_size,
+                median,
+                args.runs,
+                backend.describe(),
+                times.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(", ")
+            );
+        }
+        results.push(json!({
+            "config": config.name(),
+            "layers": cfg.network.layers,
+            "batch_size": cfg.batch_size,
+            "backend": backend.describe(),
+            "train_images": n,
+            "seconds_per_epoch": median,
+            "runs": times,
+        }));
+    }
+    if args.json {
+        println!("{}", serde_json::Value::Array(results));
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! `gpu-mlp train`.
+
+use super::make_backend;
+use crate::checkpoint::{Checkpoint, Progress};
+use crate::cli::TrainArgs;
+use crate::data;
+use crate::error::{Error, Result};
+use crate::model::Params;
+use crate::train::{train, StopReason};
+use std::io::Write;
+use std::sync::Arc;
+
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let resumed = args.resume.as_deref().map(Checkpoint::load).transpose()?;
+    let (base, start) = match &resumed {
+        Some(ck) => {
+            let (cfg, progress) = ck.train.clone().ok_or_else(|| {
+                Error::bad_checkpoint(
+                    args.resume.clone().unwrap_or_default(),
+                    "holds no training state (was it written by `train --save`?)",
+                )
+            })?;
+            (cfg, Some(progress))
+        }
+        None => (args.preset.config(), None),
+    };
+    let cfg = args.resolve(base)?;
+    let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
+    cfg.network.validate(splits.inputs(), splits.classes)?;
+    cfg.validate(splits.train.len())?;
+
+    let (params, state, progress) = match &resumed {
+        Some(ck) => {
+            if ck.network.layers != cfg.network.layers {
+                return Err(Error::config(format!(
+                    "--layers {} differs from the resumed checkpoint's {}",
+                    cfg.network.layers_string(),
+                    ck.network.layers_string()
+                )));
+            }
+            let state = match &ck.optimizer {
+                Some((kind, state)) if *kind == cfg.optimizer.kind => Some(state.clone()),
+                _ => None,
+            };
+            (ck.params.clone(), state, start.unwrap_or_else(|| Progress::start(&cfg)))
+        }
+        None => (
+            Params::init(&cfg.network, cfg.seed),
+            None,
+            Progress::start(&cfg),
+        ),
+    };
+    let mut backend = make_backend(
+        &args.device,
+        &cfg.network,
+        params.clone(),
+        cfg.optimizer.kind,
+        splits.clone(),
+        cfg.batch_size,
+    )?;
+    if let Some(state) = &state {
+        backend.load_state(&params, state)?;
+    }
+
+    let mut metrics = match &args.metrics {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(resumed.is_some())
+                .truncate(resumed.is_none())
+                .open(path)
+                .map_err(|e| Error::io(path, e))?;
+            Some((path.clone(), std::io::BufWriter::new(file)))
+        }
+        None => None,
+    };
+    if !args.quiet {
+        println!(
+            "training {} ({:?} output, {:?} cost) on {} with {} training images; η={} λ={} batch {} {:?}",
+            cfg.network.layers_string(),
+            cfg.network.output,
+            cfg.network.cost,
+            backend.describe(),
+            splits.train.len(),
+            progress.eta,
+            cfg.lambda,
+            cfg.batch_size,
+            cfg.optimizer.kind
+        );
+    }
+    let save = |backend: &mut dyn crate::backend::Backend, progress: &Progress| -> Result<()> {
+        if let Some(path) = &args.save {
+            let ck = Checkpoint {
+                network: cfg.network.clone(),
+                params: backend.params()?,
+                optimizer: Some((cfg.optimizer.kind, backend.optimizer_state()?)),
+                train: Some((cfg.clone(), progress.clone())),
+            };
+            ck.save(path)?;
+        }
+        Ok(())
+    };
+    let outcome = train(
+        &cfg,
+        backend.as_mut(),
+        splits.train.len(),
+        progress,
+        |report, progress, backend| {
+            if !args.quiet {
+                println!("{}", report.line(cfg.epochs));
+            }
+            if let Some((path, w)) = metrics.as_mut() {
+                let line = serde_json::to_string(report)
+                    .map_err(|e| Error::config(format!("cannot encode metrics: {e}")))?;
+                writeln!(w, "{line}")
+                    .and_then(|_| w.flush())
+                    .map_err(|e| Error::io(path.as_path(), e))?;
+            }
+            if let Some(n) = args.checkpoint_every {
+                if progress.epoch % n == 0 {
+                    save(backend, progress)?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    save(backend.as_mut(), &outcome.progress)?;
+    let last = outcome.reports.last();
+    let why = match outcome.stop {
+        StopReason::Completed => "completed",
+        StopReason::EarlyStop => "stopped early: validation accuracy stopped improving",
+        StopReason::EtaExhausted => "stopped: the plateau schedule reached its smallest η",
+    };
+    let mut summary = format!("{why} after {} epochs", outcome.progress.epoch);
+    if let Some(acc) = last.and_then(|r| r.test_accuracy) {
+        summary += &format!("; final test accuracy {:.2}%", acc * 100.0);
+    }
+    if let Some(best) = outcome.progress.best_validation_accuracy {
+        summary += &format!(
+            "; best validation accuracy {:.2}% (epoch {})",
+            best * 100.0,
+            outcome.progress.best_epoch
+        );
+    }
+    if let Some(path) = &args.save {
+        summary += &format!("; saved {}", path.display());
+    }
+    println!("{summary}");
+    Ok(())
+}

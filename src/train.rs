@@ -1,0 +1,222 @@
+//! The epoch loop: shuffling, the learning-rate schedule, monitoring, early stopping and the
+//! divergence guard. It drives any [`Backend`] and knows nothing of the terminal.
+
+use crate::backend::{Backend, Split};
+use crate::checkpoint::Progress;
+use crate::config::{Schedule, StepHyper, TrainConfig};
+use crate::data::epoch_order;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::time::Instant;
+
+/// What one epoch measured. Accuracies are fractions in [0, 1]; costs are the mean cost per
+/// sample plus the L2 term ½(λ/n)Σ‖w‖² (n the evaluated set's size), as the textbook reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub eta: f32,
+    pub train_cost: Option<f64>,
+    pub train_accuracy: Option<f64>,
+    pub validation_cost: Option<f64>,
+    pub validation_accuracy: Option<f64>,
+    pub test_cost: Option<f64>,
+    pub test_accuracy: Option<f64>,
+    /// Seconds spent training (the mini-batch updates), evaluation excluded.
+    pub seconds: f64,
+    /// Seconds spent evaluating the monitored sets.
+    pub eval_seconds: f64,
+}
+
+impl EpochReport {
+    /// One human-readable line.
+    pub fn line(&self, epochs: usize) -> String {
+        let mut parts = vec![format!("epoch {:>3}/{epochs}", self.epoch)];
+        let pct = |a: f64| format!("{:.2}%", a * 100.0);
+        if let Some(c) = self.train_cost {
+            parts.push(format!("train cost {c:.4}"));
+        }
+        if let Some(a) = self.train_accuracy {
+            parts.push(format!("train {}", pct(a)));
+        }
+        if let Some(c) = self.validation_cost {
+            parts.push(format!("validation cost {c:.4}"));
+        }
+        if let Some(a) = self.validation_accuracy {
+            parts.push(format!("validation {}", pct(a)));
+        }
+        if let Some(c) = self.test_cost {
+            parts.push(format!("test cost {c:.4}"));
+        }
+        if let Some(a) = self.test_accuracy {
+            parts.push(format!("test {}", pct(a)));
+        }
+        parts.push(format!("η {}", self.eta));
+        parts.push(format!("{:.2} s", self.seconds));
+        parts.join("  ")
+    }
+}
+
+/// Why training ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// All requested epochs ran.
+    Completed,
+    /// Validation accuracy did not improve for `--early-stop` epochs.
+    EarlyStop,
+    /// The plateau schedule divided η as often as allowed.
+    EtaExhausted,
+}
+
+/// The result of [`train`].
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub reports: Vec<EpochReport>,
+    pub progress: Progress,
+    pub stop: StopReason,
+}
+
+impl Progress {
+    /// The state before the first epoch.
+    pub fn start(cfg: &TrainConfig) -> Self {
+        Progress {
+            epoch: 0,
+            eta: cfg.eta,
+            best_validation_accuracy: None,
+            best_epoch: 0,
+            epochs_without_improvement: 0,
+            eta_divisions: 0,
+        }
+    }
+}
+
+/// Trains from `progress` up to `cfg.epochs` epochs. After each epoch `on_epoch` sees the report,
+/// the updated progress and the backend (to print, save metrics or write a checkpoint); an
+/// error from it stops training.
+pub fn train<F>(
+    cfg: &TrainConfig,
+    backend: &mut dyn Backend,
+    n_train: usize,
+    mut progress: Progress,
+    mut on_epoch: F,
+) -> Result<Outcome>
+where
+    F: FnMut(&EpochReport, &Progress, &mut dyn Backend) -> Result<()>,
+{
+    let needs_validation = cfg.early_stop.is_some() || matches!(cfg.schedule, Schedule::Plateau { .. });
+    let mut reports = Vec::new();
+    let mut stop = StopReason::Completed;
+    while progress.epoch < cfg.epochs {
+        let epoch = progress.epoch;
+        let hyper = StepHyper {
+            eta: progress.eta,
+            lambda: cfg.lambda,
+            n_train,
+            batch_size: cfg.batch_size,
+            optimizer: cfg.optimizer,
+        };
+        let order = epoch_order(n_train, cfg.seed, epoch);
+        let t0 = Instant::now();
+        backend.train_epoch(&order, &hyper)?;
+        let seconds = t0.elapsed().as_secs_f64();
+
+        let t1 = Instant::now();
+        let params = backend.params()?;
+        if !params.is_finite() {
+            return Err(diverged(epoch + 1, "the weights", progress.eta));
+        }
+        let l2 = 0.5 * cfg.lambda as f64 * params.weight_norm_sq();
+        let mut report = EpochReport {
+            epoch: epoch + 1,
+            eta: progress.eta,
+            train_cost: None,
+            train_accuracy: None,
+            validation_cost: None,
+            validation_accuracy: None,
+            test_cost: None,
+            test_accuracy: None,
+            seconds,
+            eval_seconds: 0.0,
+        };
+        let m = &cfg.monitor;
+        for (split, want_cost, want_acc) in [
+            (Split::Train, m.train_cost, m.train_accuracy),
+            (Split::Validation, m.validation_cost, m.validation_accuracy || needs_validation),
+            (Split::Test, m.test_cost, m.test_accuracy),
+        ] {
+            if !(want_cost || want_acc) {
+                continue;
+            }
+            let e = backend.evaluate(split)?;
+            if e.count == 0 {
+                continue;
+            }
+            let cost = e.cost_sum / e.count as f64 + l2 / e.count as f64;
+            if !cost.is_finite() {
+                return Err(diverged(epoch + 1, &format!("the {} cost", split.name()), progress.eta));
+            }
+            let (c, a) = match split {
+                Split::Train => (&mut report.train_cost, &mut report.train_accuracy),
+                Split::Validation => (&mut report.validation_cost, &mut report.validation_accuracy),
+                Split::Test => (&mut report.test_cost, &mut report.test_accuracy),
+            };
+            *c = want_cost.then_some(cost);
+            *a = want_acc.then_some(e.accuracy());
+        }
+        report.eval_seconds = t1.elapsed().as_secs_f64();
+
+        progress.epoch = epoch + 1;
+        if let Some(acc) = report.validation_accuracy {
+            if progress.best_validation_accuracy.is_none_or(|b| acc > b) {
+                progress.best_validation_accuracy = Some(acc);
+                progress.best_epoch = epoch + 1;
+                progress.epochs_without_improvement = 0;
+            } else {
+                progress.epochs_without_improvement += 1;
+            }
+        }
+        match cfg.schedule {
+            Schedule::Constant => {}
+            Schedule::Step { every, factor } => {
+                if (epoch + 1) % every == 0 {
+                    progress.eta *= factor;
+                }
+            }
+            Schedule::Plateau {
+                patience,
+                divisor,
+                max_divisions,
+            } => {
+                if progress.epochs_without_improvement >= patience {
+                    progress.eta /= divisor;
+                    progress.eta_divisions += 1;
+                    progress.epochs_without_improvement = 0;
+                    if progress.eta_divisions > max_divisions {
+                        stop = StopReason::EtaExhausted;
+                    }
+                }
+            }
+        }
+        if let Some(patience) = cfg.early_stop {
+            if stop == StopReason::Completed && progress.epochs_without_improvement >= patience {
+                stop = StopReason::EarlyStop;
+            }
+        }
+        on_epoch(&report, &progress, backend)?;
+        reports.push(report);
+        if stop != StopReason::Completed {
+            break;
+        }
+    }
+    Ok(Outcome {
+        reports,
+        progress,
+        stop,
+    })
+}
+
+fn diverged(epoch: usize, what: &str, eta: f32) -> Error {
+    Error::Diverged(format!(
+        "training diverged in epoch {epoch}: {what} became NaN or infinite; try a smaller --eta (this run used {eta})"
+    ))
+}
