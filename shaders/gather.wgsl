@@ -1,4 +1,4 @@
-// The batch gather: X[i, p] = image_{s(i)}[p] / 255, the input activations of one mini-batch,
+// The batch gather: X[i, p] = image_{s(i)}[p] · (1/255), the input activations of one mini-batch,
 // where s(i) = order[order_offset + i] (training, the epoch's shuffled index list) or
 // order_offset + i (evaluation, storage order). Images are stored as u8 pixels packed four to a
 // u32 (little-endian: pixel 4w + b is byte b of word w), each image padded to whole words, and
@@ -47,7 +47,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     for (var b = 0u; b < 4u; b = b + 1u) {
         let p = word * 4u + b;
         if (p < pixels) {
-            batch_out[row * pixels + p] = f32((packed >> (8u * b)) & 0xffu) / 255.0;
+            batch_out[row * pixels + p] = f32((packed >> (8u * b)) & 0xffu) * (1.0 / 255.0);
         }
     }
 }

@@ -31,10 +31,17 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override B_ONES_COLUMN: bool = false;
 
+// Each workgroup computes a 16x16 tile of C with 8x8 invocations, each invocation a 2x2 block
+// (few invocations per workgroup: on a CPU driver such as llvmpipe every barrier switches
+// between the workgroup's SIMD rows, so fewer, fatter invocations are much cheaper), and walks
+// K in slices of 32 staged through workgroup memory.
 const TILE: u32 = 16u;
+const TILE_K: u32 = 32u;
+const GROUP: u32 = 64u;
 
-var<workgroup> tile_a: array<array<f32, 16>, 16>;
-var<workgroup> tile_b: array<array<f32, 16>, 16>;
+// tile_a[r][t] = A(row0 + r, k0 + t); tile_b[t][c] = B(k0 + t, col0 + c).
+var<workgroup> tile_a: array<array<f32, 32>, 16>;
+var<workgroup> tile_b: array<array<f32, 16>, 32>;
 
 fn dim_or_rows(d: u32) -> u32 {
     return select(d, step.rows, d == 0u);
@@ -63,25 +70,59 @@ fn load_b(kk: u32, col: u32, n: u32, k: u32) -> f32 {
     return mat_b[kk * dims.ldb + col];
 }
 
-@compute @workgroup_size(16, 16, 1)
-fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
+@compute @workgroup_size(8, 8, 1)
+fn main(
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
     let m = dim_or_rows(dims.m);
     let n = dims.n;
     let k = dim_or_rows(dims.k);
-    let row = group.y * TILE + local.y;
-    let col = group.x * TILE + local.x;
-    var acc = 0.0;
-    for (var k0 = 0u; k0 < k; k0 = k0 + TILE) {
-        // Thread (y, x) loads A(row0 + y, k0 + x) and B(k0 + y, col0 + x).
-        tile_a[local.y][local.x] = load_a(row, k0 + local.x, m, k);
-        tile_b[local.y][local.x] = load_b(k0 + local.y, col, n, k);
+    let row0 = group.y * TILE;
+    let col0 = group.x * TILE;
+    let r = 2u * local.y;
+    let c = 2u * local.x;
+    var acc00 = 0.0;
+    var acc01 = 0.0;
+    var acc10 = 0.0;
+    var acc11 = 0.0;
+    for (var k0 = 0u; k0 < k; k0 = k0 + TILE_K) {
+        // 512 values of each tile, 8 per invocation.
+        for (var i = 0u; i < 8u; i = i + 1u) {
+            let at = lane + GROUP * i;
+            let ar = at / TILE_K;
+            let ak = at % TILE_K;
+            tile_a[ar][ak] = load_a(row0 + ar, k0 + ak, m, k);
+            let bk = at / TILE;
+            let bc = at % TILE;
+            tile_b[bk][bc] = load_b(k0 + bk, col0 + bc, n, k);
+        }
         workgroupBarrier();
-        for (var t = 0u; t < TILE; t = t + 1u) {
-            acc = acc + tile_a[local.y][t] * tile_b[t][local.x];
+        for (var t = 0u; t < TILE_K; t = t + 1u) {
+            let a0 = tile_a[r][t];
+            let a1 = tile_a[r + 1u][t];
+            let b0 = tile_b[t][c];
+            let b1 = tile_b[t][c + 1u];
+            acc00 = acc00 + a0 * b0;
+            acc01 = acc01 + a0 * b1;
+            acc10 = acc10 + a1 * b0;
+            acc11 = acc11 + a1 * b1;
         }
         workgroupBarrier();
     }
+    let row = row0 + r;
+    let col = col0 + c;
     if (row < m && col < n) {
-        epilogue(row, col, acc);
+        epilogue(row, col, acc00);
+    }
+    if (row < m && col + 1u < n) {
+        epilogue(row, col + 1u, acc01);
+    }
+    if (row + 1u < m && col < n) {
+        epilogue(row + 1u, col, acc10);
+    }
+    if (row + 1u < m && col + 1u < n) {
+        epilogue(row + 1u, col + 1u, acc11);
     }
 }

@@ -62,7 +62,10 @@ pub(crate) fn check_binding(ctx: &GpuContext, what: &str, bytes: u64) -> Result<
 
 /// Copies the first `bytes` of each source buffer back to the host, with one submission and
 /// one wait for all of them.
-pub(crate) fn read_back(ctx: &GpuContext, sources: &[(&wgpu::Buffer, u64)]) -> Result<Vec<Vec<u8>>> {
+pub(crate) fn read_back(
+    ctx: &GpuContext,
+    sources: &[(&wgpu::Buffer, u64)],
+) -> Result<Vec<Vec<u8>>> {
     let total: u64 = sources.iter().map(|(_, b)| b.next_multiple_of(4)).sum();
     let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("readback"),
@@ -72,7 +75,9 @@ pub(crate) fn read_back(ctx: &GpuContext, sources: &[(&wgpu::Buffer, u64)]) -> R
     });
     let mut encoder = ctx
         .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("readback"),
+        });
     let mut offset = 0;
     for (buffer, bytes) in sources {
         let size = bytes.next_multiple_of(4);
@@ -90,7 +95,11 @@ pub(crate) fn read_back(ctx: &GpuContext, sources: &[(&wgpu::Buffer, u64)]) -> R
     match receiver.recv() {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(Error::Gpu(format!("mapping the readback buffer: {e}"))),
-        Err(_) => return Err(Error::Gpu("the readback buffer was never mapped".to_string())),
+        Err(_) => {
+            return Err(Error::Gpu(
+                "the readback buffer was never mapped".to_string(),
+            ))
+        }
     }
     let view = staging
         .get_mapped_range(..)

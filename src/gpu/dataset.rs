@@ -32,7 +32,12 @@ pub(crate) struct DeviceSet {
 
 impl DeviceSet {
     /// Packs and uploads `set`; `max_chunk_bytes` is the largest binding to use.
-    pub fn upload(ctx: &GpuContext, name: &str, set: &Dataset, max_chunk_bytes: u64) -> Result<Self> {
+    pub fn upload(
+        ctx: &GpuContext,
+        name: &str,
+        set: &Dataset,
+        max_chunk_bytes: u64,
+    ) -> Result<Self> {
         let pixels = set.pixels();
         let words_per_image = pixels.div_ceil(4).max(1);
         let image_bytes = (words_per_image * 4) as u64;
@@ -81,9 +86,17 @@ impl DeviceSet {
             len,
             words_per_image,
             chunks,
-            labels: buffers::storage_init(ctx, &format!("{name} labels"), bytemuck::cast_slice(&labels)),
+            labels: buffers::storage_init(
+                ctx,
+                &format!("{name} labels"),
+                bytemuck::cast_slice(&labels),
+            ),
             host_labels: set.labels.clone(),
-            dims: buffers::uniform_init(ctx, &format!("{name} gather dims"), bytemuck::bytes_of(&dims)),
+            dims: buffers::uniform_init(
+                ctx,
+                &format!("{name} gather dims"),
+                bytemuck::bytes_of(&dims),
+            ),
         })
     }
 

@@ -33,7 +33,12 @@ impl Profiler {
             usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        Profiler { queries, resolved, names: Vec::new(), capacity }
+        Profiler {
+            queries,
+            resolved,
+            names: Vec::new(),
+            capacity,
+        }
     }
 
     /// The timestamp writes for the next pass, named `name`; `None` once the set is full.

@@ -15,7 +15,7 @@
 use super::buffers;
 use super::context::GpuContext;
 use super::dataset::DeviceSet;
-use super::kernels::{self, Kernels, ROW_GROUP, STEP_BYTES, TILE};
+use super::kernels::{self, groups_of, Kernels, ROW_GROUP, STEP_BYTES};
 use super::timing::Profiler;
 use crate::backend::{Backend, Evaluation, Split};
 use crate::config::{NetworkConfig, OptimizerKind, StepHyper};
@@ -76,6 +76,9 @@ pub struct GpuOptions {
     /// Time each kernel of the first few steps of an epoch with timestamp queries (when the
     /// adapter has them).
     pub profile: bool,
+    /// Force the tiled (`Some(true)`) or direct (`Some(false)`) multiply; `None` picks what
+    /// suits the adapter.
+    pub tiled: Option<bool>,
 }
 
 impl Default for GpuOptions {
@@ -85,6 +88,7 @@ impl Default for GpuOptions {
             eval_rows: 1000,
             steps_per_submit: 1000,
             profile: true,
+            tiled: None,
         }
     }
 }
@@ -164,10 +168,6 @@ fn split_index(split: Split) -> usize {
     }
 }
 
-fn groups_of(n: usize, size: u32) -> u32 {
-    (n as u32).div_ceil(size).max(1)
-}
-
 impl GpuBackend {
     /// Uploads `params` and the three data sets and builds the pipelines for `net`.
     pub fn new(
@@ -191,7 +191,8 @@ impl GpuBackend {
         net.validate(data.inputs(), data.classes)?;
         check_shape(net, &params, "the initial parameters")?;
         let ctx = ctx.clone();
-        let kernels = Kernels::new(&ctx, net.output, net.cost, optimizer)?;
+        let tiled = options.tiled.unwrap_or_else(|| kernels::prefer_tiled(&ctx));
+        let kernels = Kernels::new(&ctx, net.output, net.cost, optimizer, tiled)?;
         let limits = ctx.device.limits();
         let binding = options
             .max_binding_bytes
@@ -206,7 +207,11 @@ impl GpuBackend {
         let mut layers = Vec::new();
         for layer in &params.layers {
             let bytes = (layer.weight.len() + layer.bias.len()) as u64 * 4;
-            buffers::check_binding(&ctx, &format!("a {}x{} layer", layer.outputs, layer.inputs), bytes)?;
+            buffers::check_binding(
+                &ctx,
+                &format!("a {}x{} layer", layer.outputs, layer.inputs),
+                bytes,
+            )?;
             let (i, o) = (layer.inputs as u32, layer.outputs as u32);
             let dims = |d: MatDims| buffers::uniform_init(&ctx, "dims", bytemuck::bytes_of(&d));
             layers.push(DeviceLayer {
@@ -217,11 +222,32 @@ impl GpuBackend {
                     .map(|_| buffers::storage_zeroed(&ctx, "optimizer slot", bytes))
                     .collect(),
                 // Z[m,out] = A[m,in]·Wᵀ: B = W stored [N=out, K=in].
-                forward_dims: dims(MatDims { m: 0, n: o, k: i, lda: i, ldb: i, _pad: [0; 3] }),
+                forward_dims: dims(MatDims {
+                    m: 0,
+                    n: o,
+                    k: i,
+                    lda: i,
+                    ldb: i,
+                    _pad: [0; 3],
+                }),
                 // D[m,in] = δ[m,out]·W: B = W stored [K=out, N=in].
-                backprop_dims: dims(MatDims { m: 0, n: i, k: o, lda: o, ldb: i, _pad: [0; 3] }),
+                backprop_dims: dims(MatDims {
+                    m: 0,
+                    n: i,
+                    k: o,
+                    lda: o,
+                    ldb: i,
+                    _pad: [0; 3],
+                }),
                 // G[out,in+1] = δᵀ·[A_prev | 1]: A = δ stored [K=m, M=out].
-                update_dims: dims(MatDims { m: o, n: i + 1, k: 0, lda: o, ldb: i, _pad: [0; 3] }),
+                update_dims: dims(MatDims {
+                    m: o,
+                    n: i + 1,
+                    k: 0,
+                    lda: o,
+                    ldb: i,
+                    _pad: [0; 3],
+                }),
             });
         }
         let eval = sets
@@ -235,7 +261,10 @@ impl GpuBackend {
         let output_dims = buffers::uniform_init(
             &ctx,
             "output dims",
-            bytemuck::bytes_of(&OutputDims { n: classes, _pad: [0; 3] }),
+            bytemuck::bytes_of(&OutputDims {
+                n: classes,
+                _pad: [0; 3],
+            }),
         );
         let order = buffers::storage_zeroed(&ctx, "order", sets[0].len as u64 * 4);
         let step_stride = STEP_BYTES.max(limits.min_uniform_buffer_offset_alignment as u64);
@@ -296,7 +325,11 @@ impl GpuBackend {
                 (rows * w * 4) as u64,
             )?;
         }
-        let limit = self.ctx.device.limits().max_compute_workgroups_per_dimension as usize;
+        let limit = self
+            .ctx
+            .device
+            .limits()
+            .max_compute_workgroups_per_dimension as usize;
         if rows > limit {
             return Err(Error::Gpu(format!(
                 "a batch of {rows} rows exceeds {}'s {limit} workgroups per dimension; use a smaller batch",
@@ -339,7 +372,15 @@ impl GpuBackend {
                     ctx,
                     &k.gather,
                     "gather",
-                    &[&s.dims, &self.order, &self.acts[0], s.chunk(0), s.chunk(1), s.chunk(2), s.chunk(3)],
+                    &[
+                        &s.dims,
+                        &self.order,
+                        &self.acts[0],
+                        s.chunk(0),
+                        s.chunk(1),
+                        s.chunk(2),
+                        s.chunk(3),
+                    ],
                 )
             })
             .collect();
@@ -348,12 +389,21 @@ impl GpuBackend {
             .iter()
             .enumerate()
             .map(|(l, layer)| {
-                let kernel = if l == last { &k.forward_output } else { &k.forward_hidden };
+                let kernel = if l == last {
+                    &k.forward_output
+                } else {
+                    &k.forward_hidden
+                };
                 kernels::bind(
                     ctx,
                     kernel,
                     "forward",
-                    &[&layer.forward_dims, &self.acts[l], &layer.params, &self.acts[l + 1]],
+                    &[
+                        &layer.forward_dims,
+                        &self.acts[l],
+                        &layer.params,
+                        &self.acts[l + 1],
+                    ],
                 )
             })
             .collect();
@@ -383,8 +433,12 @@ impl GpuBackend {
             .iter()
             .enumerate()
             .map(|(l, layer)| {
-                let mut list: Vec<&wgpu::Buffer> =
-                    vec![&layer.update_dims, &self.deltas[l], &self.acts[l], &layer.params];
+                let mut list: Vec<&wgpu::Buffer> = vec![
+                    &layer.update_dims,
+                    &self.deltas[l],
+                    &self.acts[l],
+                    &layer.params,
+                ];
                 list.extend(layer.slots.iter());
                 kernels::bind(ctx, &k.update, "update", &list)
             })
@@ -410,7 +464,13 @@ impl GpuBackend {
                     ctx,
                     &k.evaluate,
                     "evaluate",
-                    &[&self.output_dims, &self.acts[last + 1], &s.labels, &e.costs, &e.predictions],
+                    &[
+                        &self.output_dims,
+                        &self.acts[last + 1],
+                        &s.labels,
+                        &e.costs,
+                        &e.predictions,
+                    ],
                 )
             })
             .collect();
@@ -431,13 +491,16 @@ impl GpuBackend {
         let k = &self.kernels;
         let g = &self.groups;
         let last = self.layers.len() - 1;
-        let row_tiles = groups_of(rows, TILE);
         let mut list = vec![Dispatch {
             name: "gather",
             layer: 0,
             pipeline: &k.gather.pipeline,
             group: &g.gather[set],
-            workgroups: [groups_of(self.sets[set].words_per_image, ROW_GROUP), rows as u32, 1],
+            workgroups: [
+                groups_of(self.sets[set].words_per_image, ROW_GROUP),
+                rows as u32,
+                1,
+            ],
         }];
         for (l, layer) in self.layers.iter().enumerate() {
             let (name, kernel) = if l == last {
@@ -450,7 +513,7 @@ impl GpuBackend {
                 layer: l,
                 pipeline: &kernel.pipeline,
                 group: &g.forward[l],
-                workgroups: [groups_of(layer.outputs, TILE), row_tiles, 1],
+                workgroups: k.matmul_grid(rows, layer.outputs),
             });
         }
         if !training {
@@ -477,7 +540,7 @@ impl GpuBackend {
                     layer: l,
                     pipeline: &k.backprop.pipeline,
                     group,
-                    workgroups: [groups_of(layer.inputs, TILE), row_tiles, 1],
+                    workgroups: k.matmul_grid(rows, layer.inputs),
                 });
             }
             list.push(Dispatch {
@@ -485,7 +548,7 @@ impl GpuBackend {
                 layer: l,
                 pipeline: &k.update.pipeline,
                 group: &g.update[l],
-                workgroups: [groups_of(layer.inputs + 1, TILE), groups_of(layer.outputs, TILE), 1],
+                workgroups: k.matmul_grid(layer.outputs, layer.inputs + 1),
             });
         }
         list
@@ -493,31 +556,48 @@ impl GpuBackend {
 
     /// Writes `records` into the step buffer and records them, `steps_per_submit` to a command
     /// buffer; the first `profiled` steps get one timed pass per dispatch. Waits once at the end.
-    fn run_steps(&mut self, records: &[StepRecord], set: usize, training: bool, profiled: usize) -> Result<()> {
+    fn run_steps(
+        &mut self,
+        records: &[StepRecord],
+        set: usize,
+        training: bool,
+        profiled: usize,
+    ) -> Result<()> {
         self.ensure_steps(records.len());
         let stride = self.step_stride as usize;
         let mut bytes = vec![0u8; records.len() * stride];
         for (i, r) in records.iter().enumerate() {
-            bytes[i * stride..i * stride + STEP_BYTES as usize].copy_from_slice(bytemuck::bytes_of(r));
+            bytes[i * stride..i * stride + STEP_BYTES as usize]
+                .copy_from_slice(bytemuck::bytes_of(r));
         }
         if !bytes.is_empty() {
             self.ctx.queue.write_buffer(&self.steps, 0, &bytes);
         }
-        let profiled = if self.ctx.timestamps && self.options.profile { profiled.min(records.len()) } else { 0 };
+        let profiled = if self.ctx.timestamps && self.options.profile {
+            profiled.min(records.len())
+        } else {
+            0
+        };
         let mut profiler = if profiled > 0 {
-            let per_step = self.step_dispatches(records[0].rows as usize, set, training).len();
+            let per_step = self
+                .step_dispatches(records[0].rows as usize, set, training)
+                .len();
             Some(Profiler::new(&self.ctx, profiled * per_step))
         } else {
             None
         };
         let per_submit = self.options.steps_per_submit.max(1);
+        let trace = std::env::var_os("GPU_MLP_TRACE").is_some();
+        let began = std::time::Instant::now();
         let mut start = 0;
         while start < records.len() {
             let end = (start + per_submit).min(records.len());
-            let mut encoder = self
-                .ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("steps") });
+            let mut encoder =
+                self.ctx
+                    .device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("steps"),
+                    });
             let mut s = start;
             if let Some(p) = profiler.as_mut() {
                 while s < end && s < profiled {
@@ -525,7 +605,7 @@ impl GpuBackend {
                     for d in self.step_dispatches(records[s].rows as usize, set, training) {
                         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                             label: Some(d.name),
-                            timestamp_writes: Some(p.next_writes(format!("{}[{}]", d.name, d.layer))),
+                            timestamp_writes: p.next_writes(format!("{}[{}]", d.name, d.layer)),
                         });
                         pass.set_bind_group(0, &self.groups.step, &[offset]);
                         pass.set_pipeline(d.pipeline);
@@ -558,7 +638,17 @@ impl GpuBackend {
             self.ctx.check("recording the steps")?;
             start = end;
         }
-        self.ctx.wait(if training { "training" } else { "evaluating" })?;
+        let recorded = began.elapsed();
+        self.ctx
+            .wait(if training { "training" } else { "evaluating" })?;
+        if trace {
+            eprintln!(
+                "gpu: {} steps recorded and submitted in {:.3} s, done after {:.3} s",
+                records.len(),
+                recorded.as_secs_f64(),
+                began.elapsed().as_secs_f64()
+            );
+        }
         if let Some(p) = profiler {
             self.timings = Some(p.read(&self.ctx)?);
         }
@@ -685,14 +775,20 @@ impl Backend for GpuBackend {
         }
         let batch = hyper.batch_size.min(order.len());
         self.ensure_rows(batch)?;
-        self.ctx.queue.write_buffer(&self.order, 0, bytemuck::cast_slice(order));
+        self.ctx
+            .queue
+            .write_buffer(&self.order, 0, bytemuck::cast_slice(order));
         let o = hyper.optimizer;
-        let decay = if hyper.n_train == 0 { 0.0 } else { hyper.lambda / hyper.n_train as f32 };
+        let decay = if hyper.n_train == 0 {
+            0.0
+        } else {
+            hyper.lambda / hyper.n_train as f32
+        };
         let records: Vec<StepRecord> = (0..order.len().div_ceil(batch))
             .map(|s| {
                 let rows = batch.min(order.len() - s * batch);
                 // Adam's t counts updates from 1.
-                let t = (self.updates + s as u64 + 1) as f64;
+                let t = (self.updates + s as u64 + 1).min(i32::MAX as u64) as i32;
                 StepRecord {
                     rows: rows as u32,
                     order_offset: (s * batch) as u32,
@@ -704,8 +800,8 @@ impl Backend for GpuBackend {
                     beta1: o.beta1,
                     beta2: o.beta2,
                     epsilon: o.epsilon,
-                    bias_correction1: (1.0 - (o.beta1 as f64).powf(t)) as f32,
-                    bias_correction2: (1.0 - (o.beta2 as f64).powf(t)) as f32,
+                    bias_correction1: 1.0 - o.beta1.powi(t),
+                    bias_correction2: 1.0 - o.beta2.powi(t),
                     ..StepRecord::default()
                 }
             })
@@ -719,7 +815,12 @@ impl Backend for GpuBackend {
         let set = split_index(split);
         let n = self.sets[set].len;
         if n == 0 {
-            return Ok(Evaluation { cost_sum: 0.0, correct: 0, count: 0, predictions: Vec::new() });
+            return Ok(Evaluation {
+                cost_sum: 0.0,
+                correct: 0,
+                count: 0,
+                predictions: Vec::new(),
+            });
         }
         let rows = self.rows_capacity;
         let records: Vec<StepRecord> = (0..n.div_ceil(rows))
@@ -732,7 +833,10 @@ impl Backend for GpuBackend {
             .collect();
         self.run_steps(&records, set, false, 0)?;
         let e = &self.eval[set];
-        let data = buffers::read_back(&self.ctx, &[(&e.costs, n as u64 * 4), (&e.predictions, n as u64 * 4)])?;
+        let data = buffers::read_back(
+            &self.ctx,
+            &[(&e.costs, n as u64 * 4), (&e.predictions, n as u64 * 4)],
+        )?;
         let costs = buffers::to_f32(&data[0]);
         let predictions: Vec<u8> = buffers::to_u32(&data[1]).iter().map(|&p| p as u8).collect();
         let cost_sum = costs.iter().map(|&c| c as f64).sum();
@@ -741,7 +845,12 @@ impl Backend for GpuBackend {
             .zip(&self.sets[set].host_labels)
             .filter(|(p, l)| p == l)
             .count();
-        Ok(Evaluation { cost_sum, correct, count: n, predictions })
+        Ok(Evaluation {
+            cost_sum,
+            correct,
+            count: n,
+            predictions,
+        })
     }
 
     fn params(&mut self) -> Result<Params> {
@@ -752,7 +861,10 @@ impl Backend for GpuBackend {
         let slots = (0..self.optimizer.state_slots())
             .map(|s| self.read_layers(Some(s)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(OptimizerState { step: self.updates, slots })
+        Ok(OptimizerState {
+            step: self.updates,
+            slots,
+        })
     }
 
     fn load_state(&mut self, params: &Params, state: &OptimizerState) -> Result<()> {
@@ -781,9 +893,13 @@ impl Backend for GpuBackend {
             )));
         }
         for (l, layer) in self.layers.iter().enumerate() {
-            self.ctx.queue.write_buffer(&layer.params, 0, &layer_bytes(&params.layers[l]));
+            self.ctx
+                .queue
+                .write_buffer(&layer.params, 0, &layer_bytes(&params.layers[l]));
             for (s, slot) in layer.slots.iter().enumerate() {
-                self.ctx.queue.write_buffer(slot, 0, &layer_bytes(&state.slots[s].layers[l]));
+                self.ctx
+                    .queue
+                    .write_buffer(slot, 0, &layer_bytes(&state.slots[s].layers[l]));
             }
         }
         self.updates = state.step;
