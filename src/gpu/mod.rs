@@ -11,6 +11,8 @@ mod buffers;
 mod context;
 mod dataset;
 mod kernels;
+#[doc(hidden)]
+pub mod probe;
 pub mod timing;
 mod trainer;
 

@@ -26,41 +26,69 @@ use crate::model::{Layer, OptimizerState, Params};
 /// step.wgsl's `Step`.
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct StepRecord {
-    rows: u32,
-    order_offset: u32,
-    sequential: u32,
-    _pad0: u32,
-    eta: f32,
-    inv_rows: f32,
-    decay: f32,
-    momentum: f32,
-    beta1: f32,
-    beta2: f32,
-    epsilon: f32,
-    bias_correction1: f32,
-    bias_correction2: f32,
-    _pad1: [u32; 3],
+pub(crate) struct StepRecord {
+    pub rows: u32,
+    pub order_offset: u32,
+    pub sequential: u32,
+    pub _pad0: u32,
+    pub eta: f32,
+    pub inv_rows: f32,
+    pub decay: f32,
+    pub momentum: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub epsilon: f32,
+    pub bias_correction1: f32,
+    pub bias_correction2: f32,
+    pub _pad1: [u32; 3],
+}
+
+impl StepRecord {
+    /// The record of update number `t` (from 1) over `rows` samples starting at
+    /// `order_offset` of the epoch's order.
+    pub fn training(hyper: &StepHyper, rows: usize, order_offset: usize, t: u64) -> Self {
+        let o = hyper.optimizer;
+        let t = t.min(i32::MAX as u64) as i32;
+        StepRecord {
+            rows: rows as u32,
+            order_offset: order_offset as u32,
+            sequential: 0,
+            eta: hyper.eta,
+            inv_rows: 1.0 / rows as f32,
+            decay: if hyper.n_train == 0 {
+                0.0
+            } else {
+                hyper.lambda / hyper.n_train as f32
+            },
+            momentum: o.momentum,
+            beta1: o.beta1,
+            beta2: o.beta2,
+            epsilon: o.epsilon,
+            bias_correction1: 1.0 - o.beta1.powi(t),
+            bias_correction2: 1.0 - o.beta2.powi(t),
+            ..StepRecord::default()
+        }
+    }
 }
 
 /// matmul.wgsl's `Dims`.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct MatDims {
-    m: u32,
-    n: u32,
-    k: u32,
-    lda: u32,
-    ldb: u32,
-    _pad: [u32; 3],
+pub(crate) struct MatDims {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub lda: u32,
+    pub ldb: u32,
+    pub _pad: [u32; 3],
 }
 
 /// output_delta.wgsl's and evaluate.wgsl's `OutputDims`.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct OutputDims {
-    n: u32,
-    _pad: [u32; 3],
+pub(crate) struct OutputDims {
+    pub n: u32,
+    pub _pad: [u32; 3],
 }
 
 /// Knobs that tests and benchmarks may turn; the defaults are what the CLI uses.
@@ -687,7 +715,7 @@ impl GpuBackend {
     }
 }
 
-fn layer_bytes(layer: &Layer) -> Vec<u8> {
+pub(crate) fn layer_bytes(layer: &Layer) -> Vec<u8> {
     let mut bytes = Vec::with_capacity((layer.weight.len() + layer.bias.len()) * 4);
     bytes.extend_from_slice(bytemuck::cast_slice(&layer.weight));
     bytes.extend_from_slice(bytemuck::cast_slice(&layer.bias));
@@ -711,7 +739,7 @@ fn check_shape(net: &NetworkConfig, params: &Params, what: &str) -> Result<()> {
     }
 }
 
-fn steps_buffer(ctx: &GpuContext, capacity: usize, stride: u64) -> wgpu::Buffer {
+pub(crate) fn steps_buffer(ctx: &GpuContext, capacity: usize, stride: u64) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("step records"),
         size: capacity as u64 * stride,
@@ -720,7 +748,7 @@ fn steps_buffer(ctx: &GpuContext, capacity: usize, stride: u64) -> wgpu::Buffer 
     })
 }
 
-fn step_group(ctx: &GpuContext, k: &Kernels, steps: &wgpu::Buffer) -> wgpu::BindGroup {
+pub(crate) fn step_group(ctx: &GpuContext, k: &Kernels, steps: &wgpu::Buffer) -> wgpu::BindGroup {
     ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("step"),
         layout: &k.step_layout,
@@ -778,32 +806,11 @@ impl Backend for GpuBackend {
         self.ctx
             .queue
             .write_buffer(&self.order, 0, bytemuck::cast_slice(order));
-        let o = hyper.optimizer;
-        let decay = if hyper.n_train == 0 {
-            0.0
-        } else {
-            hyper.lambda / hyper.n_train as f32
-        };
         let records: Vec<StepRecord> = (0..order.len().div_ceil(batch))
             .map(|s| {
                 let rows = batch.min(order.len() - s * batch);
                 // Adam's t counts updates from 1.
-                let t = (self.updates + s as u64 + 1).min(i32::MAX as u64) as i32;
-                StepRecord {
-                    rows: rows as u32,
-                    order_offset: (s * batch) as u32,
-                    sequential: 0,
-                    eta: hyper.eta,
-                    inv_rows: 1.0 / rows as f32,
-                    decay,
-                    momentum: o.momentum,
-                    beta1: o.beta1,
-                    beta2: o.beta2,
-                    epsilon: o.epsilon,
-                    bias_correction1: 1.0 - o.beta1.powi(t),
-                    bias_correction2: 1.0 - o.beta2.powi(t),
-                    ..StepRecord::default()
-                }
+                StepRecord::training(hyper, rows, s * batch, self.updates + s as u64 + 1)
             })
             .collect();
         self.run_steps(&records, 0, true, crate::gpu::timing::PROFILED_STEPS)?;
