@@ -17,6 +17,7 @@ pub mod model;
 pub mod train;
 pub mod checkpoint;
 pub mod cli;
+pub mod compare;
 pub mod commands;
 
 pub use error::{Error, Result};

@@ -178,3 +178,43 @@ fn nielsen_one_epoch_accuracy_matches() {
     assert!((ac - ag).abs() <= 0.2, "cpu {ac:.2}% vs gpu {ag:.2}%");
     assert!(ag > 80.0, "gpu accuracy {ag:.2}% after one epoch");
 }
+
+/// The `compare` report on a small problem: the parameter differences are those of the step
+/// tests above (≤ 1e-4 after one step), and both paths report an accuracy and a time.
+#[test]
+fn compare_reports_small_differences() {
+    let Some(ctx) = context() else { return };
+    let data = random_splits(8, 120, 30, 10);
+    let cfg = gpu_mlp::config::TrainConfig {
+        network: net(&[30, 7, 10], Output::Softmax, Cost::CrossEntropy),
+        eta: 0.1,
+        lambda: 0.5,
+        batch_size: 16,
+        epochs: 2,
+        optimizer: gpu_mlp::config::Optimizer {
+            kind: OptimizerKind::Momentum,
+            ..Default::default()
+        },
+        schedule: gpu_mlp::config::Schedule::Constant,
+        early_stop: None,
+        seed: 4,
+        monitor: Default::default(),
+    };
+    let report = gpu_mlp::compare::compare(&cfg, data, &ctx, 3, 1).unwrap();
+    assert_eq!(report.after_one_step.steps, 1);
+    assert_eq!(report.after_k_steps.steps, 3);
+    assert_eq!(report.after_epochs.steps, 16);
+    // Weights are O(1/√30) and η = 0.1: 1e-4 absolute is the step tests' bound.
+    for d in report
+        .after_one_step
+        .layers
+        .iter()
+        .chain(&report.after_k_steps.layers)
+    {
+        assert!(d.max_abs_dw < 1e-4 && d.max_abs_db < 1e-4, "{d:?}");
+    }
+    assert!(report.cpu.seconds_per_epoch > 0.0 && report.gpu.seconds_per_epoch > 0.0);
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(json.contains("after_k_steps"));
+    eprintln!("{report}");
+}
