@@ -7,6 +7,9 @@
 //! safetensors.
 
 pub mod backend;
+pub mod checkpoint;
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod cpu;
 pub mod data;
@@ -15,8 +18,5 @@ pub mod gpu;
 pub mod gradcheck;
 pub mod model;
 pub mod train;
-pub mod checkpoint;
-pub mod cli;
-pub mod commands;
 
 pub use error::{Error, Result};

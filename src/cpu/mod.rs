@@ -89,7 +89,13 @@ impl CpuBackend {
         let labels: Vec<u8> = batch.iter().map(|&i| train.labels[i as usize]).collect();
         {
             let layers = Self::layer_refs(&self.params);
-            forward(&layers, self.net.output, &mut self.train_ws, m, self.threads);
+            forward(
+                &layers,
+                self.net.output,
+                &mut self.train_ws,
+                m,
+                self.threads,
+            );
             backward(
                 &layers,
                 self.net.output,
