@@ -154,7 +154,8 @@ impl Checkpoint {
             .map(|s| s.trim().parse::<usize>())
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| bad(format!("metadata \"layers\" is not a list of sizes: {e}")))?;
-        let enum_of = |key: &str| -> Result<serde_json::Value> { Ok(serde_json::Value::String(get(key)?)) };
+        let enum_of =
+            |key: &str| -> Result<serde_json::Value> { Ok(serde_json::Value::String(get(key)?)) };
         let output: Output = serde_json::from_value(enum_of("output")?)
             .map_err(|_| bad(format!("unknown output {:?}", meta.get("output"))))?;
         let cost: Cost = serde_json::from_value(enum_of("cost")?)
@@ -183,8 +184,18 @@ impl Checkpoint {
                     Ok(Layer {
                         inputs,
                         outputs,
-                        weight: read_tensor(&st, &format!("{prefix}layers.{n}.weight"), &[outputs, inputs], path)?,
-                        bias: read_tensor(&st, &format!("{prefix}layers.{n}.bias"), &[outputs], path)?,
+                        weight: read_tensor(
+                            &st,
+                            &format!("{prefix}layers.{n}.weight"),
+                            &[outputs, inputs],
+                            path,
+                        )?,
+                        bias: read_tensor(
+                            &st,
+                            &format!("{prefix}layers.{n}.bias"),
+                            &[outputs],
+                            path,
+                        )?,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -243,7 +254,10 @@ fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Re
         .tensor(name)
         .map_err(|_| bad(format!("tensor {name} is missing")))?;
     if t.dtype() != Dtype::F32 {
-        return Err(bad(format!("tensor {name} is {:?}, expected F32", t.dtype())));
+        return Err(bad(format!(
+            "tensor {name} is {:?}, expected F32",
+            t.dtype()
+        )));
     }
     if t.shape() != shape {
         return Err(bad(format!(

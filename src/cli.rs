@@ -4,7 +4,7 @@
 use crate::config::{
     Cost, Init, Monitor, NetworkConfig, Optimizer, OptimizerKind, Output, Schedule, TrainConfig,
 };
-use crate::data::{SplitSizes, Source};
+use crate::data::{Source, SplitSizes};
 use crate::error::{Error, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a network and report each epoch.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Evaluate a saved model on a data split.
     Eval(EvalArgs),
     /// Check backprop's gradients against f64 central finite differences.
@@ -418,7 +418,12 @@ pub enum BenchConfig {
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// Configurations to time, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "nielsen,network2,wide")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "nielsen,network2,wide"
+    )]
     pub configs: Vec<BenchConfig>,
     /// Timed epochs per configuration (the median is reported).
     #[arg(long, default_value_t = 3)]

@@ -87,7 +87,10 @@ impl Default for Optimizer {
 pub enum Schedule {
     Constant,
     /// η ← η·factor every `every` epochs.
-    Step { every: usize, factor: f32 },
+    Step {
+        every: usize,
+        factor: f32,
+    },
     /// η ← η/divisor when validation accuracy has not improved for `patience` epochs; training
     /// stops once η has been divided `max_divisions` times (the textbook's halt at η/128).
     Plateau {

@@ -92,16 +92,35 @@ fn total_cost(net: &NetworkConfig, p: &Net64, ws: &mut Workspace<f64>, labels: &
     (0..m)
         .map(|r| {
             let span = r * n_out..(r + 1) * n_out;
-            cost(net.output, net.cost, &ws.z_out[span.clone()], &a[span], labels[r] as usize)
+            cost(
+                net.output,
+                net.cost,
+                &ws.z_out[span.clone()],
+                &a[span],
+                labels[r] as usize,
+            )
         })
         .sum()
 }
 
-fn check_one(net: &NetworkConfig, params: &Params, inputs: &[Vec<f64>], labels: &[u8]) -> Vec<LayerError> {
+fn check_one(
+    net: &NetworkConfig,
+    params: &Params,
+    inputs: &[Vec<f64>],
+    labels: &[u8],
+) -> Vec<LayerError> {
     let m = labels.len();
     let mut p = Net64 {
-        weight: params.layers.iter().map(|l| l.weight.iter().map(|&v| v as f64).collect()).collect(),
-        bias: params.layers.iter().map(|l| l.bias.iter().map(|&v| v as f64).collect()).collect(),
+        weight: params
+            .layers
+            .iter()
+            .map(|l| l.weight.iter().map(|&v| v as f64).collect())
+            .collect(),
+        bias: params
+            .layers
+            .iter()
+            .map(|l| l.bias.iter().map(|&v| v as f64).collect())
+            .collect(),
     };
     let mut ws = Workspace::<f64>::new(&net.layers, m);
     let input = ws.input_mut(m);
@@ -125,8 +144,12 @@ fn check_one(net: &NetworkConfig, params: &Params, inputs: &[Vec<f64>], labels: 
     };
     let mut out = Vec::new();
     for l in 0..net.layers.len() - 1 {
-        let nw: Vec<f64> = (0..p.weight[l].len()).map(|i| numeric(true, l, i, &mut p)).collect();
-        let nb: Vec<f64> = (0..p.bias[l].len()).map(|i| numeric(false, l, i, &mut p)).collect();
+        let nw: Vec<f64> = (0..p.weight[l].len())
+            .map(|i| numeric(true, l, i, &mut p))
+            .collect();
+        let nb: Vec<f64> = (0..p.bias[l].len())
+            .map(|i| numeric(false, l, i, &mut p))
+            .collect();
         out.push(LayerError {
             output: net.output,
             cost: net.cost,
@@ -142,7 +165,10 @@ fn check_one(net: &NetworkConfig, params: &Params, inputs: &[Vec<f64>], labels: 
 /// gradient so that entries that are numerically zero (an input pixel that is always 0 gives
 /// ∂C/∂w = 0 exactly) do not turn rounding noise into a large ratio.
 pub fn max_relative_error(analytic: &[f64], numeric: &[f64]) -> f64 {
-    let scale = analytic.iter().chain(numeric).fold(0.0f64, |m, v| m.max(v.abs()));
+    let scale = analytic
+        .iter()
+        .chain(numeric)
+        .fold(0.0f64, |m, v| m.max(v.abs()));
     let floor = (scale * 1e-6).max(f64::MIN_POSITIVE);
     analytic
         .iter()

@@ -7,6 +7,10 @@
 //! safetensors.
 
 pub mod backend;
+pub mod checkpoint;
+pub mod cli;
+pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod cpu;
 pub mod data;
@@ -15,9 +19,5 @@ pub mod gpu;
 pub mod gradcheck;
 pub mod model;
 pub mod train;
-pub mod checkpoint;
-pub mod cli;
-pub mod compare;
-pub mod commands;
 
 pub use error::{Error, Result};

@@ -104,7 +104,12 @@ impl Params {
         self.layers
             .iter()
             .zip(&other.layers)
-            .map(|(a, b)| (max_abs_diff(&a.weight, &b.weight), max_abs_diff(&a.bias, &b.bias)))
+            .map(|(a, b)| {
+                (
+                    max_abs_diff(&a.weight, &b.weight),
+                    max_abs_diff(&a.bias, &b.bias),
+                )
+            })
             .collect()
     }
 }

@@ -103,7 +103,8 @@ pub fn train<F>(
 where
     F: FnMut(&EpochReport, &Progress, &mut dyn Backend) -> Result<()>,
 {
-    let needs_validation = cfg.early_stop.is_some() || matches!(cfg.schedule, Schedule::Plateau { .. });
+    let needs_validation =
+        cfg.early_stop.is_some() || matches!(cfg.schedule, Schedule::Plateau { .. });
     let mut reports = Vec::new();
     let mut stop = StopReason::Completed;
     while progress.epoch < cfg.epochs {
@@ -141,7 +142,11 @@ where
         let m = &cfg.monitor;
         for (split, want_cost, want_acc) in [
             (Split::Train, m.train_cost, m.train_accuracy),
-            (Split::Validation, m.validation_cost, m.validation_accuracy || needs_validation),
+            (
+                Split::Validation,
+                m.validation_cost,
+                m.validation_accuracy || needs_validation,
+            ),
             (Split::Test, m.test_cost, m.test_accuracy),
         ] {
             if !(want_cost || want_acc) {
@@ -153,7 +158,11 @@ where
             }
             let cost = e.cost_sum / e.count as f64 + l2 / e.count as f64;
             if !cost.is_finite() {
-                return Err(diverged(epoch + 1, &format!("the {} cost", split.name()), progress.eta));
+                return Err(diverged(
+                    epoch + 1,
+                    &format!("the {} cost", split.name()),
+                    progress.eta,
+                ));
             }
             let (c, a) = match split {
                 Split::Train => (&mut report.train_cost, &mut report.train_accuracy),
@@ -178,7 +187,7 @@ where
         match cfg.schedule {
             Schedule::Constant => {}
             Schedule::Step { every, factor } => {
-                if (epoch + 1) % every == 0 {
+                if (epoch + 1).is_multiple_of(every) {
                     progress.eta *= factor;
                 }
             }

@@ -27,8 +27,18 @@ const B2: [f32; 1] = [-0.5];
 
 fn layers() -> Vec<LayerRef<'static, f32>> {
     vec![
-        LayerRef { inputs: 2, outputs: 2, weight: &W1, bias: &B1 },
-        LayerRef { inputs: 2, outputs: 1, weight: &W2, bias: &B2 },
+        LayerRef {
+            inputs: 2,
+            outputs: 2,
+            weight: &W1,
+            bias: &B1,
+        },
+        LayerRef {
+            inputs: 2,
+            outputs: 1,
+            weight: &W2,
+            bias: &B2,
+        },
     ]
 }
 
@@ -40,7 +50,15 @@ fn run(c: Cost, inputs: &[[f32; 2]]) -> (Workspace<f32>, Gradients<f32>) {
     }
     let mut g = Gradients::zeros(&[2, 2, 1]);
     forward(&layers(), Output::Sigmoid, &mut ws, m, 1);
-    backward(&layers(), Output::Sigmoid, c, &vec![0u8; m], &mut ws, &mut g, 1);
+    backward(
+        &layers(),
+        Output::Sigmoid,
+        c,
+        &vec![0u8; m],
+        &mut ws,
+        &mut g,
+        1,
+    );
     (ws, g)
 }
 
@@ -50,8 +68,23 @@ fn forward_values_match_the_hand_computation() {
     assert_eq!(ws.acts[1][..2], [0.5, 0.5]);
     assert_eq!(ws.output(1), [0.5]);
     assert_eq!(ws.z_out[0], 0.0);
-    assert_eq!(cost(Output::Sigmoid, Cost::Quadratic, &ws.z_out[..1], ws.output(1), 0), 0.125);
-    let ce = cost(Output::Sigmoid, Cost::CrossEntropy, &ws.z_out[..1], ws.output(1), 0);
+    assert_eq!(
+        cost(
+            Output::Sigmoid,
+            Cost::Quadratic,
+            &ws.z_out[..1],
+            ws.output(1),
+            0
+        ),
+        0.125
+    );
+    let ce = cost(
+        Output::Sigmoid,
+        Cost::CrossEntropy,
+        &ws.z_out[..1],
+        ws.output(1),
+        0,
+    );
     assert!((ce - std::f32::consts::LN_2).abs() < 1e-7, "{ce}");
 }
 

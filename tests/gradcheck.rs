@@ -1,6 +1,6 @@
 //! Backprop's gradients equal central finite differences, for every output/cost pair.
 
-use gpu_mlp::data::{self, SplitSizes, Source};
+use gpu_mlp::data::{self, Source, SplitSizes};
 use gpu_mlp::gradcheck::{check, max_relative_error};
 
 /// The bound: measured errors are ≤ 1e-5 (f64 backprop vs f64 differences with h = 1e-4,
@@ -11,13 +11,21 @@ const BOUND: f64 = 1e-4;
 
 #[test]
 fn backprop_matches_finite_differences_on_real_samples() {
-    let sizes = SplitSizes { train: 4, validation: 0, test: Some(1) };
+    let sizes = SplitSizes {
+        train: 4,
+        validation: 0,
+        test: Some(1),
+    };
     let s = data::load(&Source::Mnist, sizes).unwrap();
     let inputs: Vec<Vec<f64>> = (0..4)
         .map(|i| s.train.image(i).iter().map(|&p| p as f64 / 255.0).collect())
         .collect();
     let rows = check(&inputs, &s.train.labels[..4], &[8, 6], 10, 7);
-    assert_eq!(rows.len(), 4 * 3, "four output/cost pairs, three layers each");
+    assert_eq!(
+        rows.len(),
+        4 * 3,
+        "four output/cost pairs, three layers each"
+    );
     for r in &rows {
         assert!(r.weight < BOUND && r.bias < BOUND, "{r:?}");
     }

@@ -2,7 +2,7 @@
 //! that names the problem, without allocating what a header merely claims.
 
 use gpu_mlp::data::idx::{parse_images, parse_labels, read_images, read_labels};
-use gpu_mlp::data::{self, SplitSizes, Source};
+use gpu_mlp::data::{self, Source, SplitSizes};
 use std::io::Write;
 use std::path::Path;
 
@@ -15,7 +15,9 @@ fn header(magic: u32, dims: &[u32]) -> Vec<u8> {
 }
 
 fn err_images(bytes: &[u8]) -> String {
-    parse_images(bytes, Path::new("x.idx")).unwrap_err().to_string()
+    parse_images(bytes, Path::new("x.idx"))
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
@@ -28,20 +30,30 @@ fn shipped_mnist_reads_with_the_canonical_counts() {
     assert_eq!(labels.len(), 10_000);
     // The first test digit of MNIST is a 7, the first training digit a 5.
     assert_eq!(labels[0], 7);
-    assert_eq!(read_labels(&dir.join("train-labels-idx1-ubyte.gz")).unwrap()[0], 5);
+    assert_eq!(
+        read_labels(&dir.join("train-labels-idx1-ubyte.gz")).unwrap()[0],
+        5
+    );
     // Pixel mean of the training set after /255 is 0.1307 (shared/data/README.md).
-    let mean = train.pixels.iter().map(|&p| p as f64).sum::<f64>() / train.pixels.len() as f64 / 255.0;
+    let mean =
+        train.pixels.iter().map(|&p| p as f64).sum::<f64>() / train.pixels.len() as f64 / 255.0;
     assert!((mean - 0.1307).abs() < 1e-4, "mean {mean}");
 }
 
 #[test]
 fn textbook_split_is_50000_10000_10000() {
     let s = data::load(&Source::Mnist, SplitSizes::default()).unwrap();
-    assert_eq!((s.train.len(), s.validation.len(), s.test.len(), s.classes), (50_000, 10_000, 10_000, 10));
+    assert_eq!(
+        (s.train.len(), s.validation.len(), s.test.len(), s.classes),
+        (50_000, 10_000, 10_000, 10)
+    );
     assert_eq!(s.inputs(), 784);
     // Validation is the last 10,000 of the training file, so it starts at image 50,000.
     let full = read_images(&Source::Mnist.dir().join("train-images-idx3-ubyte.gz")).unwrap();
-    assert_eq!(s.validation.image(0), &full.pixels[50_000 * 784..50_001 * 784]);
+    assert_eq!(
+        s.validation.image(0),
+        &full.pixels[50_000 * 784..50_001 * 784]
+    );
 }
 
 #[test]
@@ -52,7 +64,10 @@ fn raw_and_gzip_files_read_the_same() {
     let raw = dir.path().join("a");
     std::fs::write(&raw, &bytes).unwrap();
     let gz = dir.path().join("b.gz");
-    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
     enc.write_all(&bytes).unwrap();
     enc.finish().unwrap();
     let a = read_images(&raw).unwrap();
@@ -66,8 +81,13 @@ fn wrong_magic_is_refused() {
     let mut bytes = header(0x801, &[1, 1, 1]);
     bytes.push(0);
     let e = err_images(&bytes);
-    assert!(e.contains("magic number is 0x00000801, expected 0x00000803"), "{e}");
-    let e = parse_labels(&header(0x803, &[0])[..], Path::new("l")).unwrap_err().to_string();
+    assert!(
+        e.contains("magic number is 0x00000801, expected 0x00000803"),
+        "{e}"
+    );
+    let e = parse_labels(&header(0x803, &[0])[..], Path::new("l"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("expected 0x00000801"), "{e}");
 }
 
@@ -78,14 +98,19 @@ fn truncated_header_and_payload_are_refused() {
     let mut bytes = header(0x803, &[2, 2, 2]);
     bytes.extend([0u8; 5]);
     let e = err_images(&bytes);
-    assert!(e.contains("truncated") && e.contains("8 bytes") && e.contains("only 5"), "{e}");
+    assert!(
+        e.contains("truncated") && e.contains("8 bytes") && e.contains("only 5"),
+        "{e}"
+    );
 }
 
 #[test]
 fn trailing_bytes_are_refused() {
     let mut bytes = header(0x801, &[2]);
     bytes.extend([1, 2, 3]);
-    let e = parse_labels(&bytes[..], Path::new("l")).unwrap_err().to_string();
+    let e = parse_labels(&bytes[..], Path::new("l"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("more data after them"), "{e}");
 }
 
@@ -111,20 +136,34 @@ fn image_and_label_counts_must_agree() {
     lb.extend([0, 1]);
     std::fs::write(dir.path().join("im"), im).unwrap();
     std::fs::write(dir.path().join("lb"), lb).unwrap();
-    let e = data::load_pair(&dir.path().join("im"), &dir.path().join("lb")).unwrap_err().to_string();
+    let e = data::load_pair(&dir.path().join("im"), &dir.path().join("lb"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("2 labels") && e.contains("3 images"), "{e}");
 }
 
 #[test]
 fn missing_files_name_what_was_looked_for() {
     let dir = tempfile::tempdir().unwrap();
-    let e = data::load(&Source::Dir(dir.path().to_path_buf()), SplitSizes::default()).unwrap_err().to_string();
+    let e = data::load(
+        &Source::Dir(dir.path().to_path_buf()),
+        SplitSizes::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("train-images-idx3-ubyte"), "{e}");
 }
 
 #[test]
 fn split_sizes_beyond_the_file_are_refused() {
-    let sizes = SplitSizes { train: 55_000, validation: 10_000, test: None };
+    let sizes = SplitSizes {
+        train: 55_000,
+        validation: 10_000,
+        test: None,
+    };
     let e = data::load(&Source::Mnist, sizes).unwrap_err().to_string();
-    assert!(e.contains("--train-size 55000 plus --validation-size 10000"), "{e}");
+    assert!(
+        e.contains("--train-size 55000 plus --validation-size 10000"),
+        "{e}"
+    );
 }

@@ -20,14 +20,28 @@ fn small(kind: OptimizerKind) -> TrainConfig {
     c
 }
 
-fn run(cfg: &TrainConfig, data: &std::sync::Arc<gpu_mlp::data::Splits>, epochs: usize, from: Option<&Checkpoint>) -> (Params, Checkpoint) {
+fn run(
+    cfg: &TrainConfig,
+    data: &std::sync::Arc<gpu_mlp::data::Splits>,
+    epochs: usize,
+    from: Option<&Checkpoint>,
+) -> (Params, Checkpoint) {
     let (params, progress) = match from {
         Some(ck) => (ck.params.clone(), ck.train.clone().unwrap().1),
         None => (Params::init(&cfg.network, cfg.seed), Progress::start(cfg)),
     };
-    let mut b = CpuBackend::new(&cfg.network, params.clone(), cfg.optimizer.kind, data.clone(), cfg.batch_size, 2).unwrap();
+    let mut b = CpuBackend::new(
+        &cfg.network,
+        params.clone(),
+        cfg.optimizer.kind,
+        data.clone(),
+        cfg.batch_size,
+        2,
+    )
+    .unwrap();
     if let Some(ck) = from {
-        b.load_state(&params, &ck.optimizer.as_ref().unwrap().1).unwrap();
+        b.load_state(&params, &ck.optimizer.as_ref().unwrap().1)
+            .unwrap();
     }
     let mut c = cfg.clone();
     c.epochs = epochs;
@@ -63,7 +77,11 @@ fn same_seed_gives_identical_weights() {
 fn resume_continues_exactly() {
     let data = common::mnist_subset(1500, 300, 300);
     let dir = tempfile::tempdir().unwrap();
-    for kind in [OptimizerKind::Sgd, OptimizerKind::Momentum, OptimizerKind::Adam] {
+    for kind in [
+        OptimizerKind::Sgd,
+        OptimizerKind::Momentum,
+        OptimizerKind::Adam,
+    ] {
         let cfg = small(kind);
         let (full, _) = run(&cfg, &data, 3, None);
         let (_, ck1) = run(&cfg, &data, 1, None);
@@ -83,25 +101,62 @@ fn nielsen_learns_in_one_epoch() {
     let data = common::mnist_subset(10_000, 1000, 1000);
     let mut cfg = Preset::Nielsen.config();
     cfg.epochs = 1;
-    let mut b = CpuBackend::new(&cfg.network, Params::init(&cfg.network, 1), cfg.optimizer.kind, data.clone(), 10, 2).unwrap();
-    train(&cfg, &mut b, data.train.len(), Progress::start(&cfg), |_, _, _| Ok(())).unwrap();
+    let mut b = CpuBackend::new(
+        &cfg.network,
+        Params::init(&cfg.network, 1),
+        cfg.optimizer.kind,
+        data.clone(),
+        10,
+        2,
+    )
+    .unwrap();
+    train(
+        &cfg,
+        &mut b,
+        data.train.len(),
+        Progress::start(&cfg),
+        |_, _, _| Ok(()),
+    )
+    .unwrap();
     let acc = b.evaluate(Split::Test).unwrap().accuracy();
-    assert!(acc > 0.60, "test accuracy after one epoch on 10k images: {acc}");
+    assert!(
+        acc > 0.60,
+        "test accuracy after one epoch on 10k images: {acc}"
+    );
 }
 
 /// Momentum and Adam reduce the training cost too.
 #[test]
 fn every_optimizer_reduces_the_cost() {
     let data = common::mnist_subset(2000, 200, 200);
-    for kind in [OptimizerKind::Sgd, OptimizerKind::Momentum, OptimizerKind::Adam] {
+    for kind in [
+        OptimizerKind::Sgd,
+        OptimizerKind::Momentum,
+        OptimizerKind::Adam,
+    ] {
         let mut cfg = small(kind);
         if kind == OptimizerKind::Momentum {
             cfg.eta = 0.05;
         }
-        let mut b = CpuBackend::new(&cfg.network, Params::init(&cfg.network, 3), kind, data.clone(), 10, 2).unwrap();
+        let mut b = CpuBackend::new(
+            &cfg.network,
+            Params::init(&cfg.network, 3),
+            kind,
+            data.clone(),
+            10,
+            2,
+        )
+        .unwrap();
         let before = b.evaluate(Split::Train).unwrap().cost_sum;
         cfg.epochs = 2;
-        train(&cfg, &mut b, data.train.len(), Progress::start(&cfg), |_, _, _| Ok(())).unwrap();
+        train(
+            &cfg,
+            &mut b,
+            data.train.len(),
+            Progress::start(&cfg),
+            |_, _, _| Ok(()),
+        )
+        .unwrap();
         let after = b.evaluate(Split::Train).unwrap().cost_sum;
         assert!(after < 0.5 * before, "{kind:?}: cost {before} -> {after}");
     }

@@ -12,7 +12,10 @@ use std::time::Instant;
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     if args.runs == 0 || args.runs > 1000 {
-        return Err(Error::config(format!("--runs must be in 1..=1000, found {}", args.runs)));
+        return Err(Error::config(format!(
+            "--runs must be in 1..=1000, found {}",
+            args.runs
+        )));
     }
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     let n = splits.train.len();

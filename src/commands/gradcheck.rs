@@ -25,7 +25,13 @@ pub fn run(args: &GradcheckArgs) -> Result<()> {
     let inputs: Vec<Vec<f64>> = (0..n)
         .map(|i| set.image(i).iter().map(|&p| p as f64 / 255.0).collect())
         .collect();
-    let rows = crate::gradcheck::check(&inputs, &set.labels[..n], &args.hidden, splits.classes, args.seed);
+    let rows = crate::gradcheck::check(
+        &inputs,
+        &set.labels[..n],
+        &args.hidden,
+        splits.classes,
+        args.seed,
+    );
     if args.json {
         let s = serde_json::to_string_pretty(&rows)
             .map_err(|e| Error::config(format!("cannot encode JSON: {e}")))?;
@@ -39,7 +45,10 @@ pub fn run(args: &GradcheckArgs) -> Result<()> {
         "gradient check: network {:?}, {n} MNIST samples, f64 backprop vs central differences (h = 1e-4)",
         layers
     );
-    println!("{:<8} {:<14} {:>5} {:>14} {:>14}", "output", "cost", "layer", "max rel err W", "max rel err b");
+    println!(
+        "{:<8} {:<14} {:>5} {:>14} {:>14}",
+        "output", "cost", "layer", "max rel err W", "max rel err b"
+    );
     for r in &rows {
         println!(
             "{:<8} {:<14} {:>5} {:>14.3e} {:>14.3e}",
@@ -50,7 +59,10 @@ pub fn run(args: &GradcheckArgs) -> Result<()> {
             r.bias
         );
     }
-    let worst = rows.iter().map(|r| r.weight.max(r.bias)).fold(0.0, f64::max);
+    let worst = rows
+        .iter()
+        .map(|r| r.weight.max(r.bias))
+        .fold(0.0, f64::max);
     println!("largest relative error: {worst:.3e}");
     Ok(())
 }

@@ -27,9 +27,7 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 fn gpu_missing() -> Error {
-    Error::Gpu(
-        "the GPU backend is not part of this build yet; use --backend cpu".to_string(),
-    )
+    Error::Gpu("the GPU backend is not part of this build yet; use --backend cpu".to_string())
 }
 
 /// Threads for the CPU reference: the flag, else every core. Configures rayon's pool once.
@@ -42,7 +40,9 @@ pub fn threads(flag: Option<usize>) -> Result<usize> {
         )));
     }
     // Only the first call configures the global pool; later calls keep it.
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
     Ok(n)
 }
 

@@ -42,7 +42,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 Some((kind, state)) if *kind == cfg.optimizer.kind => Some(state.clone()),
                 _ => None,
             };
-            (ck.params.clone(), state, start.unwrap_or_else(|| Progress::start(&cfg)))
+            let mut progress = start.unwrap_or_else(|| Progress::start(&cfg));
+            // An --eta given on resume replaces the schedule's current η.
+            if args.eta.is_some() {
+                progress.eta = cfg.eta;
+            }
+            (ck.params.clone(), state, progress)
         }
         None => (
             Params::init(&cfg.network, cfg.seed),
@@ -118,7 +123,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                     .map_err(|e| Error::io(path.as_path(), e))?;
             }
             if let Some(n) = args.checkpoint_every {
-                if progress.epoch % n == 0 {
+                if progress.epoch.is_multiple_of(n) {
                     save(backend, progress)?;
                 }
             }

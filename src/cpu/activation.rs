@@ -73,10 +73,7 @@ pub fn output_delta_in_place<T: Real>(output: Output, cost: Cost, a: &mut [T], l
             .iter_mut()
             .enumerate()
             .for_each(|(j, v)| *v = (*v - y(j)) * *v * (T::one() - *v)),
-        (Cost::CrossEntropy, _) => a
-            .iter_mut()
-            .enumerate()
-            .for_each(|(j, v)| *v = *v - y(j)),
+        (Cost::CrossEntropy, _) => a.iter_mut().enumerate().for_each(|(j, v)| *v = *v - y(j)),
         (Cost::Quadratic, Output::Softmax) => {
             let dot = a
                 .iter()

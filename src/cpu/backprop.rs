@@ -37,7 +37,10 @@ impl<T: Real> Workspace<T> {
     pub fn new(sizes: &[usize], capacity: usize) -> Self {
         Workspace {
             capacity,
-            acts: sizes.iter().map(|&n| vec![T::zero(); n * capacity]).collect(),
+            acts: sizes
+                .iter()
+                .map(|&n| vec![T::zero(); n * capacity])
+                .collect(),
             deltas: sizes[1..]
                 .iter()
                 .map(|&n| vec![T::zero(); n * capacity])
@@ -72,7 +75,10 @@ pub struct Gradients<T> {
 impl<T: Real> Gradients<T> {
     pub fn zeros(sizes: &[usize]) -> Self {
         Gradients {
-            weight: sizes.windows(2).map(|w| vec![T::zero(); w[0] * w[1]]).collect(),
+            weight: sizes
+                .windows(2)
+                .map(|w| vec![T::zero(); w[0] * w[1]])
+                .collect(),
             bias: sizes[1..].iter().map(|&n| vec![T::zero(); n]).collect(),
         }
     }
@@ -158,6 +164,13 @@ pub fn backward<T: Real>(
         // (BP4) ∂C/∂Wˡ = Σ_samples δˡ (aˡ⁻¹)ᵀ = δᵀ·A_prev, an (outputs × inputs) product.
         let delta_t = MatRef::row_major(delta, m, layer.outputs).t();
         let a_prev = MatRef::row_major(&ws.acts[l][..m * layer.inputs], m, layer.inputs);
-        gemm(&mut grads.weight[l], None, delta_t, a_prev, T::one(), threads);
+        gemm(
+            &mut grads.weight[l],
+            None,
+            delta_t,
+            a_prev,
+            T::one(),
+            threads,
+        );
     }
 }

@@ -61,7 +61,10 @@ pub fn gemm<T: Real>(
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(k, b.rows, "inner dimensions of a product must agree");
-    assert!(dst.len() >= m * n && a.fits() && b.fits(), "matrix view out of bounds");
+    assert!(
+        dst.len() >= m * n && a.fits() && b.fits(),
+        "matrix view out of bounds"
+    );
     if m == 0 || n == 0 {
         return;
     }

@@ -70,7 +70,12 @@ pub fn parse_images(mut r: impl Read, path: &Path) -> Result<IdxImages> {
                 ),
             )
         })?;
-    let pixels = read_payload(&mut r, total, path, &format!("{count} images of {rows}x{cols}"))?;
+    let pixels = read_payload(
+        &mut r,
+        total,
+        path,
+        &format!("{count} images of {rows}x{cols}"),
+    )?;
     Ok(IdxImages {
         count: count as usize,
         rows: rows as usize,
@@ -123,7 +128,9 @@ fn read_u32(r: &mut impl Read, path: &Path, what: &str) -> Result<u32> {
 fn bad_magic(path: &Path, found: u32, expected: u32, what: &str) -> Error {
     Error::bad_data(
         path,
-        format!("not {what} in IDX format: magic number is 0x{found:08x}, expected 0x{expected:08x}"),
+        format!(
+            "not {what} in IDX format: magic number is 0x{found:08x}, expected 0x{expected:08x}"
+        ),
     )
 }
 
@@ -148,6 +155,9 @@ fn read_payload(r: &mut impl Read, len: u64, path: &Path, what: &str) -> Result<
             path,
             format!("{what} take {len} bytes, but the file holds more data after them"),
         )),
-        Err(e) => Err(Error::bad_data(path, format!("cannot read past {what}: {e}"))),
+        Err(e) => Err(Error::bad_data(
+            path,
+            format!("cannot read past {what}: {e}"),
+        )),
     }
 }

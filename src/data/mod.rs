@@ -142,7 +142,10 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
         dir.join(format!("{stem}.gz")),
         std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            format!("neither {stem}.gz nor {stem} found in {}{hint}", dir.display()),
+            format!(
+                "neither {stem}.gz nor {stem} found in {}{hint}",
+                dir.display()
+            ),
         ),
     ))
 }
