@@ -1,7 +1,9 @@
 //! Seconds per epoch of the GPU backend on the three benchmark networks (ignored by default;
 //! run with `cargo test --release --test gpu_bench -- --ignored --nocapture`). Each prints the
 //! seconds of every epoch, their median and the per-kernel timestamps where the adapter has
-//! them. `GPU_BENCH_EPOCHS` sets the number of epochs (default 3).
+//! them. `GPU_BENCH_EPOCHS` sets the number of epochs (default 3); `GPU_BENCH_TRAIN` trains on
+//! fewer images (the time is then also scaled to 50,000); `GPU_BENCH_TILED=1`/`0` forces the
+//! tiled or the direct multiply.
 
 mod gpu_support;
 
@@ -19,26 +21,36 @@ fn bench(layers: &[usize], output: Output, cost: Cost, init: Init, eta: f32, bat
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let data = mnist_subset(50_000, 10_000, 10_000);
+    let n: usize = std::env::var("GPU_BENCH_TRAIN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    let tiled = std::env::var("GPU_BENCH_TILED").ok().map(|v| v == "1");
+    let data = mnist_subset(n, 10_000, 10_000);
     let net = NetworkConfig {
         layers: layers.to_vec(),
         output,
         cost,
         init,
     };
+    let options = gpu_mlp::gpu::GpuOptions {
+        tiled,
+        ..Default::default()
+    };
+    let params = Params::init(&net, 1);
     let mut gpu =
-        GpuBackend::new(&ctx, &net, Params::init(&net, 1), OptimizerKind::Sgd, &data).unwrap();
-    let h = hyper(OptimizerKind::Sgd, eta, 0.0, 50_000, batch);
+        GpuBackend::with_options(&ctx, &net, params, OptimizerKind::Sgd, &data, options).unwrap();
+    let h = hyper(OptimizerKind::Sgd, eta, 0.0, n, batch);
     let mut times = Vec::new();
     for epoch in 0..epochs {
-        let order = epoch_order(50_000, 1, epoch);
+        let order = epoch_order(n, 1, epoch);
         let t = Instant::now();
         gpu.train_epoch(&order, &h).unwrap();
-        let s = t.elapsed().as_secs_f64();
+        let s = t.elapsed().as_secs_f64() * 50_000.0 / n as f64;
         let t = Instant::now();
         let e = gpu.evaluate(Split::Test).unwrap();
         println!(
-            "{} batch {batch}: epoch {epoch}: {s:.2} s train, {:.2} s test eval, accuracy {:.2}%",
+            "{} batch {batch}: epoch {epoch}: {s:.2} s train (per 50,000), {:.2} s test eval, accuracy {:.2}%",
             net.layers_string(),
             t.elapsed().as_secs_f64(),
             100.0 * e.accuracy()
