@@ -22,9 +22,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             })?;
             (cfg, Some(progress))
         }
-        None => (args.preset.config(), None),
+        None => (args.hyper.preset.config(), None),
     };
-    let cfg = args.resolve(base)?;
+    let cfg = args.hyper.resolve(base)?;
+    if args.checkpoint_every == Some(0) {
+        return Err(Error::config("--checkpoint-every must be at least 1"));
+    }
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     cfg.network.validate(splits.inputs(), splits.classes)?;
     cfg.validate(splits.train.len())?;
@@ -44,7 +47,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             };
             let mut progress = start.unwrap_or_else(|| Progress::start(&cfg));
             // An --eta given on resume replaces the schedule's current η.
-            if args.eta.is_some() {
+            if args.hyper.eta.is_some() {
                 progress.eta = cfg.eta;
             }
             (ck.params.clone(), state, progress)

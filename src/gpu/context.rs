@@ -320,7 +320,7 @@ fn no_adapter_message(api: GpuApi, filter: Option<&str>) -> String {
     } else {
         let names: Vec<String> = all.iter().map(DeviceInfo::short).collect();
         format!(
-            "{wanted}; the adapters found are: {} (pick one with --gpu-api and --adapter, or use --backend cpu)",
+            "{wanted}; the adapters found are: {} (pick one with --backend and --adapter, or use --backend cpu)",
             names.join(", ")
         )
     }

@@ -778,6 +778,10 @@ fn placeholder_groups(ctx: &GpuContext, k: &Kernels, steps: &wgpu::Buffer) -> Gr
 }
 
 impl Backend for GpuBackend {
+    fn kernel_timings(&self) -> Option<Vec<(String, f64)>> {
+        GpuBackend::kernel_timings(self)
+    }
+
     fn describe(&self) -> String {
         self.ctx.describe()
     }
