@@ -17,6 +17,9 @@ pub mod error;
 pub mod gpu;
 pub mod gradcheck;
 pub mod model;
+pub mod plot;
+pub mod progress;
+pub mod render;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -3,6 +3,8 @@
 mod bench;
 mod eval;
 mod gradcheck;
+mod plot;
+mod show_weights;
 mod train;
 
 use crate::backend::Backend;
@@ -23,6 +25,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => bench::run(&a),
         Command::Devices => Err(gpu_missing()),
         Command::Compare(_) => Err(gpu_missing()),
+        Command::Plot(a) => plot::run(&a),
+        Command::ShowWeights(a) => show_weights::run(&a),
+        Command::Predict(_)
+        | Command::Download(_)
+        | Command::Export(_)
+        | Command::Completions(_) => Err(Error::config("not yet")),
     }
 }
 
