@@ -14,6 +14,7 @@ pub mod config;
 pub mod cpu;
 pub mod data;
 pub mod error;
+pub mod evaluation;
 pub mod gpu;
 pub mod gradcheck;
 pub mod model;
