@@ -600,6 +600,9 @@ pub struct DownloadArgs {
     /// Try this base URL first (the four file names are appended); repeatable.
     #[arg(long, value_name = "URL")]
     pub mirror: Vec<String>,
+    /// Use only the --mirror URLs, not the data set's public mirrors.
+    #[arg(long, requires = "mirror")]
+    pub only_mirrors: bool,
     /// Seconds without progress before a transfer counts as broken.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,

@@ -74,22 +74,19 @@ pub fn spinner(message: impl Into<String>) -> ProgressBar {
     bar
 }
 
-/// A byte counter on stderr for a transfer of `total` bytes (hidden when stderr is not a
-/// terminal).
+/// A byte counter on stderr for a transfer (hidden when stderr is not a terminal); its length
+/// is set once the server tells it.
 pub fn bytes_bar(total: Option<u64>, name: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
-    let template = if total.is_some() {
-        "{prefix:30} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}"
-    } else {
-        "{prefix:30} {spinner} {bytes} {bytes_per_sec}"
-    };
     bar.set_style(
-        ProgressStyle::with_template(template)
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{prefix:28} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar.set_prefix(name.to_string());
     bar

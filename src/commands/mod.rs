@@ -1,9 +1,13 @@
 //! What each subcommand does, on top of the library. `main` only parses and maps errors.
 
 mod bench;
+mod completions;
+mod download;
 mod eval;
+mod export;
 mod gradcheck;
 mod plot;
+mod predict;
 mod show_weights;
 mod train;
 
@@ -27,10 +31,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Compare(_) => Err(gpu_missing()),
         Command::Plot(a) => plot::run(&a),
         Command::ShowWeights(a) => show_weights::run(&a),
-        Command::Predict(_)
-        | Command::Download(_)
-        | Command::Export(_)
-        | Command::Completions(_) => Err(Error::config("not yet")),
+        Command::Predict(a) => predict::run(&a),
+        Command::Download(a) => download::run(&a),
+        Command::Export(a) => export::run(&a),
+        Command::Completions(a) => completions::run(&a),
     }
 }
 
