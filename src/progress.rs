@@ -53,9 +53,15 @@ pub const SLICE_SECONDS: f64 = 0.1;
 /// The bar for one training run: `epoch k/N [=====>   ] samples  samples/s  ETA  message`.
 pub fn epoch_bar(target: ProgressDrawTarget) -> ProgressBar {
     let style = ProgressStyle::with_template(
-        "{prefix} [{bar:30.cyan/blue}] {human_pos}/{human_len} {per_sec:.dim} ETA {eta} {msg}",
+        "{prefix} [{bar:30.cyan/blue}] {human_pos}/{human_len} {rate:.dim} ETA {eta} {msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .with_key(
+        "rate",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} samples/s", state.per_sec());
+        },
+    )
     .progress_chars("=> ");
     ProgressBar::with_draw_target(Some(0), target).with_style(style)
 }
@@ -120,6 +126,7 @@ pub struct ProgressBackend<'a> {
     epoch: usize,
     /// Samples per second measured so far (sizes the next slice).
     rate: Option<f64>,
+    slice_seconds: f64,
 }
 
 impl<'a> ProgressBackend<'a> {
@@ -136,7 +143,14 @@ impl<'a> ProgressBackend<'a> {
             epochs,
             epoch: first_epoch,
             rate: None,
+            slice_seconds: SLICE_SECONDS,
         }
+    }
+
+    /// Aims slices at `seconds` of work instead of [`SLICE_SECONDS`] (0: one mini-batch each).
+    pub fn with_slice_seconds(mut self, seconds: f64) -> Self {
+        self.slice_seconds = seconds.max(0.0);
+        self
     }
 
     /// The wrapped backend, to drive it without the bar.
@@ -151,7 +165,9 @@ impl<'a> ProgressBackend<'a> {
         let batches = match self.rate {
             // Before any measurement, one mini-batch: it is cheap and gives a first rate.
             None => 1,
-            Some(rate) => ((rate * SLICE_SECONDS) / batch as f64).floor().max(1.0) as usize,
+            Some(rate) => ((rate * self.slice_seconds) / batch as f64)
+                .floor()
+                .max(1.0) as usize,
         };
         batches * batch
     }
@@ -164,11 +180,11 @@ impl Backend for ProgressBackend<'_> {
 
     fn train_epoch(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
         self.epoch += 1;
-        self.bar
-            .set_prefix(format!("epoch {}/{}", self.epoch, self.epochs));
         self.bar.set_length(order.len() as u64);
         self.bar.set_position(0);
         self.bar.reset_eta();
+        self.bar
+            .set_prefix(format!("epoch {}/{}", self.epoch, self.epochs));
         let mut done = 0;
         while done < order.len() {
             let len = self.slice_len(hyper.batch_size).min(order.len() - done);
