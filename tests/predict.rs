@@ -108,8 +108,11 @@ fn test_set_digits_written_as_png_and_jpeg_are_recognised() {
     assert!(right >= 54, "{right}/60 right");
 }
 
+/// A pen stroke: points joined by straight lines.
+type Stroke<'a> = &'a [(f32, f32)];
+
 /// Draws thick round-ended strokes (polylines in a 200x200 box) in black on white paper.
-fn hand_drawn(strokes: &[&[(f32, f32)]], path: &Path) {
+fn hand_drawn(strokes: &[Stroke], path: &Path) {
     let (w, h, radius) = (200u32, 200u32, 11.0f32);
     let mut img = GrayImage::from_pixel(w, h, Luma([255]));
     for stroke in strokes {
@@ -143,7 +146,7 @@ fn hand_drawn_digits_are_recognised() {
             (100.0 + 45.0 * a.cos(), 100.0 + 70.0 * a.sin())
         })
         .collect();
-    let digits: Vec<(u8, Vec<&[(f32, f32)]>)> = vec![
+    let digits: Vec<(u8, Vec<Stroke>)> = vec![
         (0, vec![&ring]),
         (1, vec![&[(105.0, 25.0), (100.0, 175.0)]]),
         (7, vec![&[(50.0, 30.0), (150.0, 30.0), (85.0, 175.0)]]),
