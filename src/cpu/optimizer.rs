@@ -67,6 +67,8 @@ impl UpdateRule {
                 }
             }
             (OptimizerKind::Adam, [m1, m2]) => {
+                let inv_c1 = 1.0 / self.bias_correction1;
+                let inv_c2 = 1.0 / self.bias_correction2;
                 for (((w, &gs), m1), m2) in param
                     .iter_mut()
                     .zip(grad)
@@ -76,9 +78,7 @@ impl UpdateRule {
                     let g = gs * self.inv_m + self.decay * *w;
                     *m1 = self.beta1 * *m1 + (1.0 - self.beta1) * g;
                     *m2 = self.beta2 * *m2 + (1.0 - self.beta2) * g * g;
-                    let m_hat = *m1 / self.bias_correction1;
-                    let v_hat = *m2 / self.bias_correction2;
-                    *w -= self.eta * m_hat / (v_hat.sqrt() + self.epsilon);
+                    *w -= self.eta * (*m1 * inv_c1) / ((*m2 * inv_c2).sqrt() + self.epsilon);
                 }
             }
             (kind, slots) => unreachable!(
