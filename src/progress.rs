@@ -47,6 +47,9 @@ impl LogMode {
     }
 }
 
+/// How often the bar is redrawn: often enough to look live, rarely enough to cost nothing.
+pub const REDRAWS_PER_SECOND: u8 = 8;
+
 /// Seconds of training each slice handed to the backend aims at.
 pub const SLICE_SECONDS: f64 = 0.1;
 

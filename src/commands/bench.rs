@@ -45,7 +45,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         // The bar is the same one `train` shows, so the timings say what it costs.
         let show = LogMode::for_stdout(args.quiet, args.json) == LogMode::Bar;
         let bar = if show {
-            epoch_bar(ProgressDrawTarget::stdout())
+            epoch_bar(ProgressDrawTarget::stdout_with_hz(
+                crate::progress::REDRAWS_PER_SECOND,
+            ))
         } else {
             ProgressBar::hidden()
         };

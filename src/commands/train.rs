@@ -112,7 +112,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     };
     let first_epoch = progress.epoch;
     let bar = match mode {
-        LogMode::Bar => epoch_bar(ProgressDrawTarget::stdout()),
+        LogMode::Bar => epoch_bar(ProgressDrawTarget::stdout_with_hz(
+            crate::progress::REDRAWS_PER_SECOND,
+        )),
         _ => ProgressBar::hidden(),
     };
     let mut shown = ProgressBackend::new(backend.as_mut(), bar.clone(), first_epoch, cfg.epochs);
