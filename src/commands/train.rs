@@ -161,9 +161,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let outcome = outcome?;
     save(backend.as_mut(), &outcome.progress)?;
     if let Some(path) = &args.plot {
+        // The metrics file also holds the epochs before a --resume; without one, this run's.
+        let lines = match &args.metrics {
+            Some(m) => crate::plot::read_metrics(m)?,
+            None => outcome.reports.iter().map(MetricsLine::from).collect(),
+        };
         let run = Run {
             label: "training run".to_string(),
-            lines: outcome.reports.iter().map(MetricsLine::from).collect(),
+            lines,
         };
         crate::plot::draw(&[run], path, crate::plot::DEFAULT_SIZE)?;
     }
