@@ -2,9 +2,15 @@
 
 mod bench;
 mod compare;
+mod completions;
 mod devices;
+mod download;
 mod eval;
+mod export;
 mod gradcheck;
+mod plot;
+mod predict;
+mod show_weights;
 mod train;
 
 use crate::backend::Backend;
@@ -26,6 +32,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => bench::run(&a),
         Command::Devices(a) => devices::run(&a),
         Command::Compare(a) => compare::run(&a),
+        Command::Plot(a) => plot::run(&a),
+        Command::ShowWeights(a) => show_weights::run(&a),
+        Command::Predict(a) => predict::run(&a),
+        Command::Download(a) => download::run(&a),
+        Command::Export(a) => export::run(&a),
+        Command::Completions(a) => completions::run(&a),
     }
 }
 
