@@ -10,7 +10,7 @@
 use crate::checkpoint::Checkpoint;
 use crate::config::Output;
 use crate::cpu::activation::argmax;
-use crate::cpu::backprop::{forward, LayerRef, Workspace};
+use crate::cpu::backprop::{forward, Workspace};
 use crate::error::{Error, Result};
 use image::imageops::FilterType;
 use image::{ImageBuffer, Luma};
@@ -190,17 +190,7 @@ pub fn classify(ck: &Checkpoint, images: &[Vec<u8>]) -> Result<Vec<Prediction>> 
             bad.len()
         )));
     }
-    let layers: Vec<LayerRef<f32>> = ck
-        .params
-        .layers
-        .iter()
-        .map(|l| LayerRef {
-            inputs: l.inputs,
-            outputs: l.outputs,
-            weight: &l.weight,
-            bias: &l.bias,
-        })
-        .collect();
+    let layers = crate::cpu::layer_refs(&ck.params);
     let m = images.len();
     if m == 0 {
         return Ok(Vec::new());

@@ -7,31 +7,13 @@
 //! onnxruntime installed. Without them they are skipped with the reason printed, unless
 //! GPU_MLP_REQUIRE_PYTHON=1 (as .ci/run sets after installing them), when they fail instead.
 
+mod common;
+use common::{gpu_mlp, ok, s};
+
 use gpu_mlp::export::onnx_proto::ModelProto;
 use prost::Message;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn gpu_mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gpu-mlp"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run gpu-mlp")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use std::process::Command;
 
 /// A 3-epoch model on 5,000 training images with the given extra flags.
 fn trained(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {

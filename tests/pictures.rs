@@ -4,30 +4,11 @@
 //! order) and `show-weights` (one tile per hidden unit, red where the weight is largest, blue
 //! where smallest).
 
+mod common;
+use common::{gpu_mlp, ok, s};
+
 use gpu_mlp::render::grid::GridLayout;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn gpu_mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gpu-mlp"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run gpu-mlp")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Trains 3 epochs on the small subset; returns the checkpoint and the metrics file.
 fn train(dir: &Path, name: &str, extra: &[&str]) -> (PathBuf, PathBuf) {

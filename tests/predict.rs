@@ -2,26 +2,11 @@
 //! (as they are) and as JPEG (inverted to dark ink on white paper and enlarged), and digits
 //! drawn the way a person would (thick dark strokes on a large white canvas).
 
+mod common;
+use common::{gpu_mlp, ok};
+
 use image::{GrayImage, ImageFormat, Luma};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn gpu_mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gpu-mlp"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run gpu-mlp")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A 784-100-10 network trained for 4 epochs on 20,000 images (about 95% test accuracy).
 fn trained_model(dir: &Path) -> PathBuf {

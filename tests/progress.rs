@@ -4,6 +4,7 @@
 //! slices of whole mini-batches) trains exactly the same weights.
 
 mod common;
+use common::gpu_mlp;
 
 use gpu_mlp::backend::Backend;
 use gpu_mlp::config::{OptimizerKind, StepHyper};
@@ -11,15 +12,7 @@ use gpu_mlp::cpu::CpuBackend;
 use gpu_mlp::data::epoch_order;
 use gpu_mlp::model::Params;
 use gpu_mlp::progress::ProgressBackend;
-use std::process::{Command, Output};
-
-fn gpu_mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gpu-mlp"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run gpu-mlp")
-}
+use std::process::Command;
 
 const TRAIN: [&str; 10] = [
     "train",

@@ -2,7 +2,6 @@
 
 use super::make_backend;
 use crate::cli::BenchArgs;
-use crate::config::StepHyper;
 use crate::data::{self, epoch_order};
 use crate::error::{Error, Result};
 use crate::model::Params;
@@ -34,13 +33,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             splits.clone(),
             cfg.batch_size,
         )?;
-        let hyper = StepHyper {
-            eta: cfg.eta,
-            lambda: cfg.lambda,
-            n_train: n,
-            batch_size: cfg.batch_size,
-            optimizer: cfg.optimizer,
-        };
+        let hyper = cfg.step_hyper(cfg.eta, n);
         let mut times = Vec::with_capacity(args.runs);
         // The bar is the same one `train` shows, so the timings say what it costs.
         let show = LogMode::for_stdout(args.quiet, args.json) == LogMode::Bar;
