@@ -10,7 +10,7 @@ use crate::error::Result;
 const STEP: &str = include_str!("../../shaders/step.wgsl");
 const SIGMOID: &str = include_str!("../../shaders/sigmoid.wgsl");
 const MATMUL_TILED: &str = include_str!("../../shaders/matmul.wgsl");
-const MATMUL_DIRECT: &str = include_str!("../../shaders/matmul_direct.wgsl");
+const MATMUL_BLOCKED: &str = include_str!("../../shaders/matmul_blocked.wgsl");
 const FORWARD_SIGMOID: &str = include_str!("../../shaders/forward_sigmoid.wgsl");
 const FORWARD_LINEAR: &str = include_str!("../../shaders/forward_linear.wgsl");
 const BACKPROP_DELTA: &str = include_str!("../../shaders/backprop_delta.wgsl");
@@ -25,8 +25,12 @@ const GATHER: &str = include_str!("../../shaders/gather.wgsl");
 
 /// Side of the multiply's square output tile (matmul.wgsl's TILE).
 pub(crate) const TILE: u32 = 16;
-/// Invocations per workgroup of matmul_direct.wgsl (along N).
-pub(crate) const DIRECT_GROUP: u32 = 64;
+/// Rows and columns of the result per invocation of matmul_blocked.wgsl (its BLOCK).
+pub(crate) const BLOCK: u32 = 4;
+/// Invocations per workgroup of matmul_blocked.wgsl (along N): one SIMD row of llvmpipe's
+/// 256-bit vectors, so no workgroup carries idle rows and small products still spread over
+/// several workgroups (threads).
+pub(crate) const BLOCKED_GROUP: u32 = 8;
 /// Invocations per workgroup of the row-wise kernels (gather, output_delta, evaluate).
 pub(crate) const ROW_GROUP: u32 = 64;
 
@@ -59,9 +63,11 @@ pub(crate) struct Kernels {
 }
 
 /// Which multiply suits an adapter. On a CPU driver (llvmpipe) each workgroup barrier switches
-/// between the workgroup's SIMD rows and costs more than the reuse it buys: measured on
-/// lavapipe with 2 cores, the direct multiply trains 784-30-10 about twice as fast. Real GPUs
-/// get the tiled one.
+/// between the workgroup's SIMD rows and costs more than the reuse it buys, and every
+/// storage-buffer load is a per-lane loop, so the register-blocked multiply without workgroup
+/// memory (matmul_blocked.wgsl) wins there: on lavapipe with 2 cores it trains 784-30-10 about
+/// twice as fast as a one-output-per-invocation multiply, itself about twice as fast as the
+/// tiled one. Real GPUs get the tiled one.
 pub(crate) fn prefer_tiled(ctx: &GpuContext) -> bool {
     !ctx.is_software()
 }
@@ -72,7 +78,8 @@ impl Kernels {
         if self.tiled {
             [groups_of(n, TILE), groups_of(m, TILE), 1]
         } else {
-            [groups_of(n, DIRECT_GROUP), m.max(1) as u32, 1]
+            let blocks = (n as u32).div_ceil(BLOCK) as usize;
+            [groups_of(blocks, BLOCKED_GROUP), groups_of(m, BLOCK), 1]
         }
     }
 }
@@ -86,8 +93,8 @@ pub(crate) fn groups_of(n: usize, size: u32) -> u32 {
 pub(crate) const STEP_BYTES: u64 = 64;
 
 impl Kernels {
-    /// `tiled`: the workgroup-memory multiply (matmul.wgsl) rather than the direct one
-    /// (matmul_direct.wgsl); see [`prefer_tiled`].
+    /// `tiled`: the workgroup-memory multiply (matmul.wgsl) rather than the register-blocked
+    /// one (matmul_blocked.wgsl); see [`prefer_tiled`].
     pub fn new(
         ctx: &GpuContext,
         output: Output,
@@ -115,7 +122,7 @@ impl Kernels {
             ("COST_CROSS_ENTROPY", b(cost == Cost::CrossEntropy)),
         ];
         use Slot::*;
-        let matmul = if tiled { MATMUL_TILED } else { MATMUL_DIRECT };
+        let matmul = if tiled { MATMUL_TILED } else { MATMUL_BLOCKED };
         let (update_src, update_slots): (&str, &[Slot]) = match opt {
             OptimizerKind::Sgd => (UPDATE_SGD, &[Uniform, Read, Read, ReadWrite]),
             OptimizerKind::Momentum => (

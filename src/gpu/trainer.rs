@@ -104,7 +104,7 @@ pub struct GpuOptions {
     /// Time each kernel of the first few steps of an epoch with timestamp queries (when the
     /// adapter has them).
     pub profile: bool,
-    /// Force the tiled (`Some(true)`) or direct (`Some(false)`) multiply; `None` picks what
+    /// Force the tiled (`Some(true)`) or register-blocked (`Some(false)`) multiply; `None` picks what
     /// suits the adapter.
     pub tiled: Option<bool>,
 }
