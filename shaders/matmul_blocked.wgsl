@@ -31,6 +31,11 @@ override B_ONES_COLUMN: bool = false;
 // Rows and columns of C per invocation (kernels.rs's BLOCK).
 const BLOCK: u32 = 4u;
 
+// Element i of B's buffer (the forward epilogues read the bias through it).
+fn mat_b_at(i: u32) -> f32 {
+    return mat_b[i];
+}
+
 fn dim_or_rows(d: u32) -> u32 {
     return select(d, step.rows, d == 0u);
 }
@@ -65,7 +70,7 @@ fn b_step() -> u32 {
     return dims.ldb;
 }
 
-@compute @workgroup_size(8, 1, 1)
+@compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let m = dim_or_rows(dims.m);
     let n = dims.n;

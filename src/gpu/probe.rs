@@ -102,11 +102,7 @@ impl Probe {
         let a = buffers::storage_init(&self.ctx, "a", f32_bytes(input));
         let w = buffers::storage_init(&self.ctx, "params", &layer_bytes(layer));
         let out = buffers::storage_zeroed(&self.ctx, "out", (rows * layer.outputs * 4) as u64);
-        let kernel = if hidden {
-            &self.kernels.forward_hidden
-        } else {
-            &self.kernels.forward_output
-        };
+        let kernel = self.kernels.forward(hidden, layer.inputs);
         let grid = self.kernels.matmul_grid(rows, layer.outputs);
         self.run(
             kernel,
