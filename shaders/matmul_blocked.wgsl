@@ -1,10 +1,10 @@
 // Register-blocked direct multiply for CPU drivers, with the same bindings, flags and epilogue
 // as matmul.wgsl:
 //   C[M,N] = Σ_k A(m,k)·B(k,n),   then epilogue(m, n, C[m,n]) for every m < M, n < N.
-// Each invocation computes a 4x4 block of C with no workgroup memory: per k it loads 4 values
-// of A and 4 of B and does 16 multiply-adds. On llvmpipe every storage-buffer load is a loop
+// Each invocation computes an 8x8 block of C with no workgroup memory: per k it loads 8 values
+// of A and 8 of B and does 64 multiply-adds. On llvmpipe every storage-buffer load is a loop
 // over the SIMD lanes with a branch per lane, whatever the addresses, so the cost of a multiply
-// is its number of loads; a 4x4 block needs a quarter of the loads of one output per
+// is its number of loads; an 8x8 block needs an eighth of the loads of one output per
 // invocation. Rows and columns past the edge are clamped for loading and never written.
 // The sum over k runs in one fixed order in one invocation: no atomics, so results are the
 // same bits run after run on the same adapter.
@@ -28,8 +28,9 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override B_ONES_COLUMN: bool = false;
 
-// Rows and columns of C per invocation (kernels.rs's BLOCK).
-const BLOCK: u32 = 4u;
+// Rows and columns of C per invocation (kernels.rs's BLOCK_ROWS, BLOCK_COLS).
+const BLOCK_ROWS: u32 = 8u;
+const BLOCK_COLS: u32 = 8u;
 
 // Element i of B's buffer (the forward epilogues read the bias through it).
 fn mat_b_at(i: u32) -> f32 {
@@ -76,67 +77,128 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let n = dims.n;
     let k = dim_or_rows(dims.k);
     // x runs over blocks of columns, y over blocks of rows.
-    let row0 = id.y * BLOCK;
-    let col0 = id.x * BLOCK;
+    let row0 = id.y * BLOCK_ROWS;
+    let col0 = id.x * BLOCK_COLS;
     if (row0 >= m || col0 >= n) {
         return;
     }
     // The columns B stores: with B_ONES_COLUMN the last column of C is Σ_k A(m,k).
     let stored = select(n, n - 1u, B_ONES_COLUMN);
     let last_col = max(stored, 1u) - 1u;
-    var ia = vec4<u32>(
-        a_base(row0),
-        a_base(min(row0 + 1u, m - 1u)),
-        a_base(min(row0 + 2u, m - 1u)),
-        a_base(min(row0 + 3u, m - 1u)),
-    );
-    var ib = vec4<u32>(
-        b_base(min(col0, last_col)),
-        b_base(min(col0 + 1u, last_col)),
-        b_base(min(col0 + 2u, last_col)),
-        b_base(min(col0 + 3u, last_col)),
-    );
+    // Rows past M and columns past the stored ones are clamped: loaded, never written.
+    let rows = min(row0 + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(m - 1u));
+    let rows_hi = min(row0 + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(m - 1u));
+    let cols = col0 + vec4<u32>(0u, 1u, 2u, 3u);
+    let cols_hi = col0 + vec4<u32>(4u, 5u, 6u, 7u);
+    var ia_lo = a_base4(rows);
+    var ia_hi = a_base4(rows_hi);
+    var ib_lo = b_base4(min(cols, vec4<u32>(last_col)));
+    var ib_hi = b_base4(min(cols_hi, vec4<u32>(last_col)));
     // Which of the block's columns is the ones column: it loads B (clamped) but uses 1.
-    var ones = vec4<bool>(false);
+    var ones_lo = vec4<bool>(false);
+    var ones_hi = vec4<bool>(false);
     if (B_ONES_COLUMN) {
-        ones = vec4<u32>(col0, col0 + 1u, col0 + 2u, col0 + 3u) == vec4<u32>(n - 1u);
+        ones_lo = cols == vec4<u32>(n - 1u);
+        ones_hi = cols_hi == vec4<u32>(n - 1u);
     }
-    let sa = a_step();
-    let sb = b_step();
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    let sa = vec4<u32>(a_step());
+    let sb = vec4<u32>(b_step());
+    var acc0_lo = vec4<f32>(0.0);
+    var acc0_hi = vec4<f32>(0.0);
+    var acc1_lo = vec4<f32>(0.0);
+    var acc1_hi = vec4<f32>(0.0);
+    var acc2_lo = vec4<f32>(0.0);
+    var acc2_hi = vec4<f32>(0.0);
+    var acc3_lo = vec4<f32>(0.0);
+    var acc3_hi = vec4<f32>(0.0);
+    var acc4_lo = vec4<f32>(0.0);
+    var acc4_hi = vec4<f32>(0.0);
+    var acc5_lo = vec4<f32>(0.0);
+    var acc5_hi = vec4<f32>(0.0);
+    var acc6_lo = vec4<f32>(0.0);
+    var acc6_hi = vec4<f32>(0.0);
+    var acc7_lo = vec4<f32>(0.0);
+    var acc7_hi = vec4<f32>(0.0);
     for (var t = 0u; t < k; t = t + 1u) {
-        let loaded = vec4<f32>(mat_b[ib.x], mat_b[ib.y], mat_b[ib.z], mat_b[ib.w]);
-        let b = select(loaded, vec4<f32>(1.0), ones);
-        acc0 = acc0 + mat_a[ia.x] * b;
-        acc1 = acc1 + mat_a[ia.y] * b;
-        acc2 = acc2 + mat_a[ia.z] * b;
-        acc3 = acc3 + mat_a[ia.w] * b;
-        ia = ia + vec4<u32>(sa);
-        ib = ib + vec4<u32>(sb);
+        let b_lo = select(load_b4(ib_lo), vec4<f32>(1.0), ones_lo);
+        let b_hi = select(load_b4(ib_hi), vec4<f32>(1.0), ones_hi);
+        let a0 = mat_a[ia_lo.x];
+        let a1 = mat_a[ia_lo.y];
+        let a2 = mat_a[ia_lo.z];
+        let a3 = mat_a[ia_lo.w];
+        let a4 = mat_a[ia_hi.x];
+        let a5 = mat_a[ia_hi.y];
+        let a6 = mat_a[ia_hi.z];
+        let a7 = mat_a[ia_hi.w];
+        acc0_lo = acc0_lo + a0 * b_lo;
+        acc0_hi = acc0_hi + a0 * b_hi;
+        acc1_lo = acc1_lo + a1 * b_lo;
+        acc1_hi = acc1_hi + a1 * b_hi;
+        acc2_lo = acc2_lo + a2 * b_lo;
+        acc2_hi = acc2_hi + a2 * b_hi;
+        acc3_lo = acc3_lo + a3 * b_lo;
+        acc3_hi = acc3_hi + a3 * b_hi;
+        acc4_lo = acc4_lo + a4 * b_lo;
+        acc4_hi = acc4_hi + a4 * b_hi;
+        acc5_lo = acc5_lo + a5 * b_lo;
+        acc5_hi = acc5_hi + a5 * b_hi;
+        acc6_lo = acc6_lo + a6 * b_lo;
+        acc6_hi = acc6_hi + a6 * b_hi;
+        acc7_lo = acc7_lo + a7 * b_lo;
+        acc7_hi = acc7_hi + a7 * b_hi;
+        ia_lo = ia_lo + sa;
+        ia_hi = ia_hi + sa;
+        ib_lo = ib_lo + sb;
+        ib_hi = ib_hi + sb;
     }
-    store_row(row0, col0, acc0, m, n);
-    store_row(row0 + 1u, col0, acc1, m, n);
-    store_row(row0 + 2u, col0, acc2, m, n);
-    store_row(row0 + 3u, col0, acc3, m, n);
+    store_row(row0 + 0u, col0, acc0_lo, acc0_hi, m, n);
+    store_row(row0 + 1u, col0, acc1_lo, acc1_hi, m, n);
+    store_row(row0 + 2u, col0, acc2_lo, acc2_hi, m, n);
+    store_row(row0 + 3u, col0, acc3_lo, acc3_hi, m, n);
+    store_row(row0 + 4u, col0, acc4_lo, acc4_hi, m, n);
+    store_row(row0 + 5u, col0, acc5_lo, acc5_hi, m, n);
+    store_row(row0 + 6u, col0, acc6_lo, acc6_hi, m, n);
+    store_row(row0 + 7u, col0, acc7_lo, acc7_hi, m, n);
 }
 
-// The epilogue of the block's row `row` (columns col0..col0+3) inside the M x N result. No
+fn a_base4(rows: vec4<u32>) -> vec4<u32> {
+    return vec4<u32>(a_base(rows.x), a_base(rows.y), a_base(rows.z), a_base(rows.w));
+}
+
+fn b_base4(cols: vec4<u32>) -> vec4<u32> {
+    return vec4<u32>(b_base(cols.x), b_base(cols.y), b_base(cols.z), b_base(cols.w));
+}
+
+fn load_b4(at: vec4<u32>) -> vec4<f32> {
+    return vec4<f32>(mat_b[at.x], mat_b[at.y], mat_b[at.z], mat_b[at.w]);
+}
+
+// The epilogue of the block's row `row` (columns col0..col0+7) inside the M x N result. No
 // dynamically indexed local array: llvmpipe would keep one in memory.
-fn store_row(row: u32, col0: u32, acc: vec4<f32>, m: u32, n: u32) {
+fn store_row(row: u32, col0: u32, lo: vec4<f32>, hi: vec4<f32>, m: u32, n: u32) {
     if (row >= m) {
         return;
     }
-    epilogue(row, col0, acc.x);
+    epilogue(row, col0, lo.x);
     if (col0 + 1u < n) {
-        epilogue(row, col0 + 1u, acc.y);
+        epilogue(row, col0 + 1u, lo.y);
     }
     if (col0 + 2u < n) {
-        epilogue(row, col0 + 2u, acc.z);
+        epilogue(row, col0 + 2u, lo.z);
     }
     if (col0 + 3u < n) {
-        epilogue(row, col0 + 3u, acc.w);
+        epilogue(row, col0 + 3u, lo.w);
+    }
+    if (col0 + 4u < n) {
+        epilogue(row, col0 + 4u, hi.x);
+    }
+    if (col0 + 5u < n) {
+        epilogue(row, col0 + 5u, hi.y);
+    }
+    if (col0 + 6u < n) {
+        epilogue(row, col0 + 6u, hi.z);
+    }
+    if (col0 + 7u < n) {
+        epilogue(row, col0 + 7u, hi.w);
     }
 }

@@ -26,8 +26,11 @@ const GATHER: &str = include_str!("../../shaders/gather.wgsl");
 
 /// Side of the multiply's square output tile (matmul.wgsl's TILE).
 pub(crate) const TILE: u32 = 16;
-/// Rows and columns of the result per invocation of matmul_blocked.wgsl (its BLOCK).
-pub(crate) const BLOCK: u32 = 4;
+/// Rows and columns of the result per invocation of matmul_blocked.wgsl (its BLOCK_ROWS and
+/// BLOCK_COLS).
+pub(crate) const BLOCK: u32 = 8;
+/// Rows and columns of the result per invocation of matmul_blocked_k4.wgsl (its BLOCK).
+pub(crate) const BLOCK_K4: u32 = 4;
 /// Invocations per workgroup of matmul_blocked.wgsl and matmul_blocked_k4.wgsl (along N):
 /// eight 256-bit SIMD rows. Measured on lavapipe (2 cores): 64 trains 784-30-10 and 784-100-10
 /// a little faster than 8, fewer workgroups costing less than the idle core on the smallest
@@ -94,15 +97,30 @@ impl Kernels {
         }
     }
 
+    /// Workgroups for the forward pass of [`Kernels::forward`] over `rows` rows of a layer.
+    pub fn forward_grid(&self, rows: usize, inputs: usize, outputs: usize) -> [u32; 3] {
+        if !self.tiled && inputs.is_multiple_of(4) {
+            blocked_grid(rows, outputs, BLOCK_K4)
+        } else {
+            self.matmul_grid(rows, outputs)
+        }
+    }
+
     /// Workgroups for a multiply with an M x N result.
     pub fn matmul_grid(&self, m: usize, n: usize) -> [u32; 3] {
         if self.tiled {
             [groups_of(n, TILE), groups_of(m, TILE), 1]
         } else {
-            let blocks = (n as u32).div_ceil(BLOCK) as usize;
-            [groups_of(blocks, BLOCKED_GROUP), groups_of(m, BLOCK), 1]
+            blocked_grid(m, n, BLOCK)
         }
     }
+}
+
+/// Workgroups of BLOCKED_GROUP invocations, each computing a `block` x `block` piece of an
+/// M x N result.
+fn blocked_grid(m: usize, n: usize, block: u32) -> [u32; 3] {
+    let blocks = (n as u32).div_ceil(block) as usize;
+    [groups_of(blocks, BLOCKED_GROUP), groups_of(m, block), 1]
 }
 
 /// ⌈n / size⌉, at least 1.

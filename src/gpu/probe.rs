@@ -103,7 +103,7 @@ impl Probe {
         let w = buffers::storage_init(&self.ctx, "params", &layer_bytes(layer));
         let out = buffers::storage_zeroed(&self.ctx, "out", (rows * layer.outputs * 4) as u64);
         let kernel = self.kernels.forward(hidden, layer.inputs);
-        let grid = self.kernels.matmul_grid(rows, layer.outputs);
+        let grid = self.kernels.forward_grid(rows, layer.inputs, layer.outputs);
         self.run(
             kernel,
             &[&dims, &a, &w, &out],

@@ -540,7 +540,7 @@ impl GpuBackend {
                 layer: l,
                 pipeline: &kernel.pipeline,
                 group: &g.forward[l],
-                workgroups: k.matmul_grid(rows, layer.outputs),
+                workgroups: k.forward_grid(rows, layer.inputs, layer.outputs),
             });
         }
         if !training {
