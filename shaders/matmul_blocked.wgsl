@@ -71,7 +71,7 @@ fn b_step() -> u32 {
     return dims.ldb;
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(16, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let m = dim_or_rows(dims.m);
     let n = dims.n;

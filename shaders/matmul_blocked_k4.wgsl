@@ -34,7 +34,7 @@ fn mat_b_at(i: u32) -> f32 {
     return mat_b[i / 4u][i % 4u];
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(16, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let m = dim_or_rows(dims.m);
     let n = dims.n;

@@ -32,10 +32,11 @@ pub(crate) const BLOCK: u32 = 8;
 /// Rows and columns of the result per invocation of matmul_blocked_k4.wgsl (its BLOCK).
 pub(crate) const BLOCK_K4: u32 = 4;
 /// Invocations per workgroup of matmul_blocked.wgsl and matmul_blocked_k4.wgsl (along N):
-/// eight 256-bit SIMD rows. Measured on lavapipe (2 cores): 64 trains 784-30-10 and 784-100-10
-/// a little faster than 8, fewer workgroups costing less than the idle core on the smallest
-/// products.
-pub(crate) const BLOCKED_GROUP: u32 = 64;
+/// two 256-bit SIMD rows. With 8x8 and 4x4 blocks the small products have only a few dozen
+/// invocations, and small workgroups spread them over llvmpipe's threads. Measured on lavapipe
+/// (2 shared cores): 16 trains 784-30-10 ~1.1x and 784-100-10 ~1.06x as fast as 64; 8 is
+/// within noise of 16; 784-1024-1024-10 is the same for 8, 16 and 64.
+pub(crate) const BLOCKED_GROUP: u32 = 16;
 /// Invocations per workgroup of the row-wise kernels (gather, output_delta, evaluate).
 pub(crate) const ROW_GROUP: u32 = 64;
 
