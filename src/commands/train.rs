@@ -25,6 +25,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         None => (args.preset.config(), None),
     };
     let cfg = args.resolve(base)?;
+    // The numbers are checked before the data is read, so a bad flag fails at once.
+    cfg.validate(args.data.train_size)?;
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     cfg.network.validate(splits.inputs(), splits.classes)?;
     cfg.validate(splits.train.len())?;
