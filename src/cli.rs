@@ -41,6 +41,25 @@ pub enum Command {
     Devices,
     /// Train the same network on the CPU and the GPU and compare weights, accuracy and speed.
     Compare(CompareArgs),
+    /// Write the textbook's expanded training set (each image and its four one-pixel shifts:
+    /// MNIST's 50,000 become 250,000) as IDX files for `train --data-dir`.
+    ExpandData(ExpandArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExpandArgs {
+    /// Directory to write the four IDX files to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Data set to expand.
+    #[arg(long, value_enum, default_value = "mnist")]
+    pub dataset: DatasetChoice,
+    /// Expand the four standard IDX files in DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The last N training images are copied unchanged (to validate on) instead of expanded.
+    #[arg(long, default_value_t = 10_000)]
+    pub validation_size: usize,
 }
 
 /// The backend that runs the passes.

@@ -2,7 +2,9 @@
 
 mod bench;
 mod eval;
+mod expand;
 mod gradcheck;
+mod metrics_file;
 mod train;
 
 use crate::backend::Backend;
@@ -23,6 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => bench::run(&a),
         Command::Devices => Err(gpu_missing()),
         Command::Compare(_) => Err(gpu_missing()),
+        Command::ExpandData(a) => expand::run(&a),
     }
 }
 

@@ -71,13 +71,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 
     let mut metrics = match &args.metrics {
         Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .append(resumed.is_some())
-                .truncate(resumed.is_none())
-                .open(path)
-                .map_err(|e| Error::io(path, e))?;
+            let file = super::metrics_file::open(path, resumed.as_ref().map(|_| progress.epoch))?;
             Some((path.clone(), std::io::BufWriter::new(file)))
         }
         None => None,

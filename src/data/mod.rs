@@ -1,5 +1,6 @@
 //! Data sets: IDX reading, the train / validation / test split, batching order.
 
+pub mod expand;
 pub mod idx;
 
 use crate::error::{Error, Result};
