@@ -69,4 +69,10 @@ pub trait Backend {
 
     /// Replaces parameters and optimizer state (resuming from a checkpoint).
     fn load_state(&mut self, params: &Params, state: &OptimizerState) -> Result<()>;
+
+    /// Seconds per call of each kernel of a training step, where the backend can time its
+    /// kernels (a GPU with timestamp queries); `None` otherwise.
+    fn kernel_timings(&self) -> Option<Vec<(String, f64)>> {
+        None
+    }
 }

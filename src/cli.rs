@@ -38,9 +38,9 @@ pub enum Command {
     /// Measure seconds per training epoch for the benchmark configurations.
     Bench(BenchArgs),
     /// List the GPU adapters wgpu finds, with the limits that matter for training.
-    Devices,
+    Devices(DevicesArgs),
     /// Train the same network on the CPU and the GPU and compare weights, accuracy and speed.
-    Compare(CompareArgs),
+    Compare(Box<CompareArgs>),
     /// Write the textbook's expanded training set (each image and its four one-pixel shifts:
     /// MNIST's 50,000 become 250,000) as IDX files for `train --data-dir`.
     ExpandData(ExpandArgs),
@@ -200,8 +200,9 @@ pub struct DeviceArgs {
     pub threads: Option<usize>,
 }
 
+/// The network and its training hyper-parameters, shared by `train` and `compare`.
 #[derive(Debug, Clone, Args)]
-pub struct TrainArgs {
+pub struct HyperArgs {
     /// Start from a textbook configuration; any flag given overrides it.
     #[arg(long, value_enum, default_value = "nielsen")]
     pub preset: Preset,
@@ -275,6 +276,12 @@ pub struct TrainArgs {
     /// [default: train-cost,validation-accuracy,test-accuracy].
     #[arg(long, value_enum, value_delimiter = ',')]
     pub monitor: Option<Vec<MonitorItem>>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub hyper: HyperArgs,
     /// Write one JSON object per epoch (JSON Lines) to PATH.
     #[arg(long, value_name = "PATH")]
     pub metrics: Option<PathBuf>,
@@ -297,7 +304,7 @@ pub struct TrainArgs {
     pub device: DeviceArgs,
 }
 
-impl TrainArgs {
+impl HyperArgs {
     /// The configuration: `base` (the preset, or the resumed run's) with every given flag on top.
     pub fn resolve(&self, base: TrainConfig) -> Result<TrainConfig> {
         let mut c = base;
@@ -381,9 +388,6 @@ impl TrainArgs {
                 test_accuracy: has(MonitorItem::TestAccuracy),
             };
         }
-        if self.checkpoint_every == Some(0) {
-            return Err(Error::config("--checkpoint-every must be at least 1"));
-        }
         Ok(c)
     }
 }
@@ -457,30 +461,28 @@ pub struct BenchArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct DevicesArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct CompareArgs {
-    /// Start from a textbook configuration.
-    #[arg(long, value_enum, default_value = "nielsen")]
-    pub preset: Preset,
-    /// Epochs to train on both paths.
-    #[arg(long, default_value_t = 1)]
-    pub epochs: usize,
-    /// Steps after which weights are compared besides the first.
+    /// The network and hyper-parameters, as for `train`; --epochs defaults to 1 here.
+    #[command(flatten)]
+    pub hyper: HyperArgs,
+    /// Compare the weights after this many steps, besides after 1 step and at the end.
     #[arg(long, default_value_t = 100)]
     pub steps: usize,
-    /// Seed for both paths.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// GPU backend to hold against the CPU.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub backend: BackendChoice,
-    /// Adapter name filter.
-    #[arg(long)]
-    pub adapter: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
     pub data: DataArgs,
+    /// The GPU side of the comparison (`cpu` and `auto` both pick the best adapter).
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 impl BenchConfig {

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod cpu;
 pub mod data;

@@ -66,6 +66,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 times.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(", ")
             );
         }
+        let kernels = backend.kernel_timings();
+        if let (Some(k), false) = (&kernels, args.json) {
+            for (name, secs) in k {
+                println!("    {name:<28} {:>10.1} µs per call", secs * 1e6);
+            }
+        }
         results.push(json!({
             "config": config.name(),
             "layers": cfg.network.layers,
@@ -74,6 +80,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             "train_images": n,
             "seconds_per_epoch": median,
             "runs": times,
+            "kernel_seconds_per_call": kernels.map(|k| k.into_iter().collect::<std::collections::BTreeMap<_, _>>()),
         }));
     }
     if args.json {

@@ -1,6 +1,8 @@
 //! What each subcommand does, on top of the library. `main` only parses and maps errors.
 
 mod bench;
+mod compare;
+mod devices;
 mod eval;
 mod expand;
 mod gradcheck;
@@ -13,6 +15,7 @@ use crate::config::{NetworkConfig, OptimizerKind};
 use crate::cpu::CpuBackend;
 use crate::data::Splits;
 use crate::error::{Error, Result};
+use crate::gpu::{GpuApi, GpuBackend, GpuContext};
 use crate::model::Params;
 use std::sync::Arc;
 
@@ -23,14 +26,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(a) => eval::run(&a),
         Command::Gradcheck(a) => gradcheck::run(&a),
         Command::Bench(a) => bench::run(&a),
-        Command::Devices => Err(gpu_missing()),
-        Command::Compare(_) => Err(gpu_missing()),
+        Command::Devices(a) => devices::run(&a),
+        Command::Compare(a) => compare::run(&a),
         Command::ExpandData(a) => expand::run(&a),
     }
-}
-
-fn gpu_missing() -> Error {
-    Error::Gpu("the GPU backend is not part of this build yet; use --backend cpu".to_string())
 }
 
 /// Threads for the CPU reference: the flag, else every core. Configures rayon's pool once.
@@ -49,6 +48,35 @@ pub fn threads(flag: Option<usize>) -> Result<usize> {
     Ok(n)
 }
 
+/// The wgpu API a backend choice names; `None` for the CPU.
+pub fn gpu_api(choice: BackendChoice) -> Option<GpuApi> {
+    match choice {
+        BackendChoice::Cpu => None,
+        BackendChoice::Vulkan => Some(GpuApi::Vulkan),
+        BackendChoice::Metal => Some(GpuApi::Metal),
+        BackendChoice::Dx12 => Some(GpuApi::Dx12),
+        BackendChoice::Gl => Some(GpuApi::Gl),
+        BackendChoice::Auto => Some(GpuApi::Auto),
+    }
+}
+
+/// The GPU context for a backend choice. `Ok(None)` means the CPU: asked for, or `auto` found
+/// no adapter (which it says on stderr, as it says which adapter it took).
+pub fn gpu_context(choice: BackendChoice, adapter: Option<&str>) -> Result<Option<GpuContext>> {
+    match gpu_api(choice) {
+        None => Ok(None),
+        Some(GpuApi::Auto) => {
+            let ctx = GpuContext::find(GpuApi::Auto, adapter)?;
+            match &ctx {
+                Some(c) => eprintln!("backend auto: using {}", c.describe()),
+                None => eprintln!("backend auto: no GPU adapter found, using the CPU reference"),
+            }
+            Ok(ctx)
+        }
+        Some(api) => GpuContext::new(api, adapter).map(Some),
+    }
+}
+
 /// Builds the backend asked for, with `params` and a fresh optimizer state.
 pub fn make_backend(
     device: &DeviceArgs,
@@ -58,13 +86,15 @@ pub fn make_backend(
     data: Arc<Splits>,
     batch_size: usize,
 ) -> Result<Box<dyn Backend>> {
-    match device.backend {
-        BackendChoice::Cpu | BackendChoice::Auto => {
+    match gpu_context(device.backend, device.adapter.as_deref())? {
+        Some(ctx) => Ok(Box::new(GpuBackend::new(
+            &ctx, net, params, optimizer, &data,
+        )?)),
+        None => {
             let threads = threads(device.threads)?;
             Ok(Box::new(CpuBackend::new(
                 net, params, optimizer, data, batch_size, threads,
             )?))
         }
-        _ => Err(gpu_missing()),
     }
 }

@@ -22,9 +22,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             })?;
             (cfg, Some(progress))
         }
-        None => (args.preset.config(), None),
+        None => (args.hyper.preset.config(), None),
     };
-    let cfg = args.resolve(base)?;
+    let cfg = args.hyper.resolve(base)?;
+    if args.checkpoint_every == Some(0) {
+        return Err(Error::config("--checkpoint-every must be at least 1"));
+    }
     // The numbers are checked before the data is read, so a bad flag fails at once.
     cfg.validate(args.data.train_size)?;
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
@@ -46,7 +49,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             };
             let mut progress = start.unwrap_or_else(|| Progress::start(&cfg));
             // An --eta given on resume replaces the schedule's current η.
-            if args.eta.is_some() {
+            if args.hyper.eta.is_some() {
                 progress.eta = cfg.eta;
             }
             (ck.params.clone(), state, progress)

@@ -1,0 +1,27 @@
+// The per-step record every kernel reads at @group(0) @binding(0) through a dynamic offset:
+// the mini-batch's size m and where its samples sit in the epoch's order, plus the update
+// constants η, 1/m, λ/n, μ, β₁, β₂, ε and the Adam bias corrections 1−β₁ᵗ, 1−β₂ᵗ of its step t.
+// One record per step lets a whole epoch be recorded at once with no host round trip per step.
+
+struct Step {
+    rows: u32,
+    order_offset: u32,
+    // 1: the batch is samples order_offset.. in storage order (evaluation);
+    // 0: sample i of the batch is order[order_offset + i] (training).
+    sequential: u32,
+    _pad0: u32,
+    eta: f32,
+    inv_rows: f32,
+    decay: f32,
+    momentum: f32,
+    beta1: f32,
+    beta2: f32,
+    epsilon: f32,
+    bias_correction1: f32,
+    bias_correction2: f32,
+    _pad1: u32,
+    _pad2: u32,
+    _pad3: u32,
+}
+
+@group(0) @binding(0) var<uniform> step: Step;

@@ -1,0 +1,224 @@
+//! `gpu-mlp compare`: the same seed, configuration and sample order on the CPU reference and
+//! on the GPU, reporting how far the parameters drift apart (after 1 step, after k steps and
+//! after the epochs asked for), each path's test accuracy, seconds per epoch and the speedup.
+//! The η schedule is not applied: every epoch uses the configured η on both paths.
+
+use crate::backend::{Backend, Split};
+use crate::config::{StepHyper, TrainConfig};
+use crate::cpu::CpuBackend;
+use crate::data::{epoch_order, Splits};
+use crate::error::{Error, Result};
+use crate::gpu::{GpuBackend, GpuContext};
+use crate::model::Params;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The largest |ΔW| and |Δb| of one layer between the two paths.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LayerDiff {
+    pub layer: usize,
+    pub max_abs_dw: f32,
+    pub max_abs_db: f32,
+}
+
+/// The parameter differences at one point of training.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Checkpoint {
+    /// Updates taken by each path.
+    pub steps: u64,
+    pub layers: Vec<LayerDiff>,
+}
+
+/// One path's results over the epochs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PathReport {
+    pub backend: String,
+    /// Test accuracy after the last epoch, in [0, 1].
+    pub test_accuracy: f64,
+    /// Wall seconds of each epoch's training (evaluation excluded).
+    pub epoch_seconds: Vec<f64>,
+    /// The median of `epoch_seconds`.
+    pub seconds_per_epoch: f64,
+}
+
+/// What `compare` prints (as a table or as JSON).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CompareReport {
+    pub network: String,
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub after_one_step: Checkpoint,
+    pub after_k_steps: Checkpoint,
+    pub after_epochs: Checkpoint,
+    pub cpu: PathReport,
+    pub gpu: PathReport,
+    /// CPU seconds per epoch / GPU seconds per epoch.
+    pub speedup: f64,
+    /// GPU kernel seconds per call, where the adapter has timestamp queries.
+    pub gpu_kernel_seconds: Option<Vec<(String, f64)>>,
+}
+
+fn diff(cpu: &mut dyn Backend, gpu: &mut dyn Backend, steps: u64) -> Result<Checkpoint> {
+    let (a, b) = (cpu.params()?, gpu.params()?);
+    Ok(Checkpoint {
+        steps,
+        layers: a
+            .max_abs_diff(&b)
+            .into_iter()
+            .enumerate()
+            .map(|(layer, (max_abs_dw, max_abs_db))| LayerDiff {
+                layer,
+                max_abs_dw,
+                max_abs_db,
+            })
+            .collect(),
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Runs the comparison: `k_steps` (≥ 1) for the step checkpoint, `cfg.epochs` (≥ 1) epochs for
+/// the rest; `threads` for the CPU path.
+pub fn compare(
+    cfg: &TrainConfig,
+    data: Arc<Splits>,
+    ctx: &GpuContext,
+    k_steps: usize,
+    threads: usize,
+) -> Result<CompareReport> {
+    let n = data.train.len();
+    cfg.network.validate(data.inputs(), data.classes)?;
+    cfg.validate(n)?;
+    if k_steps == 0 {
+        return Err(Error::config("--steps must be at least 1"));
+    }
+    let epochs = cfg.epochs.max(1);
+    let net = &cfg.network;
+    let kind = cfg.optimizer.kind;
+    let hyper = StepHyper {
+        eta: cfg.eta,
+        lambda: cfg.lambda,
+        n_train: n,
+        batch_size: cfg.batch_size,
+        optimizer: cfg.optimizer,
+    };
+    let start = Params::init(net, cfg.seed);
+    let fresh = |params: Params| -> Result<(CpuBackend, GpuBackend)> {
+        let cpu = CpuBackend::new(
+            net,
+            params.clone(),
+            kind,
+            data.clone(),
+            cfg.batch_size,
+            threads,
+        )?;
+        let gpu = GpuBackend::new(ctx, net, params, kind, &data)?;
+        Ok((cpu, gpu))
+    };
+
+    // 1 step, then k − 1 more, over the first k batches of epoch 0's order.
+    let order = epoch_order(n, cfg.seed, 0);
+    let b = cfg.batch_size;
+    let k_end = (k_steps * b).min(n);
+    let (mut cpu, mut gpu) = fresh(start.clone())?;
+    cpu.train_epoch(&order[..b], &hyper)?;
+    gpu.train_epoch(&order[..b], &hyper)?;
+    let after_one_step = diff(&mut cpu, &mut gpu, 1)?;
+    if k_end > b {
+        cpu.train_epoch(&order[b..k_end], &hyper)?;
+        gpu.train_epoch(&order[b..k_end], &hyper)?;
+    }
+    let after_k_steps = diff(&mut cpu, &mut gpu, k_end.div_ceil(b) as u64)?;
+
+    // Whole epochs from the same start, timed.
+    let (mut cpu, mut gpu) = fresh(start)?;
+    let (mut cpu_s, mut gpu_s) = (Vec::new(), Vec::new());
+    for epoch in 0..epochs {
+        let order = epoch_order(n, cfg.seed, epoch);
+        let t = Instant::now();
+        cpu.train_epoch(&order, &hyper)?;
+        cpu_s.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        gpu.train_epoch(&order, &hyper)?;
+        gpu_s.push(t.elapsed().as_secs_f64());
+    }
+    let steps = (epochs * n.div_ceil(b)) as u64;
+    let after_epochs = diff(&mut cpu, &mut gpu, steps)?;
+    let cpu_report = PathReport {
+        backend: cpu.describe(),
+        test_accuracy: cpu.evaluate(Split::Test)?.accuracy(),
+        seconds_per_epoch: median(cpu_s.clone()),
+        epoch_seconds: cpu_s,
+    };
+    let gpu_report = PathReport {
+        backend: gpu.describe(),
+        test_accuracy: gpu.evaluate(Split::Test)?.accuracy(),
+        seconds_per_epoch: median(gpu_s.clone()),
+        epoch_seconds: gpu_s,
+    };
+    let speedup = if gpu_report.seconds_per_epoch > 0.0 {
+        cpu_report.seconds_per_epoch / gpu_report.seconds_per_epoch
+    } else {
+        0.0
+    };
+    Ok(CompareReport {
+        network: net.layers_string(),
+        batch_size: b,
+        epochs,
+        after_one_step,
+        after_k_steps,
+        after_epochs,
+        cpu: cpu_report,
+        gpu: gpu_report,
+        speedup,
+        gpu_kernel_seconds: gpu.kernel_timings(),
+    })
+}
+
+impl std::fmt::Display for CompareReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "network {}, batch {}, {} epoch(s)",
+            self.network, self.batch_size, self.epochs
+        )?;
+        writeln!(
+            f,
+            "{:<22} {:>6} {:>14} {:>14}",
+            "max |cpu - gpu|", "layer", "|dW|", "|db|"
+        )?;
+        for (name, c) in [
+            ("after 1 step", &self.after_one_step),
+            ("after k steps", &self.after_k_steps),
+            ("after the epochs", &self.after_epochs),
+        ] {
+            for d in &c.layers {
+                writeln!(
+                    f,
+                    "{:<22} {:>6} {:>14.3e} {:>14.3e}",
+                    format!("{name} ({})", c.steps),
+                    d.layer,
+                    d.max_abs_dw,
+                    d.max_abs_db
+                )?;
+            }
+        }
+        for p in [&self.cpu, &self.gpu] {
+            writeln!(
+                f,
+                "{:<40} test accuracy {:>6.2}%  {:>8.3} s/epoch",
+                p.backend,
+                100.0 * p.test_accuracy,
+                p.seconds_per_epoch
+            )?;
+        }
+        write!(f, "speedup (cpu / gpu): {:.2}x", self.speedup)
+    }
+}

@@ -1,0 +1,327 @@
+//! Instance, adapter and device selection, the `devices` listing, and error routing: wgpu's
+//! default handler panics on an uncaptured error; here every such error is stored and turned
+//! into an [`Error::Gpu`] at the next check.
+
+use crate::error::{Error, Result};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+/// Which graphics API to run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GpuApi {
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+    /// The best adapter of any API: a discrete or integrated GPU first, then a software one.
+    Auto,
+}
+
+impl GpuApi {
+    fn backends(self) -> wgpu::Backends {
+        match self {
+            GpuApi::Vulkan => wgpu::Backends::VULKAN,
+            GpuApi::Metal => wgpu::Backends::METAL,
+            GpuApi::Dx12 => wgpu::Backends::DX12,
+            GpuApi::Gl => wgpu::Backends::GL,
+            GpuApi::Auto => wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GpuApi::Vulkan => "vulkan",
+            GpuApi::Metal => "metal",
+            GpuApi::Dx12 => "dx12",
+            GpuApi::Gl => "gl",
+            GpuApi::Auto => "auto",
+        }
+    }
+}
+
+/// What `gpu-mlp devices` shows of one adapter.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct DeviceInfo {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub driver_info: String,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_buffer_size: u64,
+    pub max_compute_workgroups_per_dimension: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+    pub max_compute_workgroup_storage_size: u32,
+    pub timestamp_query: bool,
+}
+
+impl DeviceInfo {
+    fn of(adapter: &wgpu::Adapter) -> Self {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        DeviceInfo {
+            name: info.name,
+            backend: info.backend.to_str().to_string(),
+            device_type: device_type_name(info.device_type).to_string(),
+            driver: info.driver,
+            driver_info: info.driver_info,
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+            max_buffer_size: limits.max_buffer_size,
+            max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+            max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+            timestamp_query: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+        }
+    }
+
+    /// "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan, cpu]".
+    pub fn short(&self) -> String {
+        format!("{} [{}, {}]", self.name, self.backend, self.device_type)
+    }
+}
+
+impl fmt::Display for DeviceInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        writeln!(f, "{}", self.name)?;
+        writeln!(f, "  backend:      {}", self.backend)?;
+        writeln!(f, "  type:         {}", self.device_type)?;
+        writeln!(f, "  driver:       {} ({})", self.driver, self.driver_info)?;
+        writeln!(
+            f,
+            "  storage binding: {:.0} MiB, buffer: {:.0} MiB",
+            mib(self.max_storage_buffer_binding_size),
+            mib(self.max_buffer_size)
+        )?;
+        writeln!(
+            f,
+            "  workgroups/dim: {}, invocations/workgroup: {}, workgroup storage: {} B",
+            self.max_compute_workgroups_per_dimension,
+            self.max_compute_invocations_per_workgroup,
+            self.max_compute_workgroup_storage_size
+        )?;
+        write!(
+            f,
+            "  timestamp queries: {}",
+            if self.timestamp_query { "yes" } else { "no" }
+        )
+    }
+}
+
+fn device_type_name(t: wgpu::DeviceType) -> &'static str {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => "discrete",
+        wgpu::DeviceType::IntegratedGpu => "integrated",
+        wgpu::DeviceType::VirtualGpu => "virtual",
+        wgpu::DeviceType::Cpu => "cpu",
+        wgpu::DeviceType::Other => "other",
+    }
+}
+
+/// Preference order of `Auto`: real GPUs first, software last.
+fn rank(t: wgpu::DeviceType) -> u32 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+fn instance(backends: wgpu::Backends) -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
+    wgpu::Instance::new(desc)
+}
+
+fn adapters(backends: wgpu::Backends) -> (wgpu::Instance, Vec<wgpu::Adapter>) {
+    let inst = instance(backends);
+    let list = pollster::block_on(inst.enumerate_adapters(backends));
+    (inst, list)
+}
+
+/// Every adapter wgpu can see, of every API.
+pub fn list_devices() -> Vec<DeviceInfo> {
+    let (_inst, list) = adapters(wgpu::Backends::all());
+    list.iter().map(DeviceInfo::of).collect()
+}
+
+/// Errors wgpu reports asynchronously (validation, out of memory, device lost), kept until the
+/// next [`GpuContext::check`].
+#[derive(Clone, Default)]
+pub(crate) struct ErrorSink {
+    messages: Arc<Mutex<Vec<String>>>,
+}
+
+impl ErrorSink {
+    fn push(&self, message: String) {
+        if let Ok(mut m) = self.messages.lock() {
+            m.push(message);
+        }
+    }
+
+    fn take(&self) -> Vec<String> {
+        match self.messages.lock() {
+            Ok(mut m) => std::mem::take(&mut *m),
+            Err(_) => vec!["the GPU error log was poisoned by a panic".to_string()],
+        }
+    }
+}
+
+/// An opened device: what every GPU backend runs on.
+#[derive(Clone)]
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    pub(crate) info: DeviceInfo,
+    pub(crate) adapter_type: wgpu::DeviceType,
+    pub(crate) timestamps: bool,
+    errors: ErrorSink,
+    // Kept so the adapter outlives every device created from it.
+    _instance: wgpu::Instance,
+}
+
+impl GpuContext {
+    /// Opens the best adapter of `api` whose name contains `adapter_filter` (case-insensitive).
+    /// When none matches, the error lists the adapters that do exist.
+    pub fn new(api: GpuApi, adapter_filter: Option<&str>) -> Result<GpuContext> {
+        match GpuContext::find(api, adapter_filter)? {
+            Some(ctx) => Ok(ctx),
+            None => Err(Error::Gpu(no_adapter_message(api, adapter_filter))),
+        }
+    }
+
+    /// As [`GpuContext::new`], but `Ok(None)` when no adapter matches, so that a caller can
+    /// fall back to the CPU. Errors are for adapters that exist but cannot be opened.
+    pub fn find(api: GpuApi, adapter_filter: Option<&str>) -> Result<Option<GpuContext>> {
+        let (inst, list) = adapters(api.backends());
+        let filter = adapter_filter.map(str::to_lowercase);
+        let mut candidates: Vec<wgpu::Adapter> = list
+            .into_iter()
+            .filter(|a| match &filter {
+                Some(f) => a.get_info().name.to_lowercase().contains(f.as_str()),
+                None => true,
+            })
+            .collect();
+        candidates.sort_by_key(|a| rank(a.get_info().device_type));
+        let Some(adapter) = candidates.into_iter().next() else {
+            return Ok(None);
+        };
+        GpuContext::open(inst, adapter).map(Some)
+    }
+
+    fn open(inst: wgpu::Instance, adapter: wgpu::Adapter) -> Result<GpuContext> {
+        let info = DeviceInfo::of(&adapter);
+        let have = adapter.limits();
+        // The defaults every WebGPU device offers, with the two size limits raised to what
+        // the adapter has: a training set is one storage binding where the adapter allows it.
+        let mut limits = wgpu::Limits::default();
+        if have.max_storage_buffer_binding_size < limits.max_storage_buffer_binding_size
+            || have.max_storage_buffers_per_shader_stage < 7
+        {
+            limits = wgpu::Limits::downlevel_defaults();
+        }
+        limits.max_storage_buffer_binding_size = have.max_storage_buffer_binding_size;
+        limits.max_buffer_size = have.max_buffer_size;
+        limits.max_storage_buffers_per_shader_stage =
+            limits.max_storage_buffers_per_shader_stage.max(7);
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let required_features = if timestamps {
+            wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("gpu-mlp"),
+            required_features,
+            required_limits: limits,
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
+            Error::Gpu(format!(
+                "cannot open {}: {e} (it needs 7 storage buffers per shader stage and compute shaders)",
+                info.short()
+            ))
+        })?;
+        let errors = ErrorSink::default();
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.push(e.to_string())));
+        let lost = errors.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            lost.push(format!("device lost ({reason:?}): {message}"))
+        });
+        let adapter_type = adapter.get_info().device_type;
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+            adapter_type,
+            timestamps,
+            errors,
+            _instance: inst,
+        })
+    }
+
+    /// "vulkan: llvmpipe (LLVM 15.0.6, 256 bits) (cpu)".
+    pub fn describe(&self) -> String {
+        format!(
+            "{}: {} ({})",
+            self.info.backend, self.info.name, self.info.device_type
+        )
+    }
+
+    pub fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    /// True for a software rasteriser (llvmpipe, WARP, SwiftShader): shaders run on the CPU.
+    pub fn is_software(&self) -> bool {
+        self.adapter_type == wgpu::DeviceType::Cpu
+    }
+
+    /// Turns any error wgpu reported since the last check into an [`Error::Gpu`].
+    pub(crate) fn check(&self, what: &str) -> Result<()> {
+        let messages = self.errors.take();
+        if messages.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Gpu(format!(
+                "{what} failed on {}: {}",
+                self.describe(),
+                messages.join("; ")
+            )))
+        }
+    }
+
+    /// Blocks until the queue is idle, then checks for errors.
+    pub(crate) fn wait(&self, what: &str) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("{what}: waiting for {}: {e}", self.describe())))?;
+        self.check(what)
+    }
+}
+
+fn no_adapter_message(api: GpuApi, filter: Option<&str>) -> String {
+    let all = list_devices();
+    let wanted = match filter {
+        Some(f) => format!("no {} adapter whose name contains {f:?}", api.name()),
+        None => format!("no {} adapter", api.name()),
+    };
+    if all.is_empty() {
+        format!(
+            "{wanted}, and no GPU adapter of any API was found; install a Vulkan driver \
+             (e.g. `apt-get install mesa-vulkan-drivers` for the llvmpipe software one) or use --backend cpu"
+        )
+    } else {
+        let names: Vec<String> = all.iter().map(DeviceInfo::short).collect();
+        format!(
+            "{wanted}; the adapters found are: {} (pick one with --backend and --adapter, or use --backend cpu)",
+            names.join(", ")
+        )
+    }
+}

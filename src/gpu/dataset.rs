@@ -1,0 +1,107 @@
+//! A data set on the device: u8 pixels packed four to a u32 word, each image padded to whole
+//! words, split over up to [`MAX_CHUNKS`] storage bindings of whole images when it exceeds one
+//! binding; labels as u32. Uploaded once, read by gather.wgsl through each batch's indices.
+
+use super::buffers;
+use super::context::GpuContext;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+
+/// How many bindings gather.wgsl can read images from.
+pub(crate) const MAX_CHUNKS: usize = 4;
+
+/// gather.wgsl's `GatherDims`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct GatherDims {
+    pixels: u32,
+    words_per_image: u32,
+    images_per_chunk: u32,
+    _pad: u32,
+}
+
+pub(crate) struct DeviceSet {
+    pub len: usize,
+    pub words_per_image: usize,
+    /// 1..=MAX_CHUNKS buffers of whole images.
+    pub chunks: Vec<wgpu::Buffer>,
+    pub labels: wgpu::Buffer,
+    pub host_labels: Vec<u8>,
+    pub dims: wgpu::Buffer,
+}
+
+impl DeviceSet {
+    /// Packs and uploads `set`; `max_chunk_bytes` is the largest binding to use.
+    pub fn upload(
+        ctx: &GpuContext,
+        name: &str,
+        set: &Dataset,
+        max_chunk_bytes: u64,
+    ) -> Result<Self> {
+        let pixels = set.pixels();
+        let words_per_image = pixels.div_ceil(4).max(1);
+        let image_bytes = (words_per_image * 4) as u64;
+        let images_per_chunk = (max_chunk_bytes / image_bytes) as usize;
+        if images_per_chunk == 0 {
+            return Err(Error::Gpu(format!(
+                "one {pixels}-pixel image of the {name} set does not fit a {max_chunk_bytes}-byte storage binding of {}",
+                ctx.info.name
+            )));
+        }
+        let len = set.len();
+        let chunk_count = len.div_ceil(images_per_chunk).max(1);
+        if chunk_count > MAX_CHUNKS {
+            return Err(Error::Gpu(format!(
+                "the {name} set ({len} images, {} MiB packed) needs {chunk_count} storage bindings of at most {} MiB on {}; at most {MAX_CHUNKS} are supported: use fewer images (--train-size) or an adapter with larger bindings",
+                (len as u64 * image_bytes).div_ceil(1 << 20),
+                max_chunk_bytes >> 20,
+                ctx.info.name
+            )));
+        }
+        let mut chunks = Vec::with_capacity(chunk_count);
+        for c in 0..chunk_count {
+            let start = (c * images_per_chunk).min(len);
+            let end = ((c + 1) * images_per_chunk).min(len);
+            let mut words = vec![0u32; (end - start) * words_per_image];
+            for (i, image) in (start..end).enumerate() {
+                let dst = &mut words[i * words_per_image..(i + 1) * words_per_image];
+                for (p, &byte) in set.image(image).iter().enumerate() {
+                    dst[p / 4] |= (byte as u32) << (8 * (p % 4));
+                }
+            }
+            chunks.push(buffers::storage_init(
+                ctx,
+                &format!("{name} images {c}"),
+                bytemuck::cast_slice(&words),
+            ));
+        }
+        let labels: Vec<u32> = set.labels.iter().map(|&l| l as u32).collect();
+        let dims = GatherDims {
+            pixels: pixels as u32,
+            words_per_image: words_per_image as u32,
+            images_per_chunk: images_per_chunk.min(u32::MAX as usize) as u32,
+            _pad: 0,
+        };
+        Ok(DeviceSet {
+            len,
+            words_per_image,
+            chunks,
+            labels: buffers::storage_init(
+                ctx,
+                &format!("{name} labels"),
+                bytemuck::cast_slice(&labels),
+            ),
+            host_labels: set.labels.clone(),
+            dims: buffers::uniform_init(
+                ctx,
+                &format!("{name} gather dims"),
+                bytemuck::bytes_of(&dims),
+            ),
+        })
+    }
+
+    /// The chunk bound at gather.wgsl's images{i}; unused slots repeat chunk 0.
+    pub fn chunk(&self, i: usize) -> &wgpu::Buffer {
+        self.chunks.get(i).unwrap_or(&self.chunks[0])
+    }
+}
