@@ -71,6 +71,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let Some(state) = &state {
         backend.load_state(&params, state)?;
     }
+    // A GPU backend holds the images on the device: the host's copy goes (labels stay).
+    let mut splits = splits;
+    data::release_unshared_images(&mut splits);
 
     let mut metrics = match &args.metrics {
         Some(path) => {

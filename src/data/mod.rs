@@ -83,6 +83,18 @@ impl Splits {
     }
 }
 
+/// Frees the pixels of all three sets when nothing else holds `splits`: a GPU backend keeps
+/// its own copy on the device, and the host's would double the memory a large set takes.
+/// Labels, sizes and shapes stay; the images must not be read afterwards. A no-op when the
+/// splits are shared (the CPU backend reads the host's images).
+pub fn release_unshared_images(splits: &mut std::sync::Arc<Splits>) {
+    if let Some(s) = std::sync::Arc::get_mut(splits) {
+        for set in [&mut s.train, &mut s.validation, &mut s.test] {
+            set.images = Vec::new();
+        }
+    }
+}
+
 /// Where a data set's four IDX files live.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
