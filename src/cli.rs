@@ -44,6 +44,18 @@ pub enum Command {
     /// Write the textbook's expanded training set (each image and its four one-pixel shifts:
     /// MNIST's 50,000 become 250,000) as IDX files for `train --data-dir`.
     ExpandData(ExpandArgs),
+    /// Draw cost and accuracy per epoch from one or more --metrics files into a PNG.
+    Plot(PlotArgs),
+    /// Render the first layer's weights as images, one per hidden unit.
+    ShowWeights(ShowWeightsArgs),
+    /// Classify your own PNG/JPEG images of digits, made to look like MNIST first.
+    Predict(PredictArgs),
+    /// Download a data set's four IDX files from its public mirrors, checking their MD5s.
+    Download(DownloadArgs),
+    /// Write a saved model in another format (ONNX).
+    Export(ExportArgs),
+    /// Print a shell completion script (e.g. `gpu-mlp completions bash > ~/.local/share/bash-completion/completions/gpu-mlp`).
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -295,9 +307,16 @@ pub struct TrainArgs {
     /// schedule; flags given override). --epochs is the total, counting the epochs already run.
     #[arg(long, value_name = "PATH")]
     pub resume: Option<PathBuf>,
-    /// Print only the final summary.
+    /// Print only the final summary (no progress bar, no line per epoch).
     #[arg(long)]
     pub quiet: bool,
+    /// How epochs are reported on stdout: text (a progress bar on a terminal, else one line per
+    /// epoch) or json (one JSON object per epoch, then a JSON summary).
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Draw cost and accuracy per epoch into this PNG when training ends.
+    #[arg(long, value_name = "PATH.png")]
+    pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]
@@ -403,6 +422,15 @@ pub struct EvalArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also print the confusion matrix (rows: true class, columns: predicted class).
+    #[arg(long)]
+    pub confusion: bool,
+    /// Render the misclassified images into a PNG grid, each labelled "truth→prediction".
+    #[arg(long, value_name = "PATH.png")]
+    pub errors: Option<PathBuf>,
+    /// At most this many images in the --errors grid (the first ones in the split's order).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub errors_max: usize,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]
@@ -454,6 +482,9 @@ pub struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// No progress bar while timing (it is shown on a terminal otherwise).
+    #[arg(long)]
+    pub quiet: bool,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]
@@ -512,4 +543,106 @@ impl BenchConfig {
             BenchConfig::Wide => "wide",
         }
     }
+}
+
+/// How `train` reports epochs on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// A progress bar on a terminal; one line per epoch otherwise.
+    Text,
+    /// One JSON object per epoch (the --metrics line), then one summary object.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlotArgs {
+    /// Metrics files written by `train --metrics` (JSON Lines); several are drawn together.
+    #[arg(required = true, value_name = "METRICS.jsonl")]
+    pub metrics: Vec<PathBuf>,
+    /// The PNG to write.
+    #[arg(short, long, value_name = "PATH.png")]
+    pub output: PathBuf,
+    /// Legend names for the runs, comma-separated, in the order of the files [default: the
+    /// file names without extension].
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    pub labels: Option<Vec<String>>,
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 1200)]
+    pub width: u32,
+    /// Image height in pixels.
+    #[arg(long, default_value_t = 500)]
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShowWeightsArgs {
+    /// The checkpoint (written by `train --save`).
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// The PNG to write.
+    #[arg(short, long, value_name = "PATH.png")]
+    pub output: PathBuf,
+    /// At most this many hidden units (the first ones).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_units: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PredictArgs {
+    /// The checkpoint (written by `train --save`).
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// PNG or JPEG images, one digit each, any size; dark ink on light paper or the reverse.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// Print one JSON object per image (JSON Lines) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write each image as the network sees it (28x28, MNIST-style) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub save_preprocessed: Option<PathBuf>,
+}
+
+/// A data set `download` knows the mirrors and checksums of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DownloadSet {
+    Mnist,
+    FashionMnist,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DownloadArgs {
+    /// Which data set.
+    #[arg(value_enum)]
+    pub dataset: DownloadSet,
+    /// Where to put the four .gz files [default: data/mnist or data/fashion-mnist].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Try this base URL first (the four file names are appended); repeatable.
+    #[arg(long, value_name = "URL")]
+    pub mirror: Vec<String>,
+    /// Use only the --mirror URLs, not the data set's public mirrors.
+    #[arg(long, requires = "mirror")]
+    pub only_mirrors: bool,
+    /// Seconds without progress before a transfer counts as broken.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The checkpoint (written by `train --save`).
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Write an ONNX model (Gemm + Sigmoid/Softmax; input "input" [N, 784] of pixel/255,
+    /// output "output" [N, classes]).
+    #[arg(long, value_name = "PATH.onnx")]
+    pub onnx: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the completion script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

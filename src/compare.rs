@@ -4,7 +4,7 @@
 //! The η schedule is not applied: every epoch uses the configured η on both paths.
 
 use crate::backend::{Backend, Split};
-use crate::config::{StepHyper, TrainConfig};
+use crate::config::TrainConfig;
 use crate::cpu::CpuBackend;
 use crate::data::{epoch_order, Splits};
 use crate::error::{Error, Result};
@@ -102,13 +102,7 @@ pub fn compare(
     let epochs = cfg.epochs.max(1);
     let net = &cfg.network;
     let kind = cfg.optimizer.kind;
-    let hyper = StepHyper {
-        eta: cfg.eta,
-        lambda: cfg.lambda,
-        n_train: n,
-        batch_size: cfg.batch_size,
-        optimizer: cfg.optimizer,
-    };
+    let hyper = cfg.step_hyper(cfg.eta, n);
     let start = Params::init(net, cfg.seed);
     let fresh = |params: Params| -> Result<(CpuBackend, GpuBackend)> {
         let cpu = CpuBackend::new(

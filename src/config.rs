@@ -236,6 +236,17 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// The constants of one epoch's steps at learning rate `eta` on `n_train` samples.
+    pub fn step_hyper(&self, eta: f32, n_train: usize) -> StepHyper {
+        StepHyper {
+            eta,
+            lambda: self.lambda,
+            n_train,
+            batch_size: self.batch_size,
+            optimizer: self.optimizer,
+        }
+    }
+
     /// Checks every number against its range; `n_train` is the training-set size.
     pub fn validate(&self, n_train: usize) -> Result<()> {
         if !(self.eta.is_finite() && self.eta > 0.0) {

@@ -14,10 +14,17 @@ pub mod compare;
 pub mod config;
 pub mod cpu;
 pub mod data;
+pub mod download;
 pub mod error;
+pub mod evaluation;
+pub mod export;
 pub mod gpu;
 pub mod gradcheck;
 pub mod model;
+pub mod plot;
+pub mod predict;
+pub mod progress;
+pub mod render;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -3,7 +3,7 @@
 
 use crate::backend::{Backend, Split};
 use crate::checkpoint::Progress;
-use crate::config::{Schedule, StepHyper, TrainConfig};
+use crate::config::{Schedule, TrainConfig};
 use crate::data::epoch_order;
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -109,13 +109,7 @@ where
     let mut stop = StopReason::Completed;
     while progress.epoch < cfg.epochs {
         let epoch = progress.epoch;
-        let hyper = StepHyper {
-            eta: progress.eta,
-            lambda: cfg.lambda,
-            n_train,
-            batch_size: cfg.batch_size,
-            optimizer: cfg.optimizer,
-        };
+        let hyper = cfg.step_hyper(progress.eta, n_train);
         let order = epoch_order(n_train, cfg.seed, epoch);
         let t0 = Instant::now();
         backend.train_epoch(&order, &hyper)?;

@@ -1,20 +1,11 @@
 //! The command line end to end on a small subset, and every kind of bad input: one line on
 //! stderr naming the problem, a non-zero exit, no panic, nothing half-written left behind.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+use common::gpu_mlp;
 
-fn gpu_mlp(args: &[&str]) -> Output {
-    // Mesa's lavapipe prints "error: XDG_RUNTIME_DIR is invalid or not set" when loaded in an
-    // environment without one (CI's); that line is the driver's, not ours, so give it one.
-    let runtime_dir = std::env::temp_dir();
-    Command::new(env!("CARGO_BIN_EXE_gpu-mlp"))
-        .env("XDG_RUNTIME_DIR", runtime_dir)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run gpu-mlp")
-}
+use std::path::Path;
+use std::process::Output;
 
 const SMALL: [&str; 6] = [
     "--train-size",

@@ -2,10 +2,11 @@
 
 use super::make_backend;
 use crate::cli::BenchArgs;
-use crate::config::StepHyper;
 use crate::data::{self, epoch_order};
 use crate::error::{Error, Result};
 use crate::model::Params;
+use crate::progress::{epoch_bar, LogMode, ProgressBackend};
+use indicatif::{ProgressBar, ProgressDrawTarget};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,25 +33,33 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             splits.clone(),
             cfg.batch_size,
         )?;
-        let hyper = StepHyper {
-            eta: cfg.eta,
-            lambda: cfg.lambda,
-            n_train: n,
-            batch_size: cfg.batch_size,
-            optimizer: cfg.optimizer,
-        };
+        let hyper = cfg.step_hyper(cfg.eta, n);
         let mut times = Vec::with_capacity(args.runs);
+        // The bar is the same one `train` shows, so the timings say what it costs.
+        let show = LogMode::for_stdout(args.quiet, args.json) == LogMode::Bar;
+        let bar = if show {
+            epoch_bar(ProgressDrawTarget::stdout_with_hz(
+                crate::progress::REDRAWS_PER_SECOND,
+            ))
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_message(config.name());
+        let mut shown = ProgressBackend::new(backend.as_mut(), bar.clone(), 0, args.runs);
+        let driven: &mut dyn crate::backend::Backend =
+            if show { &mut shown } else { shown.inner_mut() };
         for run in 0..args.runs {
             let order = epoch_order(n, cfg.seed, run);
             let t = Instant::now();
-            backend.train_epoch(&order, &hyper)?;
+            driven.train_epoch(&order, &hyper)?;
             // A readback makes sure the device finished the epoch before the clock stops.
-            let params = backend.params()?;
+            let params = driven.params()?;
             times.push(t.elapsed().as_secs_f64());
             if !params.is_finite() {
                 return Err(Error::Diverged(format!("bench {} diverged", config.name())));
             }
         }
+        bar.finish_and_clear();
         let mut sorted = times.clone();
         sorted.sort_by(f64::total_cmp);
         let median = sorted[sorted.len() / 2];

@@ -5,11 +5,16 @@ use crate::checkpoint::Checkpoint;
 use crate::cli::EvalArgs;
 use crate::config::OptimizerKind;
 use crate::data;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::evaluation::{error_indices, Confusion};
+use crate::render::grid::{self, GridLayout, Tile};
 use serde_json::json;
 use std::sync::Arc;
 
 pub fn run(args: &EvalArgs) -> Result<()> {
+    if args.errors_max == 0 {
+        return Err(Error::config("--errors-max must be at least 1"));
+    }
     let ck = Checkpoint::load(&args.model)?;
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     ck.network.validate(splits.inputs(), splits.classes)?;
@@ -21,8 +26,15 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         splits.clone(),
         1,
     )?;
+    let set = splits.get(args.split);
+    let spinner = crate::progress::spinner(format!(
+        "evaluating {} {} images",
+        set.len(),
+        args.split.name()
+    ));
     let e = backend.evaluate(args.split)?;
-    let labels = &splits.get(args.split).labels;
+    spinner.finish_and_clear();
+    let labels = &set.labels;
     let classes = *ck.network.layers.last().unwrap_or(&0);
     let mut count = vec![0usize; classes];
     let mut correct = vec![0usize; classes];
@@ -33,6 +45,16 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             correct[l] += usize::from(pred == label);
         }
     }
+    let confusion = Confusion::new(classes, labels, &e.predictions);
+    let errors = match &args.errors {
+        Some(path) => Some(write_error_grid(
+            path,
+            set,
+            &e.predictions,
+            args.errors_max,
+        )?),
+        None => None,
+    };
     let cost = if e.count > 0 {
         e.cost_sum / e.count as f64
     } else {
@@ -49,7 +71,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
                 })
             })
             .collect();
-        let out = json!({
+        let mut out = json!({
             "model": args.model.display().to_string(),
             "split": args.split.name(),
             "accuracy": e.accuracy(),
@@ -58,6 +80,16 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             "cost": cost,
             "per_class": per_class,
         });
+        if args.confusion {
+            out["confusion"] = json!(confusion.counts);
+        }
+        if let (Some(path), Some(shown)) = (&args.errors, errors) {
+            out["errors"] = json!({
+                "path": path.display().to_string(),
+                "misclassified": e.count - e.correct,
+                "shown": shown,
+            });
+        }
         println!("{out}");
     } else {
         println!(
@@ -79,6 +111,53 @@ pub fn run(args: &EvalArgs) -> Result<()> {
                 );
             }
         }
+        if args.confusion {
+            print!("{}", confusion.table());
+        }
+        match (&args.errors, errors) {
+            (Some(path), Some(0)) => {
+                println!("no misclassified images: {} not written", path.display())
+            }
+            (Some(path), Some(shown)) => println!(
+                "wrote {shown} of {} misclassified images to {}",
+                e.count - e.correct,
+                path.display()
+            ),
+            _ => {}
+        }
     }
     Ok(())
+}
+
+/// Renders the first `max` misclassified images of `set`, captioned "truth→prediction", into a
+/// PNG; returns how many it shows.
+fn write_error_grid(
+    path: &std::path::Path,
+    set: &crate::data::Dataset,
+    predictions: &[u8],
+    max: usize,
+) -> Result<usize> {
+    let tiles: Vec<Tile> = error_indices(&set.labels, predictions)
+        .into_iter()
+        .take(max)
+        .map(|i| {
+            Tile::from_gray(
+                set.image(i),
+                format!("{}→{}", set.labels[i], predictions[i]),
+            )
+        })
+        .collect();
+    if tiles.is_empty() {
+        return Ok(0);
+    }
+    if set.rows != set.cols {
+        return Err(Error::config(format!(
+            "--errors draws square images; these are {}x{}",
+            set.rows, set.cols
+        )));
+    }
+    let layout = GridLayout::for_tiles(tiles.len(), set.rows as u32);
+    let (rgb, size) = grid::render(&tiles, &layout)?;
+    crate::render::write_png(path, &rgb, size)?;
+    Ok(tiles.len())
 }

@@ -2,11 +2,17 @@
 
 mod bench;
 mod compare;
+mod completions;
 mod devices;
+mod download;
 mod eval;
 mod expand;
+mod export;
 mod gradcheck;
 mod metrics_file;
+mod plot;
+mod predict;
+mod show_weights;
 mod train;
 
 use crate::backend::Backend;
@@ -29,6 +35,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Devices(a) => devices::run(&a),
         Command::Compare(a) => compare::run(&a),
         Command::ExpandData(a) => expand::run(&a),
+        Command::Plot(a) => plot::run(&a),
+        Command::ShowWeights(a) => show_weights::run(&a),
+        Command::Predict(a) => predict::run(&a),
+        Command::Download(a) => download::run(&a),
+        Command::Export(a) => export::run(&a),
+        Command::Completions(a) => completions::run(&a),
     }
 }
 

@@ -2,11 +2,14 @@
 
 use super::make_backend;
 use crate::checkpoint::{Checkpoint, Progress};
-use crate::cli::TrainArgs;
+use crate::cli::{LogFormat, TrainArgs};
 use crate::data;
 use crate::error::{Error, Result};
 use crate::model::Params;
+use crate::plot::{MetricsLine, Run};
+use crate::progress::{epoch_bar, summary_of, LogMode, ProgressBackend};
 use crate::train::{train, StopReason};
+use indicatif::{ProgressBar, ProgressDrawTarget};
 use std::io::Write;
 use std::sync::Arc;
 
@@ -82,7 +85,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         None => None,
     };
-    if !args.quiet {
+    let mode = LogMode::for_stdout(args.quiet, args.log_format == LogFormat::Json);
+    if matches!(mode, LogMode::Bar | LogMode::Plain) {
         println!(
             "training {} ({:?} output, {:?} cost) on {} with {} training images; η={} λ={} batch {} {:?}",
             cfg.network.layers_string(),
@@ -108,14 +112,37 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         Ok(())
     };
+    let first_epoch = progress.epoch;
+    let bar = match mode {
+        LogMode::Bar => epoch_bar(ProgressDrawTarget::stdout_with_hz(
+            crate::progress::REDRAWS_PER_SECOND,
+        )),
+        _ => ProgressBar::hidden(),
+    };
+    let mut shown = ProgressBackend::new(backend.as_mut(), bar.clone(), first_epoch, cfg.epochs);
+    // Without a bar the backend is driven directly: nothing at all is added to training.
+    let driven: &mut dyn crate::backend::Backend = match mode {
+        LogMode::Bar => &mut shown,
+        _ => shown.inner_mut(),
+    };
     let outcome = train(
         &cfg,
-        backend.as_mut(),
+        driven,
         splits.train.len(),
         progress,
         |report, progress, backend| {
-            if !args.quiet {
-                println!("{}", report.line(cfg.epochs));
+            match mode {
+                LogMode::Bar => {
+                    bar.println(report.line(cfg.epochs));
+                    bar.set_message(summary_of(report));
+                }
+                LogMode::Plain => println!("{}", report.line(cfg.epochs)),
+                LogMode::Json => {
+                    let line = serde_json::to_string(report)
+                        .map_err(|e| Error::config(format!("cannot encode metrics: {e}")))?;
+                    println!("{line}");
+                }
+                LogMode::Quiet => {}
             }
             if let Some((path, w)) = metrics.as_mut() {
                 let line = serde_json::to_string(report)
@@ -131,8 +158,22 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             }
             Ok(())
         },
-    )?;
+    );
+    bar.finish_and_clear();
+    let outcome = outcome?;
     save(backend.as_mut(), &outcome.progress)?;
+    if let Some(path) = &args.plot {
+        // The metrics file also holds the epochs before a --resume; without one, this run's.
+        let lines = match &args.metrics {
+            Some(m) => crate::plot::read_metrics(m)?,
+            None => outcome.reports.iter().map(MetricsLine::from).collect(),
+        };
+        let run = Run {
+            label: "training run".to_string(),
+            lines,
+        };
+        crate::plot::draw(&[run], path, crate::plot::DEFAULT_SIZE)?;
+    }
     let last = outcome.reports.last();
     let why = match outcome.stop {
         StopReason::Completed => "completed",
@@ -153,6 +194,21 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let Some(path) = &args.save {
         summary += &format!("; saved {}", path.display());
     }
-    println!("{summary}");
+    if let Some(path) = &args.plot {
+        summary += &format!("; plotted {}", path.display());
+    }
+    if mode == LogMode::Json {
+        let json = serde_json::json!({
+            "summary": summary,
+            "stop": outcome.stop,
+            "epochs": outcome.progress.epoch,
+            "test_accuracy": last.and_then(|r| r.test_accuracy),
+            "best_validation_accuracy": outcome.progress.best_validation_accuracy,
+            "best_epoch": outcome.progress.best_epoch,
+        });
+        println!("{json}");
+    } else {
+        println!("{summary}");
+    }
     Ok(())
 }

@@ -68,19 +68,6 @@ impl CpuBackend {
         })
     }
 
-    fn layer_refs(params: &Params) -> Vec<LayerRef<'_, f32>> {
-        params
-            .layers
-            .iter()
-            .map(|l| LayerRef {
-                inputs: l.inputs,
-                outputs: l.outputs,
-                weight: &l.weight,
-                bias: &l.bias,
-            })
-            .collect()
-    }
-
     /// One mini-batch: forward, backward, update. `batch` lists training-set indices.
     fn step(&mut self, batch: &[u32], hyper: &StepHyper) {
         let train = &self.data.train;
@@ -88,7 +75,7 @@ impl CpuBackend {
         fill_inputs(train, batch, self.train_ws.input_mut(m));
         let labels: Vec<u8> = batch.iter().map(|&i| train.labels[i as usize]).collect();
         {
-            let layers = Self::layer_refs(&self.params);
+            let layers = layer_refs(&self.params);
             forward(
                 &layers,
                 self.net.output,
@@ -147,6 +134,20 @@ fn without_subnormals<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Borrowed views of `params`' layers, the form the backprop core takes.
+pub fn layer_refs(params: &Params) -> Vec<LayerRef<'_, f32>> {
+    params
+        .layers
+        .iter()
+        .map(|l| LayerRef {
+            inputs: l.inputs,
+            outputs: l.outputs,
+            weight: &l.weight,
+            bias: &l.bias,
+        })
+        .collect()
+}
+
 /// Writes the images `indices` of `set` as rows of pixel/255 into `out`.
 fn fill_inputs<T: Real>(set: &Dataset, indices: &[u32], out: &mut [T]) {
     let p = set.pixels();
@@ -167,7 +168,7 @@ pub fn evaluate_set(
     ws: &mut Workspace<f32>,
     threads: usize,
 ) -> Evaluation {
-    let layers = CpuBackend::layer_refs(params);
+    let layers = layer_refs(params);
     let n_out = *net.layers.last().unwrap_or(&0);
     let mut eval = Evaluation {
         cost_sum: 0.0,

@@ -3,11 +3,16 @@
 #![allow(dead_code)]
 
 use gpu_mlp::config::{Cost, Init, NetworkConfig, Optimizer, OptimizerKind, Output, StepHyper};
-use gpu_mlp::data::{self, Dataset, Source, SplitSizes, Splits};
+use gpu_mlp::data::{Dataset, Splits};
 use gpu_mlp::gpu::{GpuApi, GpuContext};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
+
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports)]
+pub use common::mnist_subset;
 
 /// The adapter the GPU tests run on, or `None` (the test returns early) when there is none
 /// and CI is not set.
@@ -30,16 +35,6 @@ pub fn context() -> Option<GpuContext> {
             None
         }
     }
-}
-
-/// The first `train` training images, the last `validation` and the first `test` of t10k.
-pub fn mnist_subset(train: usize, validation: usize, test: usize) -> Arc<Splits> {
-    let sizes = SplitSizes {
-        train,
-        validation,
-        test: Some(test),
-    };
-    Arc::new(data::load(&Source::Mnist, sizes).expect("the shipped MNIST in data/mnist"))
 }
 
 /// Random images of `pixels` pixels and labels below `classes`.

@@ -1,0 +1,75 @@
+//! `gpu-mlp download mnist|fashion-mnist`: the four IDX files from the data set's mirrors,
+//! checked against their MD5s, with a progress bar per file on a terminal.
+
+use crate::cli::{DownloadArgs, DownloadSet};
+use crate::download::{self, Downloader, Event, Fetched, FASHION_MNIST, MNIST};
+use crate::error::{Error, Result};
+use std::time::Duration;
+
+pub fn run(args: &DownloadArgs) -> Result<()> {
+    let catalogue = match args.dataset {
+        DownloadSet::Mnist => &MNIST,
+        DownloadSet::FashionMnist => &FASHION_MNIST,
+    };
+    if args.timeout == 0 {
+        return Err(Error::config("--timeout must be at least 1 second"));
+    }
+    if let Some(bad) = args
+        .mirror
+        .iter()
+        .find(|m| !(m.starts_with("http://") || m.starts_with("https://")))
+    {
+        return Err(Error::config(format!(
+            "--mirror {bad}: a mirror is an http:// or https:// base URL"
+        )));
+    }
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| download::default_dir(catalogue));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mirrors = if args.only_mirrors {
+        args.mirror.clone()
+    } else {
+        download::mirrors(catalogue, &args.mirror)
+    };
+    let downloader = Downloader::new(Duration::from_secs(args.timeout));
+    for file in &catalogue.files {
+        let bar = crate::progress::bytes_bar(None, file.name);
+        let outcome = downloader.fetch(file, &mirrors, &dir, |event| match event {
+            Event::Start { offset, total, .. } => {
+                if let Some(t) = total {
+                    bar.set_length(t);
+                }
+                bar.set_position(offset);
+            }
+            Event::Progress(n) => bar.inc(n),
+            Event::Failed { url, reason } => {
+                bar.suspend(|| eprintln!("warning: {url}: {reason}"));
+            }
+        });
+        bar.finish_and_clear();
+        match outcome? {
+            Fetched::AlreadyPresent => println!(
+                "{}: already present, checksum ok",
+                dir.join(file.name).display()
+            ),
+            Fetched::Downloaded { url, attempts } => println!(
+                "{}: downloaded from {url}{}, checksum ok",
+                dir.join(file.name).display(),
+                if attempts > 1 {
+                    format!(" in {attempts} transfers (resumed)")
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    }
+    println!(
+        "{} is in {}; train on it with --data-dir {}",
+        catalogue.name,
+        dir.display(),
+        dir.display()
+    );
+    Ok(())
+}
