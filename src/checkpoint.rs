@@ -7,7 +7,7 @@
 //! and then renamed over the target, so a crash mid-write never leaves a broken file where a
 //! good one was.
 
-use crate::config::{Cost, NetworkConfig, OptimizerKind, Output, TrainConfig};
+use crate::config::{Cost, NetworkConfig, OptimizerKind, Output, Schedule, TrainConfig};
 use crate::error::{Error, Result};
 use crate::model::{Layer, OptimizerState, Params};
 use safetensors::tensor::{Dtype, TensorView};
@@ -211,6 +211,12 @@ impl Checkpoint {
             Ok(Params { layers })
         };
         let params = read_params("")?;
+        if !params.is_finite() {
+            return Err(bad(
+                "holds NaN or infinite weights (gpu-mlp never saves those: the file is damaged)"
+                    .into(),
+            ));
+        }
         let extra = st
             .names()
             .iter()
@@ -232,6 +238,9 @@ impl Checkpoint {
                     .iter()
                     .map(|name| read_params(&format!("optimizer.{name}.")))
                     .collect::<Result<Vec<_>>>()?;
+                if !slots.iter().all(Params::is_finite) {
+                    return Err(bad("holds NaN or infinite optimizer state".into()));
+                }
                 Some((kind, OptimizerState { step, slots }))
             }
         };
@@ -244,6 +253,11 @@ impl Checkpoint {
                 if cfg.network.layers != network.layers {
                     return Err(bad("train_config's layers disagree with the tensors".into()));
                 }
+                if !finite_numbers(&cfg, &progress) {
+                    return Err(bad(
+                        "train_config or progress holds a number that is not a finite f32 (η, λ, an optimizer or schedule constant); it cannot be resumed or saved again".into(),
+                    ));
+                }
                 Some((cfg, progress))
             }
             _ => None,
@@ -255,6 +269,30 @@ impl Checkpoint {
             train,
         })
     }
+}
+
+/// True if every real number of a run's configuration and progress is finite. JSON cannot hold
+/// NaN or ∞, but a number such as 1e300 reads as an f32 ∞, which would then be written back
+/// as `null`, making the next checkpoint unreadable (an input for the checkpoint fuzz target's
+/// write-and-read-back check, tests/fuzz_regressions/checkpoint/*-1e300).
+fn finite_numbers(cfg: &TrainConfig, progress: &Progress) -> bool {
+    let o = &cfg.optimizer;
+    let mut values = vec![
+        cfg.eta,
+        cfg.lambda,
+        o.momentum,
+        o.beta1,
+        o.beta2,
+        o.epsilon,
+        progress.eta,
+    ];
+    match cfg.schedule {
+        Schedule::Constant => {}
+        Schedule::Step { factor, .. } => values.push(factor),
+        Schedule::Plateau { divisor, .. } => values.push(divisor),
+    }
+    values.iter().all(|v| v.is_finite())
+        && progress.best_validation_accuracy.is_none_or(f64::is_finite)
 }
 
 fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Result<Vec<f32>> {
