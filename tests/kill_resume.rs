@@ -242,7 +242,8 @@ fn sigkill_at_random_moments_then_resume_gives_identical_weights() {
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = watch(ck.clone(), stop.clone());
 
-    // Each attempt gets at most one epoch further than the last, so a run takes several kills.
+    // Each attempt gets about one epoch further than the last at most, so a run takes several
+    // kills.
     let mut rng = ChaCha8Rng::seed_from_u64(2024);
     let mut log = vec![format!("start-up {startup:?}, epoch {epoch:?}")];
     let (mut kills, mut kills_in_write, mut resumed_mid_run) = (0, 0, 0);
@@ -257,8 +258,10 @@ fn sigkill_at_random_moments_then_resume_gives_identical_weights() {
         let kill = if attempt % 2 == 1 {
             Kill::InWrite(rng.random_range(1..=2))
         } else {
+            // While the data loads, the first epoch trains or its checkpoint is written; or
+            // in the first half of the second epoch.
             let j = rng.random_range(0..=1);
-            let span = if j == 0 { startup } else { epoch };
+            let span = if j == 0 { startup + epoch } else { epoch / 2 };
             Kill::After(j, span.mul_f64(rng.random_range(0.0..1.0)))
         };
         let child = spawn(&ck);
