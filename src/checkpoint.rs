@@ -31,6 +31,10 @@ pub struct Progress {
     pub epochs_without_improvement: usize,
     /// How often the plateau schedule has divided η.
     pub eta_divisions: usize,
+    /// How many training images the run trains on, so that a resume with other data flags is
+    /// refused rather than silently continued on other data (absent in older checkpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_size: Option<usize>,
 }
 
 /// Everything a checkpoint holds.

@@ -333,3 +333,46 @@ fn sigkill_at_random_moments_then_resume_gives_identical_weights() {
         temporaries(&work)
     );
 }
+
+/// A resume reads the data from flags again; given other sizes it would silently continue on
+/// other data. The checkpoint records the training-set size and the resume refuses another.
+#[test]
+fn resuming_on_other_data_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck.safetensors");
+    let c = ck.to_str().unwrap();
+    let run = |train_size: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gpu-mlp"))
+            .args([
+                "train",
+                "--backend",
+                "cpu",
+                "--quiet",
+                "--train-size",
+                train_size,
+            ])
+            .args([
+                "--validation-size",
+                "100",
+                "--test-size",
+                "100",
+                "--save",
+                c,
+            ])
+            .args(extra)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    assert!(run("1000", &["--epochs", "1"]).status.success());
+    let out = run("900", &["--resume", c, "--epochs", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--train-size 900 differs") && err.contains("--train-size 1000"),
+        "{err}"
+    );
+    assert!(run("1000", &["--resume", c, "--epochs", "2"])
+        .status
+        .success());
+}

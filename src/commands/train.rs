@@ -36,6 +36,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     cfg.network.validate(splits.inputs(), splits.classes)?;
     cfg.validate(splits.train.len())?;
+    if let Some(n) = start.as_ref().and_then(|p| p.train_size) {
+        if n != splits.train.len() {
+            return Err(Error::config(format!(
+                "--train-size {} differs from the {n} training images the resumed run trained on; resume with --train-size {n} and the same --dataset/--data-dir",
+                splits.train.len()
+            )));
+        }
+    }
 
     let (params, state, progress) = match &resumed {
         Some(ck) => {
