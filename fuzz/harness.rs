@@ -24,13 +24,14 @@ pub fn idx(data: &[u8]) {
     };
     let path = Path::new("fuzz.idx");
     match mode % 3 {
-        0 => {
-            if let Ok(im) = idx::parse_images(reader(rest), path) {
-                assert_eq!(im.pixels.len(), im.count * im.rows * im.cols);
-            }
-        }
+        0 => match idx::parse_images(reader(rest), path) {
+            Ok(im) => assert_eq!(im.pixels.len(), im.count * im.rows * im.cols),
+            Err(e) => one_line(&e),
+        },
         1 => {
-            let _ = idx::parse_labels(reader(rest), path);
+            if let Err(e) = idx::parse_labels(reader(rest), path) {
+                one_line(&e);
+            }
         }
         _ => {
             if rest.len() < 26 {
@@ -87,8 +88,9 @@ fn reader(bytes: &[u8]) -> Box<dyn std::io::Read> {
 /// imply, and writes back to bytes that read as the same checkpoint.
 pub fn checkpoint(data: &[u8]) {
     let path = Path::new("fuzz.safetensors");
-    let Ok(ck) = Checkpoint::from_bytes(data, path) else {
-        return;
+    let ck = match Checkpoint::from_bytes(data, path) {
+        Ok(ck) => ck,
+        Err(e) => return one_line(&e),
     };
     assert_eq!(ck.params.sizes(), ck.network.layers);
     let bytes = match ck.to_bytes() {
@@ -120,14 +122,22 @@ pub fn checkpoint(data: &[u8]) {
 /// against the file first, then made MNIST-style; what comes out is a 28×28 image.
 pub fn image(data: &[u8]) {
     let path = Path::new("fuzz.png");
-    let Ok(gray) = Gray::from_bytes(data, path) else {
-        return;
+    let gray = match Gray::from_bytes(data, path) {
+        Ok(g) => g,
+        Err(e) => return one_line(&e),
     };
     assert_eq!(gray.values.len(), gray.width * gray.height);
     assert!(gray.values.iter().all(|v| (0.0..=1.0).contains(v)));
-    if let Ok(prepared) = mnist_style(&gray, path) {
-        assert_eq!(prepared.pixels.len(), SIDE * SIDE);
+    match mnist_style(&gray, path) {
+        Ok(prepared) => assert_eq!(prepared.pixels.len(), SIDE * SIDE),
+        Err(e) => one_line(&e),
     }
+}
+
+/// The command line prints an error as one line: no message may span more.
+fn one_line(e: &gpu_mlp::Error) {
+    let m = e.to_string();
+    assert!(!m.contains('\n'), "an error message spans lines: {m:?}");
 }
 
 fn assert_same_bits(a: &Params, b: &Params) {

@@ -145,7 +145,7 @@ impl Checkpoint {
 
     /// Parses checkpoint bytes; `path` only names the source in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
-        let bad = |m: String| Error::bad_checkpoint(path, m);
+        let bad = |m: String| Error::bad_checkpoint(path, printable(&m));
         let (_, header) = SafeTensors::read_metadata(bytes)
             .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
         let st = SafeTensors::deserialize(bytes)
@@ -275,6 +275,27 @@ impl Checkpoint {
     }
 }
 
+/// A message that quotes the file's own text, made one printable line: control characters
+/// escaped (a damaged file's metadata may hold newlines) and cut at 300 characters.
+fn printable(message: &str) -> String {
+    let mut out: String = message
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .take(300)
+        .collect();
+    if out.chars().count() == 300 {
+        out.push('…');
+    }
+    out
+}
+
 /// True if every real number of a run's configuration and progress is finite. JSON cannot hold
 /// NaN or ∞, but a number such as 1e300 reads as an f32 ∞, which would then be written back
 /// as `null`, making the next checkpoint unreadable (an input for the checkpoint fuzz target's
@@ -300,7 +321,7 @@ fn finite_numbers(cfg: &TrainConfig, progress: &Progress) -> bool {
 }
 
 fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Result<Vec<f32>> {
-    let bad = |m: String| Error::bad_checkpoint(path, m);
+    let bad = |m: String| Error::bad_checkpoint(path, printable(&m));
     let t = st
         .tensor(name)
         .map_err(|_| bad(format!("tensor {name} is missing")))?;

@@ -51,7 +51,13 @@ impl Gray {
     /// [`MAX_PIXELS_PER_BYTE`] per byte of the file, so a few bytes claiming a huge picture
     /// are an error, not an allocation.
     pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Gray> {
+        // The decoders' messages can span lines; errors are one line.
         let unreadable = |e: &dyn std::fmt::Display| {
+            let e = e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             Error::bad_data(
                 origin,
                 format!("cannot read it as a PNG or JPEG image ({e})"),
