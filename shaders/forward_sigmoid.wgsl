@@ -5,6 +5,6 @@
 @group(1) @binding(3) var<storage, read_write> activation_out: array<f32>;
 
 fn epilogue(row: u32, col: u32, acc: f32) {
-    let z = acc + mat_b[dims.n * dims.k + col];
+    let z = acc + mat_b_at(dims.n * dims.k + col);
     activation_out[row * dims.n + col] = sigmoid(z);
 }

@@ -43,6 +43,11 @@ const GROUP: u32 = 64u;
 var<workgroup> tile_a: array<array<f32, 32>, 16>;
 var<workgroup> tile_b: array<array<f32, 16>, 32>;
 
+// Element i of B's buffer (the forward epilogues read the bias through it).
+fn mat_b_at(i: u32) -> f32 {
+    return mat_b[i];
+}
+
 fn dim_or_rows(d: u32) -> u32 {
     return select(d, step.rows, d == 0u);
 }

@@ -2,8 +2,9 @@
 //   ∂C/∂W[j,k] = Σ_i δ[i,j]·a_prev[i,k],   ∂C/∂b[j] = Σ_i δ[i,j]   (the ones column, k = in),
 // turned into the step's gradient
 //   g = (1/m)·Σ∂C/∂W + (λ/n)·W   for weights,   g = (1/m)·Σ∂C/∂b   for biases (not regularised),
-// and handed to the optimizer's `update(index, g)` (update_sgd / update_momentum / update_adam)
-// in the same pass, so the gradient never goes through memory. Parameters are W [out,in]
+// and handed with the current value w = params[index] to the optimizer's `update(index, g, w)`
+// (update_sgd / update_momentum / update_adam) in the same pass, so the gradient never goes
+// through memory and each parameter is read once. Parameters are W [out,in]
 // row-major then b [out]; M = out, N = in + 1.
 
 @group(1) @binding(3) var<storage, read_write> params: array<f32>;
@@ -11,13 +12,16 @@
 fn epilogue(row: u32, col: u32, acc: f32) {
     let inputs = dims.n - 1u;
     var index: u32;
+    var w: f32;
     var g: f32;
     if (col < inputs) {
         index = row * inputs + col;
-        g = acc * step.inv_rows + step.decay * params[index];
+        w = params[index];
+        g = acc * step.inv_rows + step.decay * w;
     } else {
         index = dims.m * inputs + row;
+        w = params[index];
         g = acc * step.inv_rows;
     }
-    update(index, g);
+    update(index, g, w);
 }

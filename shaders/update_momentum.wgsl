@@ -1,9 +1,9 @@
-// Momentum:  v ← μ·v − η·g,   W ← W + v.
+// Momentum:  v ← μ·v − η·g,   W ← W + v  (w: the current W[index]).
 
 @group(1) @binding(4) var<storage, read_write> velocity: array<f32>;
 
-fn update(index: u32, g: f32) {
+fn update(index: u32, g: f32, w: f32) {
     let v = step.momentum * velocity[index] - step.eta * g;
     velocity[index] = v;
-    params[index] = params[index] + v;
+    params[index] = w + v;
 }

@@ -1,5 +1,5 @@
-// Plain gradient descent with the L2 term already in g:  W ← W − η·g.
+// Plain gradient descent with the L2 term already in g:  W ← W − η·g  (w: the current W[index]).
 
-fn update(index: u32, g: f32) {
-    params[index] = params[index] - step.eta * g;
+fn update(index: u32, g: f32, w: f32) {
+    params[index] = w - step.eta * g;
 }

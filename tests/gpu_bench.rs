@@ -3,7 +3,7 @@
 //! seconds of every epoch, their median and the per-kernel timestamps where the adapter has
 //! them. `GPU_BENCH_EPOCHS` sets the number of epochs (default 3); `GPU_BENCH_TRAIN` trains on
 //! fewer images (the time is then also scaled to 50,000); `GPU_BENCH_TILED=1`/`0` forces the
-//! tiled or the direct multiply.
+//! tiled or the register-blocked multiply.
 
 mod gpu_support;
 

@@ -1,6 +1,6 @@
 //! Every kernel alone against a few lines of host arithmetic in f64, on shapes that are not
 //! multiples of the 16-wide tile (1, 7, 30, 100, 784, 1025 in every position), for both the
-//! tiled and the direct multiply.
+//! tiled and the register-blocked multiply.
 //!
 //! Tolerances: a length-K f32 dot product summed in any order is within K·2⁻²⁴·Σ|a_k b_k| of
 //! the exact value (plus one rounding of the result); the tests allow twice that plus 1e-6

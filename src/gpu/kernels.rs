@@ -10,7 +10,8 @@ use crate::error::Result;
 const STEP: &str = include_str!("../../shaders/step.wgsl");
 const SIGMOID: &str = include_str!("../../shaders/sigmoid.wgsl");
 const MATMUL_TILED: &str = include_str!("../../shaders/matmul.wgsl");
-const MATMUL_DIRECT: &str = include_str!("../../shaders/matmul_direct.wgsl");
+const MATMUL_BLOCKED: &str = include_str!("../../shaders/matmul_blocked.wgsl");
+const MATMUL_BLOCKED_K4: &str = include_str!("../../shaders/matmul_blocked_k4.wgsl");
 const FORWARD_SIGMOID: &str = include_str!("../../shaders/forward_sigmoid.wgsl");
 const FORWARD_LINEAR: &str = include_str!("../../shaders/forward_linear.wgsl");
 const BACKPROP_DELTA: &str = include_str!("../../shaders/backprop_delta.wgsl");
@@ -25,8 +26,17 @@ const GATHER: &str = include_str!("../../shaders/gather.wgsl");
 
 /// Side of the multiply's square output tile (matmul.wgsl's TILE).
 pub(crate) const TILE: u32 = 16;
-/// Invocations per workgroup of matmul_direct.wgsl (along N).
-pub(crate) const DIRECT_GROUP: u32 = 64;
+/// Rows and columns of the result per invocation of matmul_blocked.wgsl (its BLOCK_ROWS and
+/// BLOCK_COLS).
+pub(crate) const BLOCK: u32 = 8;
+/// Rows and columns of the result per invocation of matmul_blocked_k4.wgsl (its BLOCK).
+pub(crate) const BLOCK_K4: u32 = 4;
+/// Invocations per workgroup of matmul_blocked.wgsl and matmul_blocked_k4.wgsl (along N):
+/// two 256-bit SIMD rows. With 8x8 and 4x4 blocks the small products have only a few dozen
+/// invocations, and small workgroups spread them over llvmpipe's threads. Measured on lavapipe
+/// (2 shared cores): 16 trains 784-30-10 ~1.1x and 784-100-10 ~1.06x as fast as 64; 8 is
+/// within noise of 16; 784-1024-1024-10 is the same for 8, 16 and 64.
+pub(crate) const BLOCKED_GROUP: u32 = 16;
 /// Invocations per workgroup of the row-wise kernels (gather, output_delta, evaluate).
 pub(crate) const ROW_GROUP: u32 = 64;
 
@@ -51,6 +61,10 @@ pub(crate) struct Kernels {
     pub gather: Kernel,
     pub forward_hidden: Kernel,
     pub forward_output: Kernel,
+    /// The forward passes through matmul_blocked_k4.wgsl, for layers whose input count is a
+    /// multiple of 4; only where the blocked multiply is used (not tiled).
+    pub forward_hidden_k4: Option<Kernel>,
+    pub forward_output_k4: Option<Kernel>,
     pub backprop: Kernel,
     pub update: Kernel,
     pub output_delta: Kernel,
@@ -59,22 +73,55 @@ pub(crate) struct Kernels {
 }
 
 /// Which multiply suits an adapter. On a CPU driver (llvmpipe) each workgroup barrier switches
-/// between the workgroup's SIMD rows and costs more than the reuse it buys: measured on
-/// lavapipe with 2 cores, the direct multiply trains 784-30-10 about twice as fast. Real GPUs
-/// get the tiled one.
+/// between the workgroup's SIMD rows and costs more than the reuse it buys, and every
+/// storage-buffer load is a per-lane loop, so the register-blocked multiply without workgroup
+/// memory (matmul_blocked.wgsl) wins there: on lavapipe with 2 cores it trains 784-30-10 about
+/// twice as fast as a one-output-per-invocation multiply, itself about twice as fast as the
+/// tiled one. Real GPUs get the tiled one.
 pub(crate) fn prefer_tiled(ctx: &GpuContext) -> bool {
     !ctx.is_software()
 }
 
 impl Kernels {
+    /// The forward pass of a layer with `inputs` inputs: a hidden one (σ epilogue) or the
+    /// output one (z), through the vec4 multiply where it applies.
+    pub fn forward(&self, hidden: bool, inputs: usize) -> &Kernel {
+        let k4 = if hidden {
+            &self.forward_hidden_k4
+        } else {
+            &self.forward_output_k4
+        };
+        match k4 {
+            Some(k) if inputs.is_multiple_of(4) => k,
+            _ if hidden => &self.forward_hidden,
+            _ => &self.forward_output,
+        }
+    }
+
+    /// Workgroups for the forward pass of [`Kernels::forward`] over `rows` rows of a layer.
+    pub fn forward_grid(&self, rows: usize, inputs: usize, outputs: usize) -> [u32; 3] {
+        if !self.tiled && inputs.is_multiple_of(4) {
+            blocked_grid(rows, outputs, BLOCK_K4)
+        } else {
+            self.matmul_grid(rows, outputs)
+        }
+    }
+
     /// Workgroups for a multiply with an M x N result.
     pub fn matmul_grid(&self, m: usize, n: usize) -> [u32; 3] {
         if self.tiled {
             [groups_of(n, TILE), groups_of(m, TILE), 1]
         } else {
-            [groups_of(n, DIRECT_GROUP), m.max(1) as u32, 1]
+            blocked_grid(m, n, BLOCK)
         }
     }
+}
+
+/// Workgroups of BLOCKED_GROUP invocations, each computing a `block` x `block` piece of an
+/// M x N result.
+fn blocked_grid(m: usize, n: usize, block: u32) -> [u32; 3] {
+    let blocks = (n as u32).div_ceil(block) as usize;
+    [groups_of(blocks, BLOCKED_GROUP), groups_of(m, block), 1]
 }
 
 /// ⌈n / size⌉, at least 1.
@@ -86,8 +133,8 @@ pub(crate) fn groups_of(n: usize, size: u32) -> u32 {
 pub(crate) const STEP_BYTES: u64 = 64;
 
 impl Kernels {
-    /// `tiled`: the workgroup-memory multiply (matmul.wgsl) rather than the direct one
-    /// (matmul_direct.wgsl); see [`prefer_tiled`].
+    /// `tiled`: the workgroup-memory multiply (matmul.wgsl) rather than the register-blocked
+    /// one (matmul_blocked.wgsl); see [`prefer_tiled`].
     pub fn new(
         ctx: &GpuContext,
         output: Output,
@@ -115,7 +162,7 @@ impl Kernels {
             ("COST_CROSS_ENTROPY", b(cost == Cost::CrossEntropy)),
         ];
         use Slot::*;
-        let matmul = if tiled { MATMUL_TILED } else { MATMUL_DIRECT };
+        let matmul = if tiled { MATMUL_TILED } else { MATMUL_BLOCKED };
         let (update_src, update_slots): (&str, &[Slot]) = match opt {
             OptimizerKind::Sgd => (UPDATE_SGD, &[Uniform, Read, Read, ReadWrite]),
             OptimizerKind::Momentum => (
@@ -152,6 +199,26 @@ impl Kernels {
                 &[("TRANS_B", 1.0)],
                 &[Uniform, Read, Read, ReadWrite],
             ),
+            forward_hidden_k4: (!tiled).then(|| {
+                kernel(
+                    ctx,
+                    &step_layout,
+                    "forward_hidden_k4",
+                    &[SIGMOID, MATMUL_BLOCKED_K4, FORWARD_SIGMOID],
+                    &[],
+                    &[Uniform, Read, Read, ReadWrite],
+                )
+            }),
+            forward_output_k4: (!tiled).then(|| {
+                kernel(
+                    ctx,
+                    &step_layout,
+                    "forward_output_k4",
+                    &[MATMUL_BLOCKED_K4, FORWARD_LINEAR],
+                    &[],
+                    &[Uniform, Read, Read, ReadWrite],
+                )
+            }),
             backprop: kernel(
                 ctx,
                 &step_layout,

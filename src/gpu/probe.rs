@@ -102,12 +102,8 @@ impl Probe {
         let a = buffers::storage_init(&self.ctx, "a", f32_bytes(input));
         let w = buffers::storage_init(&self.ctx, "params", &layer_bytes(layer));
         let out = buffers::storage_zeroed(&self.ctx, "out", (rows * layer.outputs * 4) as u64);
-        let kernel = if hidden {
-            &self.kernels.forward_hidden
-        } else {
-            &self.kernels.forward_output
-        };
-        let grid = self.kernels.matmul_grid(rows, layer.outputs);
+        let kernel = self.kernels.forward(hidden, layer.inputs);
+        let grid = self.kernels.forward_grid(rows, layer.inputs, layer.outputs);
         self.run(
             kernel,
             &[&dims, &a, &w, &out],

@@ -104,7 +104,7 @@ pub struct GpuOptions {
     /// Time each kernel of the first few steps of an epoch with timestamp queries (when the
     /// adapter has them).
     pub profile: bool,
-    /// Force the tiled (`Some(true)`) or direct (`Some(false)`) multiply; `None` picks what
+    /// Force the tiled (`Some(true)`) or register-blocked (`Some(false)`) multiply; `None` picks what
     /// suits the adapter.
     pub tiled: Option<bool>,
 }
@@ -247,7 +247,9 @@ impl GpuBackend {
                 outputs: layer.outputs,
                 params: buffers::storage_init(&ctx, "params", &layer_bytes(layer)),
                 slots: (0..optimizer.state_slots())
-                    .map(|_| buffers::storage_zeroed(&ctx, "optimizer slot", bytes))
+                    .map(|_| {
+                        buffers::storage_zeroed(&ctx, "optimizer slot", bytes.next_multiple_of(16))
+                    })
                     .collect(),
                 // Z[m,out] = A[m,in]·Wᵀ: B = W stored [N=out, K=in].
                 forward_dims: dims(MatDims {
@@ -417,11 +419,7 @@ impl GpuBackend {
             .iter()
             .enumerate()
             .map(|(l, layer)| {
-                let kernel = if l == last {
-                    &k.forward_output
-                } else {
-                    &k.forward_hidden
-                };
+                let kernel = k.forward(l != last, layer.inputs);
                 kernels::bind(
                     ctx,
                     kernel,
@@ -531,17 +529,18 @@ impl GpuBackend {
             ],
         }];
         for (l, layer) in self.layers.iter().enumerate() {
-            let (name, kernel) = if l == last {
-                ("forward_output", &k.forward_output)
+            let name = if l == last {
+                "forward_output"
             } else {
-                ("forward_hidden", &k.forward_hidden)
+                "forward_hidden"
             };
+            let kernel = k.forward(l != last, layer.inputs);
             list.push(Dispatch {
                 name,
                 layer: l,
                 pipeline: &kernel.pipeline,
                 group: &g.forward[l],
-                workgroups: k.matmul_grid(rows, layer.outputs),
+                workgroups: k.forward_grid(rows, layer.inputs, layer.outputs),
             });
         }
         if !training {
@@ -715,10 +714,13 @@ impl GpuBackend {
     }
 }
 
+/// W then b as bytes, zero-padded to a multiple of 16 so that a vec4 view of the buffer
+/// (matmul_blocked_k4.wgsl) reaches the last bias.
 pub(crate) fn layer_bytes(layer: &Layer) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity((layer.weight.len() + layer.bias.len()) * 4);
+    let mut bytes = Vec::with_capacity((layer.weight.len() + layer.bias.len() + 3) * 4);
     bytes.extend_from_slice(bytemuck::cast_slice(&layer.weight));
     bytes.extend_from_slice(bytemuck::cast_slice(&layer.bias));
+    bytes.resize(bytes.len().next_multiple_of(16), 0);
     bytes
 }
 
