@@ -7,7 +7,7 @@
 //! and then renamed over the target, so a crash mid-write never leaves a broken file where a
 //! good one was.
 
-use crate::config::{Cost, NetworkConfig, OptimizerKind, Output, TrainConfig};
+use crate::config::{Cost, NetworkConfig, OptimizerKind, Output, Schedule, TrainConfig};
 use crate::error::{Error, Result};
 use crate::model::{Layer, OptimizerState, Params};
 use safetensors::tensor::{Dtype, TensorView};
@@ -31,6 +31,10 @@ pub struct Progress {
     pub epochs_without_improvement: usize,
     /// How often the plateau schedule has divided η.
     pub eta_divisions: usize,
+    /// How many training images the run trains on, so that a resume with other data flags is
+    /// refused rather than silently continued on other data (absent in older checkpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_size: Option<usize>,
 }
 
 /// Everything a checkpoint holds.
@@ -45,6 +49,14 @@ pub struct Checkpoint {
 }
 
 const FORMAT: &str = "gpu-mlp/1";
+
+/// The checkpoint's account of the random state (metadata `rng_state`). A run draws random
+/// numbers in exactly two places, both keyed by the seed in `train_config`: the initial
+/// parameters (`Params::init`, ChaCha8 seeded with the seed) and each epoch's shuffle
+/// (`data::epoch_order`, ChaCha8 seeded with the seed on stream epoch + 1). So the seed and
+/// `progress.epoch` are the whole RNG state, and no generator position needs saving.
+pub const RNG_STATE: &str =
+    "derived from seed+epoch: epoch e shuffles with ChaCha8(seed, stream e+1)";
 
 fn slot_names(kind: OptimizerKind) -> &'static [&'static str] {
     match kind {
@@ -100,6 +112,7 @@ impl Checkpoint {
         if let Some((cfg, progress)) = &self.train {
             meta.insert("train_config".to_string(), to_json(cfg)?);
             meta.insert("progress".to_string(), to_json(progress)?);
+            meta.insert("rng_state".to_string(), RNG_STATE.to_string());
         }
         let views = tensors
             .iter()
@@ -132,7 +145,7 @@ impl Checkpoint {
 
     /// Parses checkpoint bytes; `path` only names the source in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
-        let bad = |m: String| Error::bad_checkpoint(path, m);
+        let bad = |m: String| Error::bad_checkpoint(path, printable(&m));
         let (_, header) = SafeTensors::read_metadata(bytes)
             .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
         let st = SafeTensors::deserialize(bytes)
@@ -202,6 +215,12 @@ impl Checkpoint {
             Ok(Params { layers })
         };
         let params = read_params("")?;
+        if !params.is_finite() {
+            return Err(bad(
+                "holds NaN or infinite weights (gpu-mlp never saves those: the file is damaged)"
+                    .into(),
+            ));
+        }
         let extra = st
             .names()
             .iter()
@@ -223,6 +242,9 @@ impl Checkpoint {
                     .iter()
                     .map(|name| read_params(&format!("optimizer.{name}.")))
                     .collect::<Result<Vec<_>>>()?;
+                if !slots.iter().all(Params::is_finite) {
+                    return Err(bad("holds NaN or infinite optimizer state".into()));
+                }
                 Some((kind, OptimizerState { step, slots }))
             }
         };
@@ -234,6 +256,11 @@ impl Checkpoint {
                     .map_err(|e| bad(format!("metadata \"progress\": {e}")))?;
                 if cfg.network.layers != network.layers {
                     return Err(bad("train_config's layers disagree with the tensors".into()));
+                }
+                if !finite_numbers(&cfg, &progress) {
+                    return Err(bad(
+                        "train_config or progress holds a number that is not a finite f32 (η, λ, an optimizer or schedule constant); it cannot be resumed or saved again".into(),
+                    ));
                 }
                 Some((cfg, progress))
             }
@@ -248,8 +275,53 @@ impl Checkpoint {
     }
 }
 
+/// A message that quotes the file's own text, made one printable line: control characters
+/// escaped (a damaged file's metadata may hold newlines) and cut at 300 characters.
+fn printable(message: &str) -> String {
+    let mut out: String = message
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .take(300)
+        .collect();
+    if out.chars().count() == 300 {
+        out.push('…');
+    }
+    out
+}
+
+/// True if every real number of a run's configuration and progress is finite. JSON cannot hold
+/// NaN or ∞, but a number such as 1e300 reads as an f32 ∞, which would then be written back
+/// as `null`, making the next checkpoint unreadable (an input for the checkpoint fuzz target's
+/// write-and-read-back check, tests/fuzz_regressions/checkpoint/*-1e300).
+fn finite_numbers(cfg: &TrainConfig, progress: &Progress) -> bool {
+    let o = &cfg.optimizer;
+    let mut values = vec![
+        cfg.eta,
+        cfg.lambda,
+        o.momentum,
+        o.beta1,
+        o.beta2,
+        o.epsilon,
+        progress.eta,
+    ];
+    match cfg.schedule {
+        Schedule::Constant => {}
+        Schedule::Step { factor, .. } => values.push(factor),
+        Schedule::Plateau { divisor, .. } => values.push(divisor),
+    }
+    values.iter().all(|v| v.is_finite())
+        && progress.best_validation_accuracy.is_none_or(f64::is_finite)
+}
+
 fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Result<Vec<f32>> {
-    let bad = |m: String| Error::bad_checkpoint(path, m);
+    let bad = |m: String| Error::bad_checkpoint(path, printable(&m));
     let t = st
         .tensor(name)
         .map_err(|_| bad(format!("tensor {name} is missing")))?;
@@ -271,8 +343,37 @@ fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Re
         .collect())
 }
 
+/// Test hook: milliseconds to pause halfway through writing the temporary file, so that a test
+/// can kill the process while a checkpoint is being written (tests/kill_resume.rs). Unset in
+/// normal use.
+pub const WRITE_PAUSE_ENV: &str = "GPU_MLP_TEST_CHECKPOINT_WRITE_PAUSE_MS";
+
 /// Writes `bytes` to `path` through a synced temporary file in the same directory and a rename.
+/// Temporary files that killed writers left behind for the same `path` are removed.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |f| {
+        let pause = std::env::var(WRITE_PAUSE_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok());
+        match pause {
+            Some(ms) => {
+                let (head, tail) = bytes.split_at(bytes.len() / 2);
+                f.write_all(head)?;
+                f.flush()?;
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                f.write_all(tail)
+            }
+            None => f.write_all(bytes),
+        }
+    })
+}
+
+/// Like [`write_atomically`], with the content streamed by `write` (through a buffer) into the
+/// temporary file: large files need not be held in memory.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -286,8 +387,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id()
     ));
     let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        write(&mut f)?;
+        let f = f.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)?;
@@ -299,7 +401,34 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)
-    })
+    })?;
+    remove_stale_temporaries(&dir, &name.to_string_lossy());
+    Ok(())
+}
+
+/// Removes `.NAME.tmp-PID` files in `dir` whose writer process no longer runs (it was killed
+/// mid-write). Only on Linux, where /proc tells whether a process runs; elsewhere they stay.
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String> {

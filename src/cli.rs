@@ -41,6 +41,9 @@ pub enum Command {
     Devices(DevicesArgs),
     /// Train the same network on the CPU and the GPU and compare weights, accuracy and speed.
     Compare(Box<CompareArgs>),
+    /// Write the textbook's expanded training set (each image and its four one-pixel shifts:
+    /// MNIST's 50,000 become 250,000) as IDX files for `train --data-dir`.
+    ExpandData(ExpandArgs),
     /// Draw cost and accuracy per epoch from one or more --metrics files into a PNG.
     Plot(PlotArgs),
     /// Render the first layer's weights as images, one per hidden unit.
@@ -53,6 +56,22 @@ pub enum Command {
     Export(ExportArgs),
     /// Print a shell completion script (e.g. `gpu-mlp completions bash > ~/.local/share/bash-completion/completions/gpu-mlp`).
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExpandArgs {
+    /// Directory to write the four IDX files to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Data set to expand.
+    #[arg(long, value_enum, default_value = "mnist")]
+    pub dataset: DatasetChoice,
+    /// Expand the four standard IDX files in DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The last N training images are copied unchanged (to validate on) instead of expanded.
+    #[arg(long, default_value_t = 10_000)]
+    pub validation_size: usize,
 }
 
 /// The backend that runs the passes.

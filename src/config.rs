@@ -114,13 +114,26 @@ pub struct NetworkConfig {
 /// within 32-bit indexing on the GPU and within memory on a small machine.
 pub const MAX_LAYER_WIDTH: usize = 65_536;
 
+/// The most layers (input and output included) a network may have.
+pub const MAX_LAYERS: usize = 1_000;
+
+/// The most weights and biases a network may have: 2²⁸, 1 GiB of f32 per copy. Training holds
+/// up to four copies (parameters, gradients and Adam's two moments), so this keeps a run that
+/// passes validation within the memory of an ordinary machine instead of aborting on an
+/// allocation.
+pub const MAX_PARAMETERS: usize = 1 << 28;
+
+/// The most activations one mini-batch may hold: batch size × the sum of the layer widths,
+/// 2²⁸ (1 GiB of f32; the backward pass keeps as many errors δ again).
+pub const MAX_BATCH_ACTIVATIONS: usize = 1 << 28;
+
 impl NetworkConfig {
     /// Checks the shape on its own, and against the data's input and class counts.
     pub fn validate(&self, inputs: usize, classes: usize) -> Result<()> {
-        if self.layers.len() < 2 {
+        if self.layers.len() < 2 || self.layers.len() > MAX_LAYERS {
             return Err(Error::config(format!(
-                "--layers needs at least an input and an output size, found {:?}",
-                self.layers
+                "--layers needs at least an input and an output size and at most {MAX_LAYERS} sizes, found {} sizes",
+                self.layers.len()
             )));
         }
         for (i, &w) in self.layers.iter().enumerate() {
@@ -129,6 +142,13 @@ impl NetworkConfig {
                     "--layers: layer {i} has width {w}; each width must be in 1..={MAX_LAYER_WIDTH}"
                 )));
             }
+        }
+        let parameters = self.parameter_count();
+        if parameters > MAX_PARAMETERS {
+            return Err(Error::config(format!(
+                "--layers {} has {parameters} weights and biases, more than the {MAX_PARAMETERS} (1 GiB of f32) gpu-mlp trains; use narrower or fewer hidden layers",
+                self.layers_string()
+            )));
         }
         let first = self.layers[0];
         let last = *self.layers.last().unwrap_or(&0);
@@ -143,6 +163,18 @@ impl NetworkConfig {
             )));
         }
         Ok(())
+    }
+
+    /// Weights and biases in all layers (saturating: a count past `usize::MAX` reads as it).
+    pub fn parameter_count(&self) -> usize {
+        self.shapes().fold(0usize, |sum, (i, o)| {
+            sum.saturating_add(i.saturating_mul(o).saturating_add(o))
+        })
+    }
+
+    /// Activations one sample holds in a forward pass: the sum of the layer widths.
+    pub fn activations_per_sample(&self) -> usize {
+        self.layers.iter().fold(0usize, |s, &w| s.saturating_add(w))
     }
 
     /// (inputs, outputs) of each weight layer.
@@ -233,6 +265,16 @@ impl TrainConfig {
             return Err(Error::config(format!(
                 "--batch-size must be in 1..={n_train} (the training-set size), found {}",
                 self.batch_size
+            )));
+        }
+        let per_sample = self.network.activations_per_sample();
+        if self.batch_size.saturating_mul(per_sample) > MAX_BATCH_ACTIVATIONS {
+            return Err(Error::config(format!(
+                "--batch-size {} with --layers {} holds {} × {per_sample} activations per mini-batch, more than {MAX_BATCH_ACTIVATIONS} (1 GiB of f32); use --batch-size {} or less",
+                self.batch_size,
+                self.network.layers_string(),
+                self.batch_size,
+                (MAX_BATCH_ACTIVATIONS / per_sample.max(1)).max(1)
             )));
         }
         if self.epochs > 1_000_000 {

@@ -20,6 +20,11 @@ use std::path::Path;
 pub const SIDE: usize = 28;
 /// The side of the box the digit is scaled into.
 pub const BOX: u32 = 20;
+/// The most pixels a picture given to `predict` may have (a 40-megapixel photo).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// The most pixels one byte of a PNG or JPEG can stand for (deflate expands a byte at most
+/// 1032-fold, into 8 one-bit pixels each; a JPEG block costs at least a few bits).
+pub const MAX_PIXELS_PER_BYTE: u64 = 10_000;
 /// Grey levels (0..1, after the background is removed) below this count as background.
 const NOISE: f32 = 0.1;
 /// Grey levels above this count as ink when finding the digit's bounding box.
@@ -37,25 +42,59 @@ pub struct Gray {
 impl Gray {
     /// Reads a PNG or JPEG (told apart by content).
     pub fn open(path: &Path) -> Result<Gray> {
-        let reader = image::ImageReader::open(path)
-            .map_err(|e| Error::io(path, e))?
-            .with_guessed_format()
-            .map_err(|e| Error::io(path, e))?;
-        let decoded = reader.decode().map_err(|e| {
-            Error::bad_data(path, format!("cannot read it as a PNG or JPEG image ({e})"))
-        })?;
-        let rgba = decoded.to_rgba32f();
-        let values = rgba
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Gray::from_bytes(&bytes, path)
+    }
+
+    /// Decodes PNG or JPEG bytes; `origin` only names the source in errors. The size in the
+    /// header is checked before anything is decoded: at most [`MAX_PIXELS`], and no more than
+    /// [`MAX_PIXELS_PER_BYTE`] per byte of the file, so a few bytes claiming a huge picture
+    /// are an error, not an allocation.
+    pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Gray> {
+        // The decoders' messages can span lines; errors are one line.
+        let unreadable = |e: &dyn std::fmt::Display| {
+            let e = e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            Error::bad_data(
+                origin,
+                format!("cannot read it as a PNG or JPEG image ({e})"),
+            )
+        };
+        let reader = || {
+            image::ImageReader::new(std::io::Cursor::new(bytes))
+                .with_guessed_format()
+                .map_err(|e| Error::io(origin, e))
+        };
+        let (w, h) = reader()?.into_dimensions().map_err(|e| unreadable(&e))?;
+        let pixels = w as u64 * h as u64;
+        let justified = (bytes.len() as u64).saturating_mul(MAX_PIXELS_PER_BYTE);
+        if pixels > MAX_PIXELS || pixels > justified {
+            return Err(Error::bad_data(
+                origin,
+                format!(
+                    "the image claims {w}x{h} pixels; predict reads at most {} megapixels, and a {}-byte file cannot hold more than {justified}: scale it down, or the file is damaged",
+                    MAX_PIXELS / 1_000_000,
+                    bytes.len()
+                ),
+            ));
+        }
+        let decoded = reader()?.decode().map_err(|e| unreadable(&e))?;
+        // Pixel by pixel, so no second whole copy of the picture is made.
+        use image::GenericImageView;
+        let values = decoded
             .pixels()
-            .map(|p| {
-                let [r, g, b, a] = p.0;
+            .map(|(_, _, p)| {
+                let [r, g, b, a] = p.0.map(|c| c as f32 / 255.0);
                 let luma = 0.299 * r + 0.587 * g + 0.114 * b;
                 (luma * a + (1.0 - a)).clamp(0.0, 1.0)
             })
             .collect();
         Ok(Gray {
-            width: rgba.width() as usize,
-            height: rgba.height() as usize,
+            width: decoded.width() as usize,
+            height: decoded.height() as usize,
             values,
         })
     }

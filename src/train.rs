@@ -86,6 +86,7 @@ impl Progress {
             best_epoch: 0,
             epochs_without_improvement: 0,
             eta_divisions: 0,
+            train_size: None,
         }
     }
 }
@@ -169,6 +170,7 @@ where
         report.eval_seconds = t1.elapsed().as_secs_f64();
 
         progress.epoch = epoch + 1;
+        progress.train_size = Some(n_train);
         if let Some(acc) = report.validation_accuracy {
             if progress.best_validation_accuracy.is_none_or(|b| acc > b) {
                 progress.best_validation_accuracy = Some(acc);

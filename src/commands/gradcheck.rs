@@ -11,9 +11,9 @@ pub fn run(args: &GradcheckArgs) -> Result<()> {
             args.samples
         )));
     }
-    if args.hidden.iter().any(|&h| h == 0 || h > 256) {
+    if args.hidden.len() > 8 || args.hidden.iter().any(|&h| h == 0 || h > 256) {
         return Err(Error::config(format!(
-            "--hidden widths must be in 1..=256, found {:?}",
+            "--hidden takes at most 8 widths, each in 1..=256, found {:?}",
             args.hidden
         )));
     }

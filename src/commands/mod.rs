@@ -6,8 +6,10 @@ mod completions;
 mod devices;
 mod download;
 mod eval;
+mod expand;
 mod export;
 mod gradcheck;
+mod metrics_file;
 mod plot;
 mod predict;
 mod show_weights;
@@ -32,6 +34,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => bench::run(&a),
         Command::Devices(a) => devices::run(&a),
         Command::Compare(a) => compare::run(&a),
+        Command::ExpandData(a) => expand::run(&a),
         Command::Plot(a) => plot::run(&a),
         Command::ShowWeights(a) => show_weights::run(&a),
         Command::Predict(a) => predict::run(&a),

@@ -31,9 +31,19 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if args.checkpoint_every == Some(0) {
         return Err(Error::config("--checkpoint-every must be at least 1"));
     }
+    // The numbers are checked before the data is read, so a bad flag fails at once.
+    cfg.validate(args.data.train_size)?;
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     cfg.network.validate(splits.inputs(), splits.classes)?;
     cfg.validate(splits.train.len())?;
+    if let Some(n) = start.as_ref().and_then(|p| p.train_size) {
+        if n != splits.train.len() {
+            return Err(Error::config(format!(
+                "--train-size {} differs from the {n} training images the resumed run trained on; resume with --train-size {n} and the same --dataset/--data-dir",
+                splits.train.len()
+            )));
+        }
+    }
 
     let (params, state, progress) = match &resumed {
         Some(ck) => {
@@ -72,16 +82,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let Some(state) = &state {
         backend.load_state(&params, state)?;
     }
+    // A GPU backend holds the images on the device: the host's copy goes (labels stay).
+    let mut splits = splits;
+    data::release_unshared_images(&mut splits);
 
     let mut metrics = match &args.metrics {
         Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .append(resumed.is_some())
-                .truncate(resumed.is_none())
-                .open(path)
-                .map_err(|e| Error::io(path, e))?;
+            let file = super::metrics_file::open(path, resumed.as_ref().map(|_| progress.epoch))?;
             Some((path.clone(), std::io::BufWriter::new(file)))
         }
         None => None,

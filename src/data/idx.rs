@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use byteorder::{BigEndian, ReadBytesExt};
 use flate2::read::GzDecoder;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 /// Images from an IDX3 file: `count` images of `rows × cols` u8 pixels, row-major.
@@ -96,23 +96,18 @@ pub fn parse_labels(mut r: impl Read, path: &Path) -> Result<Vec<u8>> {
 
 fn open(path: &Path) -> Result<Box<dyn Read>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = BufReader::new(file);
-    let mut head = [0u8; 2];
-    let n = peek(&mut reader, &mut head).map_err(|e| Error::io(path, e))?;
-    if n == 2 && head == [0x1f, 0x8b] {
+    decompress(BufReader::new(file)).map_err(|e| Error::io(path, e))
+}
+
+/// The bytes of an IDX file as they are stored, or gunzipped when they start with gzip's magic
+/// number (the format is told by content, never by name).
+pub fn decompress<R: BufRead + 'static>(mut reader: R) -> std::io::Result<Box<dyn Read>> {
+    let head = reader.fill_buf()?;
+    if head.len() >= 2 && head[..2] == [0x1f, 0x8b] {
         Ok(Box::new(BufReader::new(GzDecoder::new(reader))))
     } else {
         Ok(Box::new(reader))
     }
-}
-
-/// Fills `buf` from the reader's buffer without consuming it.
-fn peek(r: &mut BufReader<File>, buf: &mut [u8]) -> std::io::Result<usize> {
-    use std::io::BufRead;
-    let available = r.fill_buf()?;
-    let n = available.len().min(buf.len());
-    buf[..n].copy_from_slice(&available[..n]);
-    Ok(n)
 }
 
 fn read_u32(r: &mut impl Read, path: &Path, what: &str) -> Result<u32> {
@@ -134,15 +129,31 @@ fn bad_magic(path: &Path, found: u32, expected: u32, what: &str) -> Error {
     )
 }
 
+/// The payload buffer grows by at least the first and at most the second of these at a time
+/// (otherwise by what has arrived so far): big files take few reallocations, and a header's
+/// false promise costs at most as much again as the data that did arrive.
+const GROWTH: (u64, u64) = (64 << 10, 64 << 20);
+
 /// Reads exactly `len` payload bytes and checks that nothing follows them. The buffer grows
-/// only by what the reader delivers, never by what the header claims.
+/// only by what the reader delivers, never by what the header claims, in exact reservations
+/// of [`GROWTH`], so a payload of n bytes ends in a buffer of exactly n bytes rather than the
+/// up to 2n a doubling vector can reach.
 fn read_payload(r: &mut impl Read, len: u64, path: &Path, what: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let got = r
-        .take(len)
-        .read_to_end(&mut out)
-        .map_err(|e| Error::bad_data(path, format!("cannot read {what}: {e}")))?;
-    if (got as u64) < len {
+    let mut out: Vec<u8> = Vec::new();
+    let mut got = 0u64;
+    while got < len {
+        let want = (len - got).min(got.clamp(GROWTH.0, GROWTH.1));
+        out.reserve_exact(want as usize);
+        let n = r
+            .take(want)
+            .read_to_end(&mut out)
+            .map_err(|e| Error::bad_data(path, format!("cannot read {what}: {e}")))?;
+        got += n as u64;
+        if (n as u64) < want {
+            break;
+        }
+    }
+    if got < len {
         return Err(Error::bad_data(
             path,
             format!("truncated: header promises {what} ({len} bytes) but only {got} bytes follow"),

@@ -1,5 +1,6 @@
 //! Data sets: IDX reading, the train / validation / test split, batching order.
 
+pub mod expand;
 pub mod idx;
 
 use crate::error::{Error, Result};
@@ -36,6 +37,16 @@ impl Dataset {
         &self.images[i * p..(i + 1) * p]
     }
 
+    /// Keeps the first `n` images (all of them if there are fewer) and returns the memory of
+    /// the rest.
+    pub fn truncate(&mut self, n: usize) {
+        let n = n.min(self.len());
+        self.images.truncate(n * self.pixels());
+        self.images.shrink_to_fit();
+        self.labels.truncate(n);
+        self.labels.shrink_to_fit();
+    }
+
     /// Images `start..end` as a data set of their own.
     pub fn slice(&self, start: usize, end: usize) -> Dataset {
         let p = self.pixels();
@@ -69,6 +80,18 @@ impl Splits {
 
     pub fn inputs(&self) -> usize {
         self.train.pixels()
+    }
+}
+
+/// Frees the pixels of all three sets when nothing else holds `splits`: a GPU backend keeps
+/// its own copy on the device, and the host's would double the memory a large set takes.
+/// Labels, sizes and shapes stay; the images must not be read afterwards. A no-op when the
+/// splits are shared (the CPU backend reads the host's images).
+pub fn release_unshared_images(splits: &mut std::sync::Arc<Splits>) {
+    if let Some(s) = std::sync::Arc::get_mut(splits) {
+        for set in [&mut s.train, &mut s.validation, &mut s.test] {
+            set.images = Vec::new();
+        }
     }
 }
 
@@ -200,12 +223,23 @@ pub fn split(full: Dataset, test: Dataset, sizes: SplitSizes, origin: &Path) -> 
     if sizes.train == 0 {
         return Err(Error::config("--train-size must be at least 1"));
     }
-    if sizes.train + sizes.validation > n {
+    if sizes
+        .train
+        .checked_add(sizes.validation)
+        .is_none_or(|total| total > n)
+    {
         return Err(Error::config(format!(
             "--train-size {} plus --validation-size {} is more than the {n} images in {}",
             sizes.train,
             sizes.validation,
             origin.display()
+        )));
+    }
+    if sizes.train > u32::MAX as usize {
+        return Err(Error::config(format!(
+            "--train-size must be at most {} (samples are indexed by 32 bits), found {}",
+            u32::MAX,
+            sizes.train
         )));
     }
     let test_len = sizes.test.unwrap_or(test.len());
@@ -222,13 +256,18 @@ pub fn split(full: Dataset, test: Dataset, sizes: SplitSizes, origin: &Path) -> 
         .copied()
         .max()
         .map_or(0, |m| m as usize + 1);
+    // The validation images are copied out of the tail; the training images stay where they
+    // were read, so memory holds the data set once, not twice.
+    let validation = full.slice(n - sizes.validation, n);
+    let mut train = full;
+    train.truncate(sizes.train);
     Ok(Splits {
-        train: full.slice(0, sizes.train),
-        validation: full.slice(n - sizes.validation, n),
-        test: if test_len == test.len() {
+        train,
+        validation,
+        test: {
+            let mut test = test;
+            test.truncate(test_len);
             test
-        } else {
-            test.slice(0, test_len)
         },
         classes,
     })

@@ -153,6 +153,9 @@ pub fn list_devices() -> Vec<DeviceInfo> {
 #[derive(Clone, Default)]
 pub(crate) struct ErrorSink {
     messages: Arc<Mutex<Vec<String>>>,
+    /// Why the device was lost, once it was: every later check fails with this first, since
+    /// what follows a loss (invalid buffers, failed maps) is its consequence.
+    lost: Arc<Mutex<Option<String>>>,
 }
 
 impl ErrorSink {
@@ -160,6 +163,16 @@ impl ErrorSink {
         if let Ok(mut m) = self.messages.lock() {
             m.push(message);
         }
+    }
+
+    fn set_lost(&self, message: String) {
+        if let Ok(mut l) = self.lost.lock() {
+            l.get_or_insert(message);
+        }
+    }
+
+    fn lost(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|l| l.clone())
     }
 
     fn take(&self) -> Vec<String> {
@@ -249,10 +262,16 @@ impl GpuContext {
         })?;
         let errors = ErrorSink::default();
         let sink = errors.clone();
-        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.push(e.to_string())));
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            sink.push(describe_error(&e))
+        }));
         let lost = errors.clone();
         device.set_device_lost_callback(move |reason, message| {
-            lost.push(format!("device lost ({reason:?}): {message}"))
+            lost.set_lost(format!(
+                "the device was lost ({reason:?}{}{message}): a driver reset, a GPU hang or a removed GPU; \
+                 restart, and continue a run saved with --checkpoint-every by --resume",
+                if message.is_empty() { "" } else { ": " }
+            ))
         });
         let adapter_type = adapter.get_info().device_type;
         Ok(GpuContext {
@@ -283,9 +302,19 @@ impl GpuContext {
         self.adapter_type == wgpu::DeviceType::Cpu
     }
 
+    /// Destroys the device, as a driver reset, a GPU hang or an unplugged external GPU does:
+    /// every later use must report a lost device as an error (tests/gpu_faults.rs).
+    #[doc(hidden)]
+    pub fn simulate_device_loss(&self) {
+        self.device.destroy();
+    }
+
     /// Turns any error wgpu reported since the last check into an [`Error::Gpu`].
     pub(crate) fn check(&self, what: &str) -> Result<()> {
-        let messages = self.errors.take();
+        let mut messages = self.errors.take();
+        if let Some(lost) = self.errors.lost() {
+            messages.insert(0, lost);
+        }
         if messages.is_empty() {
             Ok(())
         } else {
@@ -304,6 +333,26 @@ impl GpuContext {
             .map_err(|e| Error::Gpu(format!("{what}: waiting for {}: {e}", self.describe())))?;
         self.check(what)
     }
+}
+
+/// One line for an error wgpu reports: its description with the chain of causes under it
+/// (wgpu's own text is often just "Validation Error"), and for running out of memory what to
+/// change.
+fn describe_error(e: &wgpu::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let t = c.to_string();
+        if !text.contains(&t) {
+            text = format!("{text}: {t}");
+        }
+        cause = c.source();
+    }
+    if matches!(e, wgpu::Error::OutOfMemory { .. }) {
+        text += " (the device ran out of memory: use a smaller --batch-size, narrower --layers, \
+                 fewer images, or --backend cpu)";
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn no_adapter_message(api: GpuApi, filter: Option<&str>) -> String {

@@ -7,6 +7,9 @@ use super::context::GpuContext;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 
+/// Bytes of images packed and written per upload step.
+const UPLOAD_BYTES: u64 = 16 << 20;
+
 /// How many bindings gather.wgsl can read images from.
 pub(crate) const MAX_CHUNKS: usize = 4;
 
@@ -58,22 +61,35 @@ impl DeviceSet {
                 ctx.info.name
             )));
         }
+        // Each binding is filled a slice at a time (packed on the host, written, and the
+        // staging memory released before the next), so uploading needs UPLOAD_BYTES of memory
+        // beyond the data and its device copy rather than two more copies of the whole set.
+        let images_per_slice = (UPLOAD_BYTES / image_bytes).max(1) as usize;
         let mut chunks = Vec::with_capacity(chunk_count);
         for c in 0..chunk_count {
             let start = (c * images_per_chunk).min(len);
             let end = ((c + 1) * images_per_chunk).min(len);
-            let mut words = vec![0u32; (end - start) * words_per_image];
-            for (i, image) in (start..end).enumerate() {
-                let dst = &mut words[i * words_per_image..(i + 1) * words_per_image];
-                for (p, &byte) in set.image(image).iter().enumerate() {
-                    dst[p / 4] |= (byte as u32) << (8 * (p % 4));
-                }
-            }
-            chunks.push(buffers::storage_init(
+            let buffer = buffers::storage_zeroed(
                 ctx,
                 &format!("{name} images {c}"),
-                bytemuck::cast_slice(&words),
-            ));
+                (end - start) as u64 * image_bytes,
+            );
+            for slice_start in (start..end).step_by(images_per_slice) {
+                let slice_end = (slice_start + images_per_slice).min(end);
+                let mut words = vec![0u32; (slice_end - slice_start) * words_per_image];
+                for (i, image) in (slice_start..slice_end).enumerate() {
+                    let dst = &mut words[i * words_per_image..(i + 1) * words_per_image];
+                    for (p, &byte) in set.image(image).iter().enumerate() {
+                        dst[p / 4] |= (byte as u32) << (8 * (p % 4));
+                    }
+                }
+                let offset = (slice_start - start) as u64 * image_bytes;
+                ctx.queue
+                    .write_buffer(&buffer, offset, bytemuck::cast_slice(&words));
+                ctx.queue.submit([]);
+                ctx.wait(&format!("uploading the {name} images"))?;
+            }
+            chunks.push(buffer);
         }
         let labels: Vec<u32> = set.labels.iter().map(|&l| l as u32).collect();
         let dims = GatherDims {

@@ -1,0 +1,7 @@
+//! The safetensors checkpoint reader: see harness::checkpoint.
+#![no_main]
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::checkpoint(data));
