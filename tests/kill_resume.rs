@@ -150,6 +150,20 @@ fn watch(
     })
 }
 
+/// The median of `seconds + eval_seconds` over a metrics file's epochs.
+fn median_epoch_seconds(metrics: &Path) -> f64 {
+    let mut v: Vec<f64> = std::fs::read_to_string(metrics)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let r: serde_json::Value = serde_json::from_str(l).unwrap();
+            r["seconds"].as_f64().unwrap() + r["eval_seconds"].as_f64().unwrap()
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// When an attempt is killed.
 #[derive(Clone, Copy, Debug)]
 enum Kill {
@@ -225,15 +239,15 @@ fn sigkill_at_random_moments_then_resume_gives_identical_weights() {
         .path()
         .join(format!(".reference.safetensors.tmp-{}", child.id()));
     let timing = drive(child, &ref_tmp, Kill::Never);
-    // One write per epoch, then the final save.
-    assert_eq!(
-        timing.write_starts.len(),
-        EPOCHS + 1,
-        "{:?}",
-        timing.write_starts
+    // The times only aim the kills. The watcher polls, so on a loaded machine it can miss a
+    // whole (15 ms) write; the epoch's length therefore comes from the run's own metrics
+    // (training plus evaluation seconds), and the start-up from the first write it saw.
+    assert!(
+        !timing.write_starts.is_empty(),
+        "no checkpoint write was seen"
     );
-    let startup = timing.write_starts[0];
-    let epoch = (timing.write_starts[EPOCHS - 1] - timing.write_starts[0]) / (EPOCHS as u32 - 1);
+    let epoch = Duration::from_secs_f64(median_epoch_seconds(&reference.with_extension("jsonl")));
+    let startup = timing.write_starts[0].saturating_sub(epoch);
     let want = Checkpoint::load(&reference).unwrap();
 
     let work = dir.path().join("killed");
