@@ -9,18 +9,7 @@
 // The sum over k runs in one fixed order in one invocation: no atomics, so results are the
 // same bits run after run on the same adapter.
 
-struct Dims {
-    m: u32,
-    n: u32,
-    k: u32,
-    lda: u32,
-    ldb: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-@group(1) @binding(0) var<uniform> dims: Dims;
+// Dims and its binding come from matmul_dims.wgsl, prepended by kernels.rs.
 @group(1) @binding(1) var<storage, read> mat_a: array<f32>;
 @group(1) @binding(2) var<storage, read> mat_b: array<f32>;
 

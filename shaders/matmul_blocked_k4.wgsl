@@ -8,18 +8,7 @@
 // llvmpipe each load instruction is a per-lane loop, so fewer, wider loads are cheaper).
 // Products are summed in k order, (k, k+1, k+2, k+3) as one dot product per step.
 
-struct Dims {
-    m: u32,
-    n: u32,
-    k: u32,
-    lda: u32,
-    ldb: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-@group(1) @binding(0) var<uniform> dims: Dims;
+// Dims and its binding come from matmul_dims.wgsl, prepended by kernels.rs.
 @group(1) @binding(1) var<storage, read> mat_a: array<vec4<f32>>;
 @group(1) @binding(2) var<storage, read> mat_b: array<vec4<f32>>;
 

@@ -9,9 +9,18 @@ use crate::error::Result;
 
 const STEP: &str = include_str!("../../shaders/step.wgsl");
 const SIGMOID: &str = include_str!("../../shaders/sigmoid.wgsl");
-const MATMUL_TILED: &str = include_str!("../../shaders/matmul.wgsl");
-const MATMUL_BLOCKED: &str = include_str!("../../shaders/matmul_blocked.wgsl");
-const MATMUL_BLOCKED_K4: &str = include_str!("../../shaders/matmul_blocked_k4.wgsl");
+const MATMUL_TILED: &str = concat!(
+    include_str!("../../shaders/matmul_dims.wgsl"),
+    include_str!("../../shaders/matmul.wgsl")
+);
+const MATMUL_BLOCKED: &str = concat!(
+    include_str!("../../shaders/matmul_dims.wgsl"),
+    include_str!("../../shaders/matmul_blocked.wgsl")
+);
+const MATMUL_BLOCKED_K4: &str = concat!(
+    include_str!("../../shaders/matmul_dims.wgsl"),
+    include_str!("../../shaders/matmul_blocked_k4.wgsl")
+);
 const FORWARD_SIGMOID: &str = include_str!("../../shaders/forward_sigmoid.wgsl");
 const FORWARD_LINEAR: &str = include_str!("../../shaders/forward_linear.wgsl");
 const BACKPROP_DELTA: &str = include_str!("../../shaders/backprop_delta.wgsl");
