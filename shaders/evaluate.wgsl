@@ -8,14 +8,7 @@
 // prediction land at its index in the split; the host sums the costs in f64 in index order,
 // so the total is deterministic.
 
-struct OutputDims {
-    n: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-@group(1) @binding(0) var<uniform> out_dims: OutputDims;
+// OutputDims and its binding come from output_dims.wgsl, prepended by kernels.rs.
 @group(1) @binding(1) var<storage, read> weighted: array<f32>;
 @group(1) @binding(2) var<storage, read> labels: array<u32>;
 @group(1) @binding(3) var<storage, read_write> costs: array<f32>;

@@ -5,14 +5,7 @@
 //   quadratic + softmax:      δ_j = a_j·((a − y)_j − Σ_k a_k(a − y)_k)
 // y is the one-hot vector of the sample's label; the sample is order[order_offset + row].
 
-struct OutputDims {
-    n: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-@group(1) @binding(0) var<uniform> out_dims: OutputDims;
+// OutputDims and its binding come from output_dims.wgsl, prepended by kernels.rs.
 @group(1) @binding(1) var<storage, read> weighted: array<f32>;
 @group(1) @binding(2) var<storage, read> labels: array<u32>;
 @group(1) @binding(3) var<storage, read> order: array<u32>;

@@ -339,3 +339,22 @@ pub struct StepHyper {
     pub batch_size: usize,
     pub optimizer: Optimizer,
 }
+
+impl StepHyper {
+    /// The L2 term's factor λ/n in g = (1/m)Σ∂C/∂W + (λ/n)W (0 for an empty training set).
+    pub fn decay(&self) -> f32 {
+        if self.n_train == 0 {
+            0.0
+        } else {
+            self.lambda / self.n_train as f32
+        }
+    }
+
+    /// Adam's bias corrections (1 − β₁ᵗ, 1 − β₂ᵗ) for update number `t` (from 1), in f32 as
+    /// both backends apply them.
+    pub fn bias_corrections(&self, t: u64) -> (f32, f32) {
+        let t = t.min(i32::MAX as u64) as i32;
+        let o = &self.optimizer;
+        (1.0 - o.beta1.powi(t), 1.0 - o.beta2.powi(t))
+    }
+}

@@ -29,18 +29,18 @@ impl UpdateRule {
     /// The rule for update number `t` (1-based) of a batch of `m` samples.
     pub fn new(hyper: &StepHyper, m: usize, t: u64) -> Self {
         let o = hyper.optimizer;
-        let t = t.min(i32::MAX as u64) as i32;
+        let (bias_correction1, bias_correction2) = hyper.bias_corrections(t);
         UpdateRule {
             kind: o.kind,
             eta: hyper.eta,
             inv_m: 1.0 / m as f32,
-            decay: hyper.lambda / hyper.n_train as f32,
+            decay: hyper.decay(),
             momentum: o.momentum,
             beta1: o.beta1,
             beta2: o.beta2,
             epsilon: o.epsilon,
-            bias_correction1: 1.0 - o.beta1.powi(t),
-            bias_correction2: 1.0 - o.beta2.powi(t),
+            bias_correction1,
+            bias_correction2,
         }
     }
 

@@ -29,8 +29,14 @@ const UPDATE_SGD: &str = include_str!("../../shaders/update_sgd.wgsl");
 const UPDATE_MOMENTUM: &str = include_str!("../../shaders/update_momentum.wgsl");
 const UPDATE_ADAM: &str = include_str!("../../shaders/update_adam.wgsl");
 const OUTPUT_ACTIVATION: &str = include_str!("../../shaders/output_activation.wgsl");
-const OUTPUT_DELTA: &str = include_str!("../../shaders/output_delta.wgsl");
-const EVALUATE: &str = include_str!("../../shaders/evaluate.wgsl");
+const OUTPUT_DELTA: &str = concat!(
+    include_str!("../../shaders/output_dims.wgsl"),
+    include_str!("../../shaders/output_delta.wgsl")
+);
+const EVALUATE: &str = concat!(
+    include_str!("../../shaders/output_dims.wgsl"),
+    include_str!("../../shaders/evaluate.wgsl")
+);
 const GATHER: &str = include_str!("../../shaders/gather.wgsl");
 
 /// Side of the multiply's square output tile (matmul.wgsl's TILE).

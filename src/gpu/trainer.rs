@@ -48,24 +48,20 @@ impl StepRecord {
     /// `order_offset` of the epoch's order.
     pub fn training(hyper: &StepHyper, rows: usize, order_offset: usize, t: u64) -> Self {
         let o = hyper.optimizer;
-        let t = t.min(i32::MAX as u64) as i32;
+        let (bias_correction1, bias_correction2) = hyper.bias_corrections(t);
         StepRecord {
             rows: rows as u32,
             order_offset: order_offset as u32,
             sequential: 0,
             eta: hyper.eta,
             inv_rows: 1.0 / rows as f32,
-            decay: if hyper.n_train == 0 {
-                0.0
-            } else {
-                hyper.lambda / hyper.n_train as f32
-            },
+            decay: hyper.decay(),
             momentum: o.momentum,
             beta1: o.beta1,
             beta2: o.beta2,
             epsilon: o.epsilon,
-            bias_correction1: 1.0 - o.beta1.powi(t),
-            bias_correction2: 1.0 - o.beta2.powi(t),
+            bias_correction1,
+            bias_correction2,
             ..StepRecord::default()
         }
     }
