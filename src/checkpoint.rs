@@ -13,7 +13,7 @@ use crate::model::{Layer, OptimizerState, Params};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 
@@ -122,8 +122,9 @@ impl Checkpoint {
                     .map_err(|e| Error::config(format!("cannot build tensor {name}: {e}")))
             })
             .collect::<Result<Vec<_>>>()?;
-        safetensors::serialize(views, Some(meta))
-            .map_err(|e| Error::config(format!("cannot serialise checkpoint: {e}")))
+        let bytes = safetensors::serialize(views, Some(meta))
+            .map_err(|e| Error::config(format!("cannot serialise checkpoint: {e}")))?;
+        with_sorted_header(bytes)
     }
 
     /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename).
@@ -429,6 +430,50 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+/// A safetensors header: the `__metadata__` strings and one entry per tensor, both in sorted
+/// key order when written back.
+#[derive(Serialize, Deserialize)]
+struct SortedHeader {
+    #[serde(
+        rename = "__metadata__",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    metadata: Option<BTreeMap<String, String>>,
+    #[serde(flatten)]
+    tensors: BTreeMap<String, serde_json::Value>,
+}
+
+/// Rewrites a safetensors file's header with its keys sorted, leaving the tensor data as it is.
+///
+/// safetensors writes `__metadata__` from a `HashMap`, whose iteration order changes from one
+/// map to the next, so two identical checkpoints would differ in their header bytes. The layout
+/// is an 8-byte little-endian header length, the JSON header padded with spaces to a multiple
+/// of 8, then the tensor data, whose offsets count from the end of the header.
+fn with_sorted_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let fail = |what: String| Error::config(format!("cannot write the checkpoint header: {what}"));
+    let mut len = [0u8; 8];
+    len.copy_from_slice(
+        bytes
+            .get(..8)
+            .ok_or_else(|| fail("no length prefix".into()))?,
+    );
+    let end = usize::try_from(u64::from_le_bytes(len))
+        .ok()
+        .and_then(|n| n.checked_add(8))
+        .filter(|&end| end <= bytes.len())
+        .ok_or_else(|| fail("the header length runs past the end".into()))?;
+    let header: SortedHeader =
+        serde_json::from_slice(&bytes[8..end]).map_err(|e| fail(e.to_string()))?;
+    let mut json = serde_json::to_vec(&header).map_err(|e| fail(e.to_string()))?;
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + json.len() + bytes.len() - end);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&bytes[end..]);
+    Ok(out)
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
