@@ -8,7 +8,7 @@ divided by 255, weights and biases N(0, 1). It shares no code with gpu-mlp, and 
 like the textbook's numpy code (or f32 with --dtype f32).
 
     python3 benches/python/nielsen_textbook.py --seeds 1-24
-    python3 benches/python/nielsen_textbook.py --seeds 1-6 --init torch   # PyTorch's nn.Linear init
+    python3 benches/python/nielsen_textbook.py --seeds 1-8 --init torch   # PyTorch's nn.Linear init
 
 Needs numpy. Each seed takes about 15 s on one core.
 """

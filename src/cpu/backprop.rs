@@ -48,7 +48,10 @@ impl<T: Real> Workspace<T> {
                 .map(|&n| vec![T::zero(); n * capacity])
                 .collect(),
             z_out: vec![T::zero(); sizes.last().copied().unwrap_or(0) * capacity],
-            z_t: vec![T::zero(); sizes[1..].iter().copied().max().unwrap_or(0) * capacity],
+            z_t: vec![
+                T::zero();
+                sizes[1..].iter().copied().max().unwrap_or(0) * capacity.min(SMALL_BATCH)
+            ],
         }
     }
 
@@ -223,8 +226,9 @@ mod tests {
             weight: &weight,
             bias: &bias,
         }];
+        // A workspace larger than the batch, as in training (its last batch) and evaluation.
+        let mut ws = Workspace::new(&[k, n], 100);
         for m in [1, 10, SMALL_BATCH, SMALL_BATCH + 1, 100] {
-            let mut ws = Workspace::new(&[k, n], m);
             let input: Vec<f32> = (0..m * k).map(|i| ((i % 256) as f32) / 255.0).collect();
             ws.input_mut(m).copy_from_slice(&input);
             forward(&layer, Output::Sigmoid, &mut ws, m, 1);
