@@ -118,7 +118,7 @@ pub fn forward<T: Real>(
         if m <= SMALL_BATCH && layer.weight.len() >= LARGE_WEIGHTS {
             // zᵀ = W·aᵀ, then z = (zᵀ)ᵀ + b. Computed in this orientation, gemm reads W where
             // it lies; for z = a·Wᵀ it copies all of W into its packed layout on every
-            // mini-batch, which for a batch of 10 took a fifth of network2's epoch.
+            // mini-batch (network2's epoch: about 8% faster this way, see BENCHMARKS.md).
             let z_t = &mut ws.z_t[..m * layer.outputs];
             gemm(z_t, None, w, a_prev.t(), T::one(), threads);
             for (r, row) in z.chunks_exact_mut(layer.outputs).enumerate() {
