@@ -18,7 +18,7 @@ fn softplus(z: f32) -> f32 {
     return max(z, 0.0) + log(1.0 + exp(-abs(z)));
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(ROW_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let row = id.x;
     if (row >= step.rows) {

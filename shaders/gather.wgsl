@@ -2,9 +2,10 @@
 // where s(i) = order[order_offset + i] (training, the epoch's shuffled index list) or
 // order_offset + i (evaluation, storage order). Images are stored as u8 pixels packed four to a
 // u32 (little-endian: pixel 4w + b is byte b of word w), each image padded to whole words, and
-// split over up to four bindings of whole images when the set exceeds one binding.
+// split over up to IMAGE_BINDINGS bindings of whole images when the set exceeds one binding.
 // One invocation per (sample, word): it writes the word's four pixels.
 
+// The host's copy is GatherDims in src/gpu/layout.rs.
 struct GatherDims {
     pixels: u32,
     words_per_image: u32,
@@ -20,6 +21,9 @@ struct GatherDims {
 @group(1) @binding(5) var<storage, read> images2: array<u32>;
 @group(1) @binding(6) var<storage, read> images3: array<u32>;
 
+// The four bindings above are IMAGE_BINDINGS (src/gpu/layout.rs), the most a set is split over.
+const_assert IMAGE_BINDINGS == 4u;
+
 fn image_word(chunk: u32, index: u32) -> u32 {
     switch chunk {
         case 0u: { return images0[index]; }
@@ -29,7 +33,7 @@ fn image_word(chunk: u32, index: u32) -> u32 {
     }
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(ROW_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let word = id.x;
     let row = id.y;

@@ -1,45 +1,25 @@
-// Tiled matrix multiply through workgroup memory, with a pluggable epilogue:
-//   C[M,N] = Σ_k A(m,k)·B(k,n),   then epilogue(m, n, C[m,n]) for every m < M, n < N.
-// A is stored [M,K] row-major (leading dimension lda), or [K,M] when TRANS_A: Aᵀ is read in
-// place, never copied. B is stored [K,N] (ldb), or [N,K] when TRANS_B. With B_ONES_COLUMN, B
-// has one more column than it stores, n = N−1, made of ones, so Σ_k A(m,k) (the bias
-// gradient Σ δ) comes out of the same pass as the weight gradient.
-// The three products of backpropagation, batch-major (rows are samples):
+// Tiled matrix multiply through workgroup memory, for real GPUs:
+//   C[M,N] = Σ_k A(m,k)·B(k,n),   then epilogue(m, n, C[m,n]) for every m < M, n < N
+// (the contract, the shapes and the transpose flags are in matmul_common.wgsl). The three
+// products of backpropagation, batch-major (rows are samples):
 //   forward   Z[m,out] = A[m,in]·Wᵀ      (B = W [out,in], TRANS_B)
 //   backward  D[m,in]  = δ[m,out]·W      (B = W [out,in])
 //   gradient  G[out,in] = δᵀ·A_prev      (A = δ [m,out], TRANS_A)
-// A dimension given as 0 means "the step's batch size m" (step.rows).
 // The sum over k runs in one fixed order in one invocation: no atomics, so results are the
 // same bits run after run on the same adapter.
 
-// Dims and its binding come from matmul_dims.wgsl, prepended by kernels.rs.
-@group(1) @binding(1) var<storage, read> mat_a: array<f32>;
-@group(1) @binding(2) var<storage, read> mat_b: array<f32>;
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override B_ONES_COLUMN: bool = false;
-
-// Each workgroup computes a 16x16 tile of C with 8x8 invocations, each invocation a 2x2 block
-// (few invocations per workgroup: on a CPU driver such as llvmpipe every barrier switches
-// between the workgroup's SIMD rows, so fewer, fatter invocations are much cheaper), and walks
-// K in slices of 32 staged through workgroup memory.
-const TILE: u32 = 16u;
-const TILE_K: u32 = 32u;
-const GROUP: u32 = 64u;
+// Each workgroup computes a TILE x TILE tile of C with TILED_SIDE x TILED_SIDE invocations,
+// each invocation a 2x2 block (few invocations per workgroup: fewer, fatter invocations make
+// each barrier cheaper), and walks K in slices of TILE_K staged through workgroup memory.
+const_assert TILE == 2u * TILED_SIDE;
+const GROUP: u32 = TILED_SIDE * TILED_SIDE;
+// Values of each staged tile each invocation loads.
+const LOADS: u32 = TILE * TILE_K / GROUP;
+const_assert LOADS * GROUP == TILE * TILE_K;
 
 // tile_a[r][t] = A(row0 + r, k0 + t); tile_b[t][c] = B(k0 + t, col0 + c).
-var<workgroup> tile_a: array<array<f32, 32>, 16>;
-var<workgroup> tile_b: array<array<f32, 16>, 32>;
-
-// Element i of B's buffer (the forward epilogues read the bias through it).
-fn mat_b_at(i: u32) -> f32 {
-    return mat_b[i];
-}
-
-fn dim_or_rows(d: u32) -> u32 {
-    return select(d, step.rows, d == 0u);
-}
+var<workgroup> tile_a: array<array<f32, TILE_K>, TILE>;
+var<workgroup> tile_b: array<array<f32, TILE>, TILE_K>;
 
 fn load_a(row: u32, kk: u32, m: u32, k: u32) -> f32 {
     if (row >= m || kk >= k) {
@@ -64,7 +44,7 @@ fn load_b(kk: u32, col: u32, n: u32, k: u32) -> f32 {
     return mat_b[kk * dims.ldb + col];
 }
 
-@compute @workgroup_size(8, 8, 1)
+@compute @workgroup_size(TILED_SIDE, TILED_SIDE, 1)
 fn main(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(local_invocation_id) local: vec3<u32>,
@@ -82,8 +62,8 @@ fn main(
     var acc10 = 0.0;
     var acc11 = 0.0;
     for (var k0 = 0u; k0 < k; k0 = k0 + TILE_K) {
-        // 512 values of each tile, 8 per invocation.
-        for (var i = 0u; i < 8u; i = i + 1u) {
+        // TILE·TILE_K values of each tile, LOADS per invocation.
+        for (var i = 0u; i < LOADS; i = i + 1u) {
             let at = lane + GROUP * i;
             let ar = at / TILE_K;
             let ak = at % TILE_K;

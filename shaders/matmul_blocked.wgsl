@@ -1,34 +1,15 @@
 // Register-blocked direct multiply for CPU drivers, with the same bindings, flags and epilogue
-// as matmul.wgsl:
+// as matmul.wgsl (the contract is in matmul_common.wgsl):
 //   C[M,N] = Σ_k A(m,k)·B(k,n),   then epilogue(m, n, C[m,n]) for every m < M, n < N.
-// Each invocation computes an 8x8 block of C with no workgroup memory: per k it loads 8 values
-// of A and 8 of B and does 64 multiply-adds. On llvmpipe every storage-buffer load is a loop
-// over the SIMD lanes with a branch per lane, whatever the addresses, so the cost of a multiply
-// is its number of loads; an 8x8 block needs an eighth of the loads of one output per
-// invocation. Rows and columns past the edge are clamped for loading and never written.
-// The sum over k runs in one fixed order in one invocation: no atomics, so results are the
-// same bits run after run on the same adapter.
+// Each invocation computes a BLOCK x BLOCK block of C with no workgroup memory: per k it loads
+// BLOCK values of A and BLOCK of B and does BLOCK² multiply-adds. On llvmpipe every
+// storage-buffer load is a loop over the SIMD lanes with a branch per lane, whatever the
+// addresses, so the cost of a multiply is its number of loads. Rows and columns past the edge
+// are clamped for loading and never written. The sum over k runs in one fixed order in one
+// invocation: no atomics, so results are the same bits run after run on the same adapter.
 
-// Dims and its binding come from matmul_dims.wgsl, prepended by kernels.rs.
-@group(1) @binding(1) var<storage, read> mat_a: array<f32>;
-@group(1) @binding(2) var<storage, read> mat_b: array<f32>;
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override B_ONES_COLUMN: bool = false;
-
-// Rows and columns of C per invocation (kernels.rs's BLOCK_ROWS, BLOCK_COLS).
-const BLOCK_ROWS: u32 = 8u;
-const BLOCK_COLS: u32 = 8u;
-
-// Element i of B's buffer (the forward epilogues read the bias through it).
-fn mat_b_at(i: u32) -> f32 {
-    return mat_b[i];
-}
-
-fn dim_or_rows(d: u32) -> u32 {
-    return select(d, step.rows, d == 0u);
-}
+// The block below is unrolled by hand for 8x8 (two vec4 per row, eight rows).
+const_assert BLOCK == 8u;
 
 // Where A(row, 0) sits; A(row, t) is at a_base(row) + t·a_step().
 fn a_base(row: u32) -> u32 {
@@ -60,14 +41,14 @@ fn b_step() -> u32 {
     return dims.ldb;
 }
 
-@compute @workgroup_size(16, 1, 1)
+@compute @workgroup_size(BLOCKED_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let m = dim_or_rows(dims.m);
     let n = dims.n;
     let k = dim_or_rows(dims.k);
     // x runs over blocks of columns, y over blocks of rows.
-    let row0 = id.y * BLOCK_ROWS;
-    let col0 = id.x * BLOCK_COLS;
+    let row0 = id.y * BLOCK;
+    let col0 = id.x * BLOCK;
     if (row0 >= m || col0 >= n) {
         return;
     }

@@ -1,35 +1,32 @@
 // Register-blocked forward multiply for CPU drivers when K is a multiple of 4, loading A and B
 // four k at a time as vec4:
 //   C[M,N] = Σ_k A[m,k]·B[n,k]   (A [M,K] row-major, B [N,K] row-major: both run along k),
-//   then epilogue(m, n, C[m,n]) for every m < M, n < N.
+//   then epilogue(m, n, C[m,n]) for every m < M, n < N (the contract is in matmul_common.wgsl).
 // This is the forward product Z = A·Wᵀ of matmul_blocked.wgsl (TRANS_B) with K, lda and ldb
-// multiples of 4, so row starts are vec4-aligned. Each invocation computes a 4x4 block of C:
-// per four k it loads 4 vec4 of A and 4 of B (8 load instructions for 64 multiply-adds; on
-// llvmpipe each load instruction is a per-lane loop, so fewer, wider loads are cheaper).
-// Products are summed in k order, (k, k+1, k+2, k+3) as one dot product per step.
+// multiples of 4, so row starts are vec4-aligned; it ignores the transpose flags. Each
+// invocation computes a BLOCK_K4 x BLOCK_K4 block of C: per four k it loads 4 vec4 of A and 4
+// of B (8 load instructions for 64 multiply-adds; on llvmpipe each load instruction is a
+// per-lane loop, so fewer, wider loads are cheaper). Products are summed in k order,
+// (k, k+1, k+2, k+3) as one dot product per step.
 
-// Dims and its binding come from matmul_dims.wgsl, prepended by kernels.rs.
 @group(1) @binding(1) var<storage, read> mat_a: array<vec4<f32>>;
 @group(1) @binding(2) var<storage, read> mat_b: array<vec4<f32>>;
 
-const BLOCK: u32 = 4u;
-
-fn dim_or_rows(d: u32) -> u32 {
-    return select(d, step.rows, d == 0u);
-}
+// The block below is unrolled by hand for 4x4 (four rows of one vec4).
+const_assert BLOCK_K4 == 4u;
 
 // Element i of B's buffer read as floats (the epilogue's bias).
 fn mat_b_at(i: u32) -> f32 {
     return mat_b[i / 4u][i % 4u];
 }
 
-@compute @workgroup_size(16, 1, 1)
+@compute @workgroup_size(BLOCKED_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let m = dim_or_rows(dims.m);
     let n = dims.n;
     let k4 = dims.k / 4u;
-    let row0 = id.y * BLOCK;
-    let col0 = id.x * BLOCK;
+    let row0 = id.y * BLOCK_K4;
+    let col0 = id.x * BLOCK_K4;
     if (row0 >= m || col0 >= n) {
         return;
     }

@@ -11,7 +11,7 @@
 @group(1) @binding(3) var<storage, read> order: array<u32>;
 @group(1) @binding(4) var<storage, read_write> delta_out: array<f32>;
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(ROW_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let row = id.x;
     if (row >= step.rows) {

@@ -1,5 +1,5 @@
 // The output layer's width n, shared by the per-sample output kernels (output_delta.wgsl,
-// evaluate.wgsl).
+// evaluate.wgsl); the host's copy is OutputDims in src/gpu/layout.rs.
 
 struct OutputDims {
     n: u32,

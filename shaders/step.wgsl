@@ -2,6 +2,8 @@
 // the mini-batch's size m and where its samples sit in the epoch's order, plus the update
 // constants η, 1/m, λ/n, μ, β₁, β₂, ε and the Adam bias corrections 1−β₁ᵗ, 1−β₂ᵗ of its step t.
 // One record per step lets a whole epoch be recorded at once with no host round trip per step.
+// The host's copy is StepRecord in src/gpu/layout.rs (eta .. bias_correction2 are
+// config::StepConstants, the same numbers the CPU's update rule applies).
 
 struct Step {
     rows: u32,

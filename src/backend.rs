@@ -3,7 +3,7 @@
 //! against the other.
 
 use crate::config::StepHyper;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{OptimizerState, Params};
 
 /// Which of the three data sets an evaluation reads.
@@ -53,10 +53,12 @@ pub trait Backend {
     /// A short description, e.g. "cpu (2 threads)" or "vulkan: llvmpipe (LLVM 15.0.7, 256 bits)".
     fn describe(&self) -> String;
 
-    /// One epoch of mini-batch updates. `order` lists training-set indices; consecutive chunks
-    /// of `hyper.batch_size` form the mini-batches (the last one may be shorter and then has its
-    /// own m).
-    fn train_epoch(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()>;
+    /// Mini-batch updates over `order`, a list of training-set indices: consecutive chunks of
+    /// `hyper.batch_size` form the mini-batches (the last one may be shorter and then has its
+    /// own m). The training loop hands over a whole epoch's order at once; the progress bar
+    /// hands it over in slices of whole mini-batches, which make the same updates. Both
+    /// backends first check the order with [`check_batches`].
+    fn train_batches(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()>;
 
     /// Runs every sample of `split` through the network.
     fn evaluate(&mut self, split: Split) -> Result<Evaluation>;
@@ -75,4 +77,25 @@ pub trait Backend {
     fn kernel_timings(&self) -> Option<Vec<(String, f64)>> {
         None
     }
+}
+
+/// The contract of [`Backend::train_batches`], checked the same way by every backend: a
+/// mini-batch of at least one sample, and an order of at most `n_train` indices (one epoch),
+/// each inside the training set of `n_train` images.
+pub fn check_batches(order: &[u32], n_train: usize, batch_size: usize) -> Result<()> {
+    if batch_size == 0 {
+        return Err(Error::config("--batch-size must be at least 1"));
+    }
+    if order.len() > n_train {
+        return Err(Error::config(format!(
+            "the epoch's order lists {} samples but the training set has {n_train}",
+            order.len()
+        )));
+    }
+    if let Some(bad) = order.iter().find(|&&i| i as usize >= n_train) {
+        return Err(Error::config(format!(
+            "the epoch's order names sample {bad} but the training set has {n_train}"
+        )));
+    }
+    Ok(())
 }

@@ -3,39 +3,18 @@
 //! (`optimizer.SLOT.layers.N.weight|bias`) and metadata: layer sizes, output, cost, and for
 //! resuming the training configuration and progress as JSON.
 //!
-//! Writes are atomic: the bytes go to a temporary file in the same directory, which is synced
-//! and then renamed over the target, so a crash mid-write never leaves a broken file where a
-//! good one was.
+//! Writes go through [`crate::fs::write_atomically`], so a crash mid-write never leaves a broken
+//! file where a good one was.
 
 use crate::config::{Cost, NetworkConfig, OptimizerKind, Output, Schedule, TrainConfig};
 use crate::error::{Error, Result};
 use crate::model::{Layer, OptimizerState, Params};
+use crate::train::TrainingState;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::Path;
-
-/// Where a training run stands after an epoch: enough to continue it exactly.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Progress {
-    /// Epochs completed.
-    pub epoch: usize,
-    /// η for the next epoch (after any schedule change).
-    pub eta: f32,
-    /// Best validation accuracy so far and the epoch (1-based) it came at.
-    pub best_validation_accuracy: Option<f64>,
-    pub best_epoch: usize,
-    /// Epochs since validation accuracy last improved.
-    pub epochs_without_improvement: usize,
-    /// How often the plateau schedule has divided η.
-    pub eta_divisions: usize,
-    /// How many training images the run trains on, so that a resume with other data flags is
-    /// refused rather than silently continued on other data (absent in older checkpoints).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_size: Option<usize>,
-}
 
 /// Everything a checkpoint holds.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,8 +23,9 @@ pub struct Checkpoint {
     pub params: Params,
     /// The optimizer's kind and state, when saved by a training run.
     pub optimizer: Option<(OptimizerKind, OptimizerState)>,
-    /// The run's configuration and progress, when saved by a training run.
-    pub train: Option<(TrainConfig, Progress)>,
+    /// The run's configuration and the state of its epoch loop (metadata `train_config` and
+    /// `progress`), when saved by a training run.
+    pub train: Option<(TrainConfig, TrainingState)>,
 }
 
 const FORMAT: &str = "gpu-mlp/1";
@@ -119,11 +99,11 @@ impl Checkpoint {
             .map(|(name, shape, data)| {
                 TensorView::new(Dtype::F32, shape.clone(), data)
                     .map(|v| (name.clone(), v))
-                    .map_err(|e| Error::config(format!("cannot build tensor {name}: {e}")))
+                    .map_err(|e| Error::internal(format!("cannot build tensor {name}: {e}")))
             })
             .collect::<Result<Vec<_>>>()?;
         let bytes = safetensors::serialize(views, Some(meta))
-            .map_err(|e| Error::config(format!("cannot serialise checkpoint: {e}")))?;
+            .map_err(|e| Error::internal(format!("cannot serialise checkpoint: {e}")))?;
         with_sorted_header(bytes)
     }
 
@@ -135,7 +115,7 @@ impl Checkpoint {
                 path.display()
             )));
         }
-        write_atomically(path, &self.to_bytes()?)
+        crate::fs::write_atomically(path, &self.to_bytes()?)
     }
 
     /// Reads and checks a checkpoint file.
@@ -253,7 +233,7 @@ impl Checkpoint {
             (Some(c), Some(p)) => {
                 let cfg: TrainConfig = serde_json::from_str(c)
                     .map_err(|e| bad(format!("metadata \"train_config\": {e}")))?;
-                let progress: Progress = serde_json::from_str(p)
+                let progress: TrainingState = serde_json::from_str(p)
                     .map_err(|e| bad(format!("metadata \"progress\": {e}")))?;
                 if cfg.network.layers != network.layers {
                     return Err(bad("train_config's layers disagree with the tensors".into()));
@@ -301,7 +281,7 @@ fn printable(message: &str) -> String {
 /// NaN or ∞, but a number such as 1e300 reads as an f32 ∞, which would then be written back
 /// as `null`, making the next checkpoint unreadable (an input for the checkpoint fuzz target's
 /// write-and-read-back check, tests/fuzz_regressions/checkpoint/*-1e300).
-fn finite_numbers(cfg: &TrainConfig, progress: &Progress) -> bool {
+fn finite_numbers(cfg: &TrainConfig, progress: &TrainingState) -> bool {
     let o = &cfg.optimizer;
     let mut values = vec![
         cfg.eta,
@@ -344,94 +324,6 @@ fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Re
         .collect())
 }
 
-/// Test hook: milliseconds to pause halfway through writing the temporary file, so that a test
-/// can kill the process while a checkpoint is being written (tests/kill_resume.rs). Unset in
-/// normal use.
-pub const WRITE_PAUSE_ENV: &str = "GPU_MLP_TEST_CHECKPOINT_WRITE_PAUSE_MS";
-
-/// Writes `bytes` to `path` through a synced temporary file in the same directory and a rename.
-/// Temporary files that killed writers left behind for the same `path` are removed.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomically_with(path, |f| {
-        let pause = std::env::var(WRITE_PAUSE_ENV)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok());
-        match pause {
-            Some(ms) => {
-                let (head, tail) = bytes.split_at(bytes.len() / 2);
-                f.write_all(head)?;
-                f.flush()?;
-                std::thread::sleep(std::time::Duration::from_millis(ms));
-                f.write_all(tail)
-            }
-            None => f.write_all(bytes),
-        }
-    })
-}
-
-/// Like [`write_atomically`], with the content streamed by `write` (through a buffer) into the
-/// temporary file: large files need not be held in memory.
-pub fn write_atomically_with(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::config(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        write(&mut f)?;
-        let f = f.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })?;
-    remove_stale_temporaries(&dir, &name.to_string_lossy());
-    Ok(())
-}
-
-/// Removes `.NAME.tmp-PID` files in `dir` whose writer process no longer runs (it was killed
-/// mid-write). Only on Linux, where /proc tells whether a process runs; elsewhere they stay.
-fn remove_stale_temporaries(dir: &Path, name: &str) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let prefix = format!(".{name}.tmp-");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(pid) = file_name
-            .to_str()
-            .and_then(|f| f.strip_prefix(&prefix))
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
 /// A safetensors header: the `__metadata__` strings and one entry per tensor, both in sorted
 /// key order when written back.
 #[derive(Serialize, Deserialize)]
@@ -453,7 +345,8 @@ struct SortedHeader {
 /// is an 8-byte little-endian header length, the JSON header padded with spaces to a multiple
 /// of 8, then the tensor data, whose offsets count from the end of the header.
 fn with_sorted_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
-    let fail = |what: String| Error::config(format!("cannot write the checkpoint header: {what}"));
+    let fail =
+        |what: String| Error::internal(format!("cannot write the checkpoint header: {what}"));
     let mut len = [0u8; 8];
     len.copy_from_slice(
         bytes
@@ -478,5 +371,5 @@ fn with_sorted_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
 
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value)
-        .map_err(|e| Error::config(format!("cannot serialise checkpoint metadata: {e}")))
+        .map_err(|e| Error::internal(format!("cannot serialise checkpoint metadata: {e}")))
 }

@@ -122,12 +122,12 @@ pub fn compare(
     let b = cfg.batch_size;
     let k_end = (k_steps * b).min(n);
     let (mut cpu, mut gpu) = fresh(start.clone())?;
-    cpu.train_epoch(&order[..b], &hyper)?;
-    gpu.train_epoch(&order[..b], &hyper)?;
+    cpu.train_batches(&order[..b], &hyper)?;
+    gpu.train_batches(&order[..b], &hyper)?;
     let after_one_step = diff(&mut cpu, &mut gpu, 1)?;
     if k_end > b {
-        cpu.train_epoch(&order[b..k_end], &hyper)?;
-        gpu.train_epoch(&order[b..k_end], &hyper)?;
+        cpu.train_batches(&order[b..k_end], &hyper)?;
+        gpu.train_batches(&order[b..k_end], &hyper)?;
     }
     let after_k_steps = diff(&mut cpu, &mut gpu, k_end.div_ceil(b) as u64)?;
 
@@ -137,10 +137,10 @@ pub fn compare(
     for epoch in 0..epochs {
         let order = epoch_order(n, cfg.seed, epoch);
         let t = Instant::now();
-        cpu.train_epoch(&order, &hyper)?;
+        cpu.train_batches(&order, &hyper)?;
         cpu_s.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        gpu.train_epoch(&order, &hyper)?;
+        gpu.train_batches(&order, &hyper)?;
         gpu_s.push(t.elapsed().as_secs_f64());
     }
     let steps = (epochs * n.div_ceil(b)) as u64;

@@ -29,6 +29,10 @@ pub enum Error {
     /// No GPU adapter, or one that cannot run what was asked.
     #[error("{0}")]
     Gpu(String),
+    /// A failure that is not the user's: encoding a PNG or JSON, building a file gpu-mlp
+    /// writes. The message says what was being made; it is a bug to report.
+    #[error("internal error: {0} (please report this as a bug)")]
+    Internal(String),
 }
 
 impl Error {
@@ -57,9 +61,14 @@ impl Error {
         Error::Config(message.into())
     }
 
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::Internal(message.into())
+    }
+
     /// The process exit code the CLI uses for this error (documented in `--help`).
     pub fn exit_code(&self) -> i32 {
         match self {
+            Error::Internal(_) => 1,
             Error::Config(_) => 2,
             Error::Io { .. } | Error::BadData { .. } | Error::BadCheckpoint { .. } => 3,
             Error::Diverged(_) => 4,

@@ -18,6 +18,7 @@ pub mod download;
 pub mod error;
 pub mod evaluation;
 pub mod export;
+pub mod fs;
 pub mod gpu;
 pub mod gradcheck;
 pub mod model;

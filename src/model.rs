@@ -1,6 +1,7 @@
 //! The network's parameters and their initialisation.
 
-use crate::config::{Init, NetworkConfig};
+use crate::config::{Init, NetworkConfig, OptimizerKind};
+use crate::error::{Error, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -83,6 +84,36 @@ impl Params {
         sizes
     }
 
+    /// Checks that these parameters are a network of widths `layers` (e.g. [784, 30, 10]):
+    /// the same layer count and sizes, and every W and b as long as its shape says. `what`
+    /// names them in the error ("the loaded parameters", "optimizer slot 1").
+    pub fn check_shape(&self, layers: &[usize], what: &str) -> Result<()> {
+        let whole = self
+            .layers
+            .iter()
+            .all(|l| l.weight.len() == l.inputs * l.outputs && l.bias.len() == l.outputs);
+        let chained = self.layers.windows(2).all(|w| w[0].outputs == w[1].inputs);
+        if whole && chained && self.sizes() == layers {
+            return Ok(());
+        }
+        let sizes = self
+            .sizes()
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let want = layers
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        Err(Error::config(if whole && chained {
+            format!("{what} are a {sizes} network but the network is {want}")
+        } else {
+            format!("{what} are not a whole network: a layer's weights or biases do not match its sizes (the network is {want})")
+        }))
+    }
+
     /// Σ‖W‖² over all layers (the L2 term's sum; biases are not regularised).
     pub fn weight_norm_sq(&self) -> f64 {
         self.layers
@@ -130,6 +161,22 @@ pub struct OptimizerState {
 }
 
 impl OptimizerState {
+    /// Checks that this is the state of optimizer `kind` for a network of widths `layers`:
+    /// as many slots as the optimizer keeps, each shaped like the parameters.
+    pub fn check_shape(&self, layers: &[usize], kind: OptimizerKind) -> Result<()> {
+        if self.slots.len() != kind.state_slots() {
+            return Err(Error::config(format!(
+                "the optimizer state has {} slot(s) but {kind:?} keeps {}",
+                self.slots.len(),
+                kind.state_slots()
+            )));
+        }
+        for (i, slot) in self.slots.iter().enumerate() {
+            slot.check_shape(layers, &format!("optimizer slot {i}"))?;
+        }
+        Ok(())
+    }
+
     pub fn new(net: &NetworkConfig, slots: usize) -> Self {
         OptimizerState {
             step: 0,

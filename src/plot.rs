@@ -142,7 +142,7 @@ pub fn render(runs: &[Run], size: (u32, u32)) -> Result<Vec<u8>> {
     }
     let mut buffer = vec![255u8; w as usize * h as usize * 3];
     draw_into(&mut buffer, runs, size)
-        .map_err(|e| Error::config(format!("cannot draw the plot: {e}")))?;
+        .map_err(|e| Error::internal(format!("cannot draw the plot: {e}")))?;
     Ok(buffer)
 }
 

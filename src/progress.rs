@@ -3,7 +3,7 @@
 //! for other long work (evaluating a large set, downloading).
 //!
 //! The bar follows an epoch by handing the backend the epoch's sample order in slices.
-//! [`Backend::train_epoch`] promises that consecutive chunks of `batch_size` samples form the
+//! [`Backend::train_batches`] promises that consecutive chunks of `batch_size` samples form the
 //! mini-batches, so slices whose length is a multiple of the batch size make exactly the same
 //! updates as one call (tests/progress.rs holds the two against each other). Slices are sized
 //! to about [`SLICE_SECONDS`] of work, so the extra calls cost nothing measurable.
@@ -181,7 +181,7 @@ impl Backend for ProgressBackend<'_> {
         self.inner.describe()
     }
 
-    fn train_epoch(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
+    fn train_batches(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
         self.epoch += 1;
         self.bar.set_length(order.len() as u64);
         self.bar.set_position(0);
@@ -192,7 +192,7 @@ impl Backend for ProgressBackend<'_> {
         while done < order.len() {
             let len = self.slice_len(hyper.batch_size).min(order.len() - done);
             let t = Instant::now();
-            self.inner.train_epoch(&order[done..done + len], hyper)?;
+            self.inner.train_batches(&order[done..done + len], hyper)?;
             let seconds = t.elapsed().as_secs_f64();
             if seconds > 0.0 {
                 let measured = len as f64 / seconds;

@@ -36,8 +36,8 @@ fn one_step_with(output: Output, cost: Cost, kind: OptimizerKind, tiled: bool) {
     };
     let mut gpu = GpuBackend::with_options(&ctx, &net, params, kind, &data, options).unwrap();
     for _ in 0..2 {
-        cpu.train_epoch(&order, &h).unwrap();
-        gpu.train_epoch(&order, &h).unwrap();
+        cpu.train_batches(&order, &h).unwrap();
+        gpu.train_batches(&order, &h).unwrap();
     }
     let (pc, pg) = (cpu.params().unwrap(), gpu.params().unwrap());
     // Tolerance: both paths sum the same f32 products in different orders (the CPU's gemm
@@ -167,8 +167,8 @@ fn nielsen_one_epoch_accuracy_matches() {
     )
     .unwrap();
     let mut gpu = GpuBackend::new(&ctx, &net, params, OptimizerKind::Sgd, &data).unwrap();
-    cpu.train_epoch(&order, &h).unwrap();
-    gpu.train_epoch(&order, &h).unwrap();
+    cpu.train_batches(&order, &h).unwrap();
+    gpu.train_batches(&order, &h).unwrap();
     let (ec, eg) = (
         cpu.evaluate(Split::Test).unwrap(),
         gpu.evaluate(Split::Test).unwrap(),

@@ -45,7 +45,7 @@ fn bench(layers: &[usize], output: Output, cost: Cost, init: Init, eta: f32, bat
     for epoch in 0..epochs {
         let order = epoch_order(n, 1, epoch);
         let t = Instant::now();
-        gpu.train_epoch(&order, &h).unwrap();
+        gpu.train_batches(&order, &h).unwrap();
         let s = t.elapsed().as_secs_f64() * 50_000.0 / n as f64;
         let t = Instant::now();
         let e = gpu.evaluate(Split::Test).unwrap();
@@ -123,7 +123,7 @@ fn overhead_16_16_10_batch_10() {
     let h = hyper(OptimizerKind::Sgd, 3.0, 0.0, 50_000, 10);
     let order = epoch_order(50_000, 1, 0);
     let t = Instant::now();
-    gpu.train_epoch(&order, &h).unwrap();
+    gpu.train_batches(&order, &h).unwrap();
     println!(
         "16,16,10 batch 10: {:.2} s per epoch",
         t.elapsed().as_secs_f64()

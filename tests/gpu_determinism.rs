@@ -26,7 +26,7 @@ fn train_twice(options: GpuOptions) -> (Params, Params) {
         )
         .unwrap();
         for epoch in 0..2 {
-            gpu.train_epoch(&epoch_order(300, 9, epoch), &h).unwrap();
+            gpu.train_batches(&epoch_order(300, 9, epoch), &h).unwrap();
         }
         gpu.params().unwrap()
     };

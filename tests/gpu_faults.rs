@@ -123,11 +123,11 @@ fn a_lost_device_is_an_error_not_a_crash() {
         GpuBackend::new(&ctx, &n, Params::init(&n, 1), OptimizerKind::Adam, &data).unwrap();
     let hyper = gpu_support::hyper(OptimizerKind::Adam, 1e-3, 0.0, data.train.len(), 10);
     let order: Vec<u32> = (0..data.train.len() as u32).collect();
-    backend.train_epoch(&order, &hyper).unwrap();
+    backend.train_batches(&order, &hyper).unwrap();
     ctx.simulate_device_loss();
     let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         [
-            backend.train_epoch(&order, &hyper).err(),
+            backend.train_batches(&order, &hyper).err(),
             backend.evaluate(Split::Test).err(),
             backend.params().err(),
         ]
@@ -142,7 +142,7 @@ fn a_lost_device_is_an_error_not_a_crash() {
         first.contains("device was lost") && first.contains("--resume"),
         "{first}"
     );
-    for (what, e) in ["train_epoch", "evaluate", "params"].iter().zip(results) {
+    for (what, e) in ["train_batches", "evaluate", "params"].iter().zip(results) {
         let m = gpu_message(e.unwrap_or_else(|| panic!("{what} succeeded on a lost device")));
         assert!(
             m.contains(&ctx.info().name) && m.contains("device was lost"),

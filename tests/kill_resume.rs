@@ -6,7 +6,8 @@
 //! the `--metrics` log lists every epoch exactly once.
 #![cfg(target_os = "linux")]
 
-use gpu_mlp::checkpoint::{Checkpoint, WRITE_PAUSE_ENV};
+use gpu_mlp::checkpoint::Checkpoint;
+use gpu_mlp::fs::WRITE_PAUSE_ENV;
 use gpu_mlp::model::Params;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

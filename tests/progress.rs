@@ -31,8 +31,8 @@ const TRAIN: [&str; 10] = [
 fn slices_of_whole_batches_train_the_same_weights_as_one_call() {
     let data = common::mnist_subset(1000, 100, 100);
     for (preset, kind) in [
-        (gpu_mlp::cli::Preset::Network2, OptimizerKind::Sgd),
-        (gpu_mlp::cli::Preset::Network2, OptimizerKind::Adam),
+        (gpu_mlp::config::Preset::Network2, OptimizerKind::Sgd),
+        (gpu_mlp::config::Preset::Network2, OptimizerKind::Adam),
     ] {
         let mut cfg = preset.config();
         cfg.optimizer.kind = kind;
@@ -66,8 +66,8 @@ fn slices_of_whole_batches_train_the_same_weights_as_one_call() {
                 .with_slice_seconds(0.0);
         for epoch in 0..2 {
             let order = epoch_order(1000, 3, epoch);
-            plain.train_epoch(&order, &hyper).unwrap();
-            sliced.train_epoch(&order, &hyper).unwrap();
+            plain.train_batches(&order, &hyper).unwrap();
+            sliced.train_batches(&order, &hyper).unwrap();
         }
         assert_eq!(
             plain.params().unwrap(),

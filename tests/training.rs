@@ -3,12 +3,11 @@
 mod common;
 
 use gpu_mlp::backend::{Backend, Split};
-use gpu_mlp::checkpoint::{Checkpoint, Progress};
-use gpu_mlp::cli::Preset;
-use gpu_mlp::config::{OptimizerKind, TrainConfig};
+use gpu_mlp::checkpoint::Checkpoint;
+use gpu_mlp::config::{OptimizerKind, Preset, TrainConfig};
 use gpu_mlp::cpu::CpuBackend;
 use gpu_mlp::model::Params;
-use gpu_mlp::train::train;
+use gpu_mlp::train::{train, TrainingState};
 
 fn small(kind: OptimizerKind) -> TrainConfig {
     let mut c = Preset::Network2.config();
@@ -28,7 +27,10 @@ fn run(
 ) -> (Params, Checkpoint) {
     let (params, progress) = match from {
         Some(ck) => (ck.params.clone(), ck.train.clone().unwrap().1),
-        None => (Params::init(&cfg.network, cfg.seed), Progress::start(cfg)),
+        None => (
+            Params::init(&cfg.network, cfg.seed),
+            TrainingState::start(cfg),
+        ),
     };
     let mut b = CpuBackend::new(
         &cfg.network,
@@ -51,7 +53,7 @@ fn run(
         network: cfg.network.clone(),
         params: p.clone(),
         optimizer: Some((cfg.optimizer.kind, b.optimizer_state().unwrap())),
-        train: Some((cfg.clone(), out.progress)),
+        train: Some((cfg.clone(), out.state)),
     };
     (p, ck)
 }
@@ -136,7 +138,7 @@ fn nielsen_learns_in_one_epoch() {
         &cfg,
         &mut b,
         data.train.len(),
-        Progress::start(&cfg),
+        TrainingState::start(&cfg),
         |_, _, _| Ok(()),
     )
     .unwrap();
@@ -175,7 +177,7 @@ fn every_optimizer_reduces_the_cost() {
             &cfg,
             &mut b,
             data.train.len(),
-            Progress::start(&cfg),
+            TrainingState::start(&cfg),
             |_, _, _| Ok(()),
         )
         .unwrap();

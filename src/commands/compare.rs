@@ -32,7 +32,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     )?;
     if args.json {
         let s = serde_json::to_string(&report)
-            .map_err(|e| Error::config(format!("cannot encode JSON: {e}")))?;
+            .map_err(|e| Error::internal(format!("cannot encode JSON: {e}")))?;
         println!("{s}");
     } else {
         print!("{report}");

@@ -8,7 +8,7 @@ pub fn run(args: &DevicesArgs) -> Result<()> {
     let devices = list_devices();
     if args.json {
         let s = serde_json::to_string_pretty(&devices)
-            .map_err(|e| Error::config(format!("cannot encode JSON: {e}")))?;
+            .map_err(|e| Error::internal(format!("cannot encode JSON: {e}")))?;
         println!("{s}");
         return Ok(());
     }

@@ -34,7 +34,7 @@ pub fn run(args: &GradcheckArgs) -> Result<()> {
     );
     if args.json {
         let s = serde_json::to_string_pretty(&rows)
-            .map_err(|e| Error::config(format!("cannot encode JSON: {e}")))?;
+            .map_err(|e| Error::internal(format!("cannot encode JSON: {e}")))?;
         println!("{s}");
         return Ok(());
     }

@@ -33,6 +33,6 @@ pub fn open(path: &Path, resumed_at: Option<usize>) -> Result<File> {
         })
         .map(|line| format!("{line}\n"))
         .collect();
-    crate::checkpoint::write_atomically(path, kept.as_bytes())?;
+    crate::fs::write_atomically(path, kept.as_bytes())?;
     options(true)
 }

@@ -1,14 +1,14 @@
 //! `gpu-mlp train`.
 
 use super::make_backend;
-use crate::checkpoint::{Checkpoint, Progress};
+use crate::checkpoint::Checkpoint;
 use crate::cli::{LogFormat, TrainArgs};
 use crate::data;
 use crate::error::{Error, Result};
 use crate::model::Params;
 use crate::plot::{MetricsLine, Run};
 use crate::progress::{epoch_bar, summary_of, LogMode, ProgressBackend};
-use crate::train::{train, StopReason};
+use crate::train::{train, StopReason, TrainingState};
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use std::io::Write;
 use std::sync::Arc;
@@ -58,17 +58,22 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 Some((kind, state)) if *kind == cfg.optimizer.kind => Some(state.clone()),
                 _ => None,
             };
-            let mut progress = start.unwrap_or_else(|| Progress::start(&cfg));
-            // An --eta given on resume replaces the schedule's current η.
-            if args.hyper.eta.is_some() {
-                progress.eta = cfg.eta;
-            }
+            let progress = match (start, &ck.train) {
+                (Some(saved), Some((saved_cfg, _))) => {
+                    let (progress, note) = TrainingState::resume(saved, saved_cfg, &cfg);
+                    if let Some(note) = note {
+                        eprintln!("{note}");
+                    }
+                    progress
+                }
+                _ => TrainingState::start(&cfg),
+            };
             (ck.params.clone(), state, progress)
         }
         None => (
             Params::init(&cfg.network, cfg.seed),
             None,
-            Progress::start(&cfg),
+            TrainingState::start(&cfg),
         ),
     };
     let mut backend = make_backend(
@@ -108,18 +113,19 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             cfg.optimizer.kind
         );
     }
-    let save = |backend: &mut dyn crate::backend::Backend, progress: &Progress| -> Result<()> {
-        if let Some(path) = &args.save {
-            let ck = Checkpoint {
-                network: cfg.network.clone(),
-                params: backend.params()?,
-                optimizer: Some((cfg.optimizer.kind, backend.optimizer_state()?)),
-                train: Some((cfg.clone(), progress.clone())),
-            };
-            ck.save(path)?;
-        }
-        Ok(())
-    };
+    let save =
+        |backend: &mut dyn crate::backend::Backend, progress: &TrainingState| -> Result<()> {
+            if let Some(path) = &args.save {
+                let ck = Checkpoint {
+                    network: cfg.network.clone(),
+                    params: backend.params()?,
+                    optimizer: Some((cfg.optimizer.kind, backend.optimizer_state()?)),
+                    train: Some((cfg.clone(), progress.clone())),
+                };
+                ck.save(path)?;
+            }
+            Ok(())
+        };
     let first_epoch = progress.epoch;
     let bar = match mode {
         LogMode::Bar => epoch_bar(ProgressDrawTarget::stdout_with_hz(
@@ -147,14 +153,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 LogMode::Plain => println!("{}", report.line(cfg.epochs)),
                 LogMode::Json => {
                     let line = serde_json::to_string(report)
-                        .map_err(|e| Error::config(format!("cannot encode metrics: {e}")))?;
+                        .map_err(|e| Error::internal(format!("cannot encode metrics: {e}")))?;
                     println!("{line}");
                 }
                 LogMode::Quiet => {}
             }
             if let Some((path, w)) = metrics.as_mut() {
                 let line = serde_json::to_string(report)
-                    .map_err(|e| Error::config(format!("cannot encode metrics: {e}")))?;
+                    .map_err(|e| Error::internal(format!("cannot encode metrics: {e}")))?;
                 writeln!(w, "{line}")
                     .and_then(|_| w.flush())
                     .map_err(|e| Error::io(path.as_path(), e))?;
@@ -169,7 +175,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     );
     bar.finish_and_clear();
     let outcome = outcome?;
-    save(backend.as_mut(), &outcome.progress)?;
+    save(backend.as_mut(), &outcome.state)?;
     if let Some(path) = &args.plot {
         // The metrics file also holds the epochs before a --resume; without one, this run's.
         let lines = match &args.metrics {
@@ -188,15 +194,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         StopReason::EarlyStop => "stopped early: validation accuracy stopped improving",
         StopReason::EtaExhausted => "stopped: the plateau schedule reached its smallest η",
     };
-    let mut summary = format!("{why} after {} epochs", outcome.progress.epoch);
+    let mut summary = format!("{why} after {} epochs", outcome.state.epoch);
     if let Some(acc) = last.and_then(|r| r.test_accuracy) {
         summary += &format!("; final test accuracy {:.2}%", acc * 100.0);
     }
-    if let Some(best) = outcome.progress.best_validation_accuracy {
+    if let Some(best) = outcome.state.best_validation_accuracy {
         summary += &format!(
             "; best validation accuracy {:.2}% (epoch {})",
             best * 100.0,
-            outcome.progress.best_epoch
+            outcome.state.best_epoch
         );
     }
     if let Some(path) = &args.save {
@@ -209,10 +215,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         let json = serde_json::json!({
             "summary": summary,
             "stop": outcome.stop,
-            "epochs": outcome.progress.epoch,
+            "epochs": outcome.state.epoch,
             "test_accuracy": last.and_then(|r| r.test_accuracy),
-            "best_validation_accuracy": outcome.progress.best_validation_accuracy,
-            "best_epoch": outcome.progress.best_epoch,
+            "best_validation_accuracy": outcome.state.best_validation_accuracy,
+            "best_epoch": outcome.state.best_epoch,
         });
         println!("{json}");
     } else {

@@ -7,10 +7,10 @@ pub mod backprop;
 pub mod matmul;
 pub mod optimizer;
 
-use crate::backend::{Backend, Evaluation, Split};
+use crate::backend::{check_batches, Backend, Evaluation, Split};
 use crate::config::{NetworkConfig, OptimizerKind, StepHyper};
 use crate::data::{Dataset, Splits};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{OptimizerState, Params};
 use backprop::{backward, forward, Gradients, LayerRef, Workspace};
 use optimizer::UpdateRule;
@@ -48,13 +48,7 @@ impl CpuBackend {
         batch_size: usize,
         threads: usize,
     ) -> Result<Self> {
-        if params.sizes() != net.layers {
-            return Err(Error::config(format!(
-                "parameters of shape {:?} do not match --layers {}",
-                params.sizes(),
-                net.layers_string()
-            )));
-        }
+        params.check_shape(&net.layers, "the initial parameters")?;
         Ok(CpuBackend {
             train_ws: Workspace::new(&net.layers, batch_size.max(1)),
             eval_ws: None,
@@ -200,13 +194,14 @@ impl Backend for CpuBackend {
         format!("cpu ({} threads)", self.threads)
     }
 
-    fn train_epoch(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
+    fn train_batches(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
+        check_batches(order, self.data.train.len(), hyper.batch_size)?;
         let m = hyper.batch_size;
-        if m == 0 || m > self.train_ws.capacity() {
-            self.train_ws = Workspace::new(&self.net.layers, m.max(1));
+        if m > self.train_ws.capacity() {
+            self.train_ws = Workspace::new(&self.net.layers, m);
         }
         without_subnormals(|| {
-            for batch in order.chunks(m.max(1)) {
+            for batch in order.chunks(m) {
                 self.step(batch, hyper);
             }
         });
@@ -230,23 +225,8 @@ impl Backend for CpuBackend {
     }
 
     fn load_state(&mut self, params: &Params, state: &OptimizerState) -> Result<()> {
-        if params.sizes() != self.net.layers {
-            return Err(Error::config(format!(
-                "parameters of shape {:?} do not match the network {}",
-                params.sizes(),
-                self.net.layers_string()
-            )));
-        }
-        if state.slots.len() != self.kind.state_slots()
-            || state.slots.iter().any(|s| s.sizes() != self.net.layers)
-        {
-            return Err(Error::config(format!(
-                "optimizer state has {} slots, {:?} needs {} of the network's shape",
-                state.slots.len(),
-                self.kind,
-                self.kind.state_slots()
-            )));
-        }
+        params.check_shape(&self.net.layers, "the loaded parameters")?;
+        state.check_shape(&self.net.layers, self.kind)?;
         self.params = params.clone();
         self.state = state.clone();
         Ok(())

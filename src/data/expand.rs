@@ -8,8 +8,8 @@
 //! --validation-size 10000`) trains on the expanded set and validates on untouched images.
 
 use super::{find, load_pair, Dataset};
-use crate::checkpoint::write_atomically_with;
 use crate::error::{Error, Result};
+use crate::fs::write_atomically_with;
 use std::io::Write;
 use std::path::Path;
 

@@ -130,5 +130,5 @@ pub fn write(ck: &Checkpoint, path: &Path) -> Result<()> {
     if bytes.is_empty() {
         return Err(Error::config("the ONNX model came out empty"));
     }
-    crate::checkpoint::write_atomically(path, &bytes)
+    crate::fs::write_atomically(path, &bytes)
 }

@@ -1,32 +1,20 @@
 //! A data set on the device: u8 pixels packed four to a u32 word, each image padded to whole
-//! words, split over up to [`MAX_CHUNKS`] storage bindings of whole images when it exceeds one
+//! words, split over up to [`IMAGE_BINDINGS`] storage bindings of whole images when it exceeds one
 //! binding; labels as u32. Uploaded once, read by gather.wgsl through each batch's indices.
 
 use super::buffers;
 use super::context::GpuContext;
+use super::layout::{GatherDims, IMAGE_BINDINGS};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 
 /// Bytes of images packed and written per upload step.
 const UPLOAD_BYTES: u64 = 16 << 20;
 
-/// How many bindings gather.wgsl can read images from.
-pub(crate) const MAX_CHUNKS: usize = 4;
-
-/// gather.wgsl's `GatherDims`.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct GatherDims {
-    pixels: u32,
-    words_per_image: u32,
-    images_per_chunk: u32,
-    _pad: u32,
-}
-
 pub(crate) struct DeviceSet {
     pub len: usize,
     pub words_per_image: usize,
-    /// 1..=MAX_CHUNKS buffers of whole images.
+    /// 1..=IMAGE_BINDINGS buffers of whole images.
     pub chunks: Vec<wgpu::Buffer>,
     pub labels: wgpu::Buffer,
     pub host_labels: Vec<u8>,
@@ -53,9 +41,9 @@ impl DeviceSet {
         }
         let len = set.len();
         let chunk_count = len.div_ceil(images_per_chunk).max(1);
-        if chunk_count > MAX_CHUNKS {
+        if chunk_count > IMAGE_BINDINGS as usize {
             return Err(Error::Gpu(format!(
-                "the {name} set ({len} images, {} MiB packed) needs {chunk_count} storage bindings of at most {} MiB on {}; at most {MAX_CHUNKS} are supported: use fewer images (--train-size) or an adapter with larger bindings",
+                "the {name} set ({len} images, {} MiB packed) needs {chunk_count} storage bindings of at most {} MiB on {}; at most {IMAGE_BINDINGS} are supported: use fewer images (--train-size) or an adapter with larger bindings",
                 (len as u64 * image_bytes).div_ceil(1 << 20),
                 max_chunk_bytes >> 20,
                 ctx.info.name

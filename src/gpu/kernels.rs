@@ -1,26 +1,19 @@
-//! The compute pipelines, each composed from the WGSL files in `shaders/`: a kernel file, the
-//! library fragments it calls (σ, the output activation) and, for the tiled multiply, the
-//! epilogue that makes it a forward, backward or gradient-and-update pass. WGSL has no
-//! `#include`, so a pipeline's source is the concatenation of its fragments.
+//! The compute pipelines, each composed from the WGSL files in `shaders/`: the constants from
+//! `layout.rs`, the step record, the library fragments a kernel calls (σ, the output
+//! activation) and, for a multiply, matmul_common.wgsl + the variant ([`Multiply`]) + the
+//! epilogue that makes it a forward, backward or gradient-and-update pass (the contract is at
+//! the top of matmul_common.wgsl). WGSL has no `#include`, so a pipeline's source is the
+//! concatenation of its fragments ([`compose`]).
 
 use super::context::GpuContext;
+use super::layout::{wgsl_constants, STEP_BYTES};
+use super::multiply::Multiply;
 use crate::config::{Cost, OptimizerKind, Output};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
-const STEP: &str = include_str!("../../shaders/step.wgsl");
+pub(crate) const STEP_SOURCE: &str = include_str!("../../shaders/step.wgsl");
 const SIGMOID: &str = include_str!("../../shaders/sigmoid.wgsl");
-const MATMUL_TILED: &str = concat!(
-    include_str!("../../shaders/matmul_dims.wgsl"),
-    include_str!("../../shaders/matmul.wgsl")
-);
-const MATMUL_BLOCKED: &str = concat!(
-    include_str!("../../shaders/matmul_dims.wgsl"),
-    include_str!("../../shaders/matmul_blocked.wgsl")
-);
-const MATMUL_BLOCKED_K4: &str = concat!(
-    include_str!("../../shaders/matmul_dims.wgsl"),
-    include_str!("../../shaders/matmul_blocked_k4.wgsl")
-);
+const MATMUL_COMMON: &str = include_str!("../../shaders/matmul_common.wgsl");
 const FORWARD_SIGMOID: &str = include_str!("../../shaders/forward_sigmoid.wgsl");
 const FORWARD_LINEAR: &str = include_str!("../../shaders/forward_linear.wgsl");
 const BACKPROP_DELTA: &str = include_str!("../../shaders/backprop_delta.wgsl");
@@ -29,38 +22,190 @@ const UPDATE_SGD: &str = include_str!("../../shaders/update_sgd.wgsl");
 const UPDATE_MOMENTUM: &str = include_str!("../../shaders/update_momentum.wgsl");
 const UPDATE_ADAM: &str = include_str!("../../shaders/update_adam.wgsl");
 const OUTPUT_ACTIVATION: &str = include_str!("../../shaders/output_activation.wgsl");
-const OUTPUT_DELTA: &str = concat!(
-    include_str!("../../shaders/output_dims.wgsl"),
-    include_str!("../../shaders/output_delta.wgsl")
-);
-const EVALUATE: &str = concat!(
-    include_str!("../../shaders/output_dims.wgsl"),
-    include_str!("../../shaders/evaluate.wgsl")
-);
+const OUTPUT_DIMS: &str = include_str!("../../shaders/output_dims.wgsl");
+const OUTPUT_DELTA: &str = include_str!("../../shaders/output_delta.wgsl");
+const EVALUATE: &str = include_str!("../../shaders/evaluate.wgsl");
 const GATHER: &str = include_str!("../../shaders/gather.wgsl");
 
-/// Side of the multiply's square output tile (matmul.wgsl's TILE).
-pub(crate) const TILE: u32 = 16;
-/// Rows and columns of the result per invocation of matmul_blocked.wgsl (its BLOCK_ROWS and
-/// BLOCK_COLS).
-pub(crate) const BLOCK: u32 = 8;
-/// Rows and columns of the result per invocation of matmul_blocked_k4.wgsl (its BLOCK).
-pub(crate) const BLOCK_K4: u32 = 4;
-/// Invocations per workgroup of matmul_blocked.wgsl and matmul_blocked_k4.wgsl (along N):
-/// two 256-bit SIMD rows. With 8x8 and 4x4 blocks the small products have only a few dozen
-/// invocations, and small workgroups spread them over llvmpipe's threads. Measured on lavapipe
-/// (2 shared cores): 16 trains 784-30-10 ~1.1x and 784-100-10 ~1.06x as fast as 64; 8 is
-/// within noise of 16; 784-1024-1024-10 is the same for 8, 16 and 64.
-pub(crate) const BLOCKED_GROUP: u32 = 16;
-/// Invocations per workgroup of the row-wise kernels (gather, output_delta, evaluate).
-pub(crate) const ROW_GROUP: u32 = 64;
+/// Every shader file but the multiply variants' (which `multiply.rs` holds), by name.
+#[cfg(test)]
+pub(crate) const SHADER_FILES: [(&str, &str); 15] = [
+    ("step.wgsl", STEP_SOURCE),
+    ("sigmoid.wgsl", SIGMOID),
+    ("matmul_common.wgsl", MATMUL_COMMON),
+    ("forward_sigmoid.wgsl", FORWARD_SIGMOID),
+    ("forward_linear.wgsl", FORWARD_LINEAR),
+    ("backprop_delta.wgsl", BACKPROP_DELTA),
+    ("outer_product.wgsl", OUTER_PRODUCT),
+    ("update_sgd.wgsl", UPDATE_SGD),
+    ("update_momentum.wgsl", UPDATE_MOMENTUM),
+    ("update_adam.wgsl", UPDATE_ADAM),
+    ("output_activation.wgsl", OUTPUT_ACTIVATION),
+    ("output_dims.wgsl", OUTPUT_DIMS),
+    ("output_delta.wgsl", OUTPUT_DELTA),
+    ("evaluate.wgsl", EVALUATE),
+    ("gather.wgsl", GATHER),
+];
 
 /// How a binding of group 1 is used.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Slot {
     Uniform,
     Read,
     ReadWrite,
+}
+
+/// What one pipeline is made of: its shader fragments (after the constants and the step
+/// record), the values of its `override` constants, and its group-1 bindings in order.
+pub(crate) struct Spec {
+    pub name: String,
+    pub fragments: Vec<&'static str>,
+    pub constants: Vec<(&'static str, f64)>,
+    pub slots: Vec<Slot>,
+}
+
+/// A pipeline's whole WGSL source: the layout constants, the step record, then `fragments`.
+pub(crate) fn compose(fragments: &[&str]) -> String {
+    let mut source = wgsl_constants();
+    source.push('\n');
+    source.push_str(STEP_SOURCE);
+    for f in fragments {
+        source.push('\n');
+        source.push_str(f);
+    }
+    source
+}
+
+use Slot::*;
+
+fn gather_spec() -> Spec {
+    Spec {
+        name: "gather".into(),
+        fragments: vec![GATHER],
+        constants: vec![],
+        slots: vec![Uniform, Read, ReadWrite, Read, Read, Read, Read],
+    }
+}
+
+/// A multiply through `m` followed by `epilogue` (and the library fragments `library` before
+/// it).
+fn multiply_spec(
+    name: String,
+    m: Multiply,
+    library: &[&'static str],
+    epilogue: &[&'static str],
+    constants: Vec<(&'static str, f64)>,
+    slots: Vec<Slot>,
+) -> Spec {
+    let mut fragments = library.to_vec();
+    fragments.push(MATMUL_COMMON);
+    fragments.extend_from_slice(m.sources());
+    fragments.extend_from_slice(epilogue);
+    Spec {
+        name,
+        fragments,
+        constants,
+        slots,
+    }
+}
+
+/// A layer's forward pass through `m`: a hidden layer (σ epilogue) or the output layer (z).
+fn forward_spec(hidden: bool, m: Multiply) -> Spec {
+    let (what, library, epilogue): (&str, &[&str], &str) = if hidden {
+        ("hidden", &[SIGMOID], FORWARD_SIGMOID)
+    } else {
+        ("output", &[], FORWARD_LINEAR)
+    };
+    multiply_spec(
+        format!("forward_{what}_{}", m.name()),
+        m,
+        library,
+        &[epilogue],
+        vec![("TRANS_B", 1.0)],
+        vec![Uniform, Read, Read, ReadWrite],
+    )
+}
+
+fn backprop_spec(m: Multiply) -> Spec {
+    multiply_spec(
+        format!("backprop_{}", m.name()),
+        m,
+        &[SIGMOID],
+        &[BACKPROP_DELTA],
+        vec![],
+        vec![Uniform, Read, Read, Read, ReadWrite],
+    )
+}
+
+fn update_spec(m: Multiply, opt: OptimizerKind) -> Spec {
+    let update = match opt {
+        OptimizerKind::Sgd => UPDATE_SGD,
+        OptimizerKind::Momentum => UPDATE_MOMENTUM,
+        OptimizerKind::Adam => UPDATE_ADAM,
+    };
+    let mut slots = vec![Uniform, Read, Read, ReadWrite];
+    slots.extend(std::iter::repeat_n(ReadWrite, opt.state_slots()));
+    multiply_spec(
+        format!("update_{opt:?}_{}", m.name()).to_lowercase(),
+        m,
+        &[],
+        &[OUTER_PRODUCT, update],
+        vec![("TRANS_A", 1.0), ("B_ONES_COLUMN", 1.0)],
+        slots,
+    )
+}
+
+fn output_constants(output: Output, cost: Cost) -> Vec<(&'static str, f64)> {
+    let b = |v: bool| if v { 1.0 } else { 0.0 };
+    vec![
+        ("OUTPUT_SOFTMAX", b(output == Output::Softmax)),
+        ("COST_CROSS_ENTROPY", b(cost == Cost::CrossEntropy)),
+    ]
+}
+
+fn output_delta_spec(output: Output, cost: Cost) -> Spec {
+    Spec {
+        name: "output_delta".into(),
+        fragments: vec![SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS, OUTPUT_DELTA],
+        constants: output_constants(output, cost),
+        slots: vec![Uniform, Read, Read, Read, ReadWrite],
+    }
+}
+
+fn evaluate_spec(output: Output, cost: Cost) -> Spec {
+    Spec {
+        name: "evaluate".into(),
+        fragments: vec![SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS, EVALUATE],
+        constants: output_constants(output, cost),
+        slots: vec![Uniform, Read, Read, ReadWrite, ReadWrite],
+    }
+}
+
+/// The name and composed source of every pipeline gpu-mlp can build, for every optimizer and
+/// multiply (the layout tests parse them all).
+#[cfg(test)]
+pub(crate) fn pipeline_sources() -> Vec<(String, String)> {
+    let mut specs = vec![
+        gather_spec(),
+        output_delta_spec(Output::Sigmoid, Cost::Quadratic),
+        evaluate_spec(Output::Sigmoid, Cost::Quadratic),
+    ];
+    for m in Multiply::ALL {
+        specs.push(forward_spec(true, m));
+        specs.push(forward_spec(false, m));
+        specs.push(backprop_spec(m));
+        for opt in [
+            OptimizerKind::Sgd,
+            OptimizerKind::Momentum,
+            OptimizerKind::Adam,
+        ] {
+            specs.push(update_spec(m, opt));
+        }
+    }
+    specs
+        .into_iter()
+        .map(|s| (s.name, compose(&s.fragments)))
+        .collect()
 }
 
 /// A pipeline and the layout of its own bind group (group 1).
@@ -74,82 +219,19 @@ pub(crate) struct Kernels {
     /// Group 0: the per-step record, read at a dynamic offset.
     pub step_layout: wgpu::BindGroupLayout,
     pub gather: Kernel,
-    pub forward_hidden: Kernel,
-    pub forward_output: Kernel,
-    /// The forward passes through matmul_blocked_k4.wgsl, for layers whose input count is a
-    /// multiple of 4; only where the blocked multiply is used (not tiled).
-    pub forward_hidden_k4: Option<Kernel>,
-    pub forward_output_k4: Option<Kernel>,
+    /// The forward passes, hidden (σ epilogue) or output (z), for each multiply in use.
+    forward: Vec<(bool, Multiply, Kernel)>,
     pub backprop: Kernel,
     pub update: Kernel,
     pub output_delta: Kernel,
     pub evaluate: Kernel,
+    /// True where the tiled multiply is used (see `multiply::prefer_tiled`).
     pub tiled: bool,
 }
 
-/// Which multiply suits an adapter. On a CPU driver (llvmpipe) each workgroup barrier switches
-/// between the workgroup's SIMD rows and costs more than the reuse it buys, and every
-/// storage-buffer load is a per-lane loop, so the register-blocked multiply without workgroup
-/// memory (matmul_blocked.wgsl) wins there: on lavapipe with 2 cores it trains 784-30-10 about
-/// twice as fast as a one-output-per-invocation multiply, itself about twice as fast as the
-/// tiled one. Real GPUs get the tiled one.
-pub(crate) fn prefer_tiled(ctx: &GpuContext) -> bool {
-    !ctx.is_software()
-}
-
 impl Kernels {
-    /// The forward pass of a layer with `inputs` inputs: a hidden one (σ epilogue) or the
-    /// output one (z), through the vec4 multiply where it applies.
-    pub fn forward(&self, hidden: bool, inputs: usize) -> &Kernel {
-        let k4 = if hidden {
-            &self.forward_hidden_k4
-        } else {
-            &self.forward_output_k4
-        };
-        match k4 {
-            Some(k) if inputs.is_multiple_of(4) => k,
-            _ if hidden => &self.forward_hidden,
-            _ => &self.forward_output,
-        }
-    }
-
-    /// Workgroups for the forward pass of [`Kernels::forward`] over `rows` rows of a layer.
-    pub fn forward_grid(&self, rows: usize, inputs: usize, outputs: usize) -> [u32; 3] {
-        if !self.tiled && inputs.is_multiple_of(4) {
-            blocked_grid(rows, outputs, BLOCK_K4)
-        } else {
-            self.matmul_grid(rows, outputs)
-        }
-    }
-
-    /// Workgroups for a multiply with an M x N result.
-    pub fn matmul_grid(&self, m: usize, n: usize) -> [u32; 3] {
-        if self.tiled {
-            [groups_of(n, TILE), groups_of(m, TILE), 1]
-        } else {
-            blocked_grid(m, n, BLOCK)
-        }
-    }
-}
-
-/// Workgroups of BLOCKED_GROUP invocations, each computing a `block` x `block` piece of an
-/// M x N result.
-fn blocked_grid(m: usize, n: usize, block: u32) -> [u32; 3] {
-    let blocks = (n as u32).div_ceil(block) as usize;
-    [groups_of(blocks, BLOCKED_GROUP), groups_of(m, block), 1]
-}
-
-/// ⌈n / size⌉, at least 1.
-pub(crate) fn groups_of(n: usize, size: u32) -> u32 {
-    (n as u32).div_ceil(size).max(1)
-}
-
-/// The size of the per-step record (step.wgsl's `Step`).
-pub(crate) const STEP_BYTES: u64 = 64;
-
-impl Kernels {
-    /// `tiled`: the workgroup-memory multiply (matmul.wgsl) rather than the register-blocked
-    /// one (matmul_blocked.wgsl); see [`prefer_tiled`].
+    /// The pipelines for a network's output, cost and optimizer; `tiled`: the workgroup-memory
+    /// multiply rather than the register-blocked ones.
     pub fn new(
         ctx: &GpuContext,
         output: Output,
@@ -157,143 +239,78 @@ impl Kernels {
         opt: OptimizerKind,
         tiled: bool,
     ) -> Result<Self> {
-        let device = &ctx.device;
-        let step_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("step"),
-            entries: &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: true,
-                    min_binding_size: wgpu::BufferSize::new(STEP_BYTES),
-                },
-                count: None,
-            }],
-        });
-        let b = |v: bool| if v { 1.0 } else { 0.0 };
-        let out_consts = [
-            ("OUTPUT_SOFTMAX", b(output == Output::Softmax)),
-            ("COST_CROSS_ENTROPY", b(cost == Cost::CrossEntropy)),
-        ];
-        use Slot::*;
-        let matmul = if tiled { MATMUL_TILED } else { MATMUL_BLOCKED };
-        let (update_src, update_slots): (&str, &[Slot]) = match opt {
-            OptimizerKind::Sgd => (UPDATE_SGD, &[Uniform, Read, Read, ReadWrite]),
-            OptimizerKind::Momentum => (
-                UPDATE_MOMENTUM,
-                &[Uniform, Read, Read, ReadWrite, ReadWrite],
-            ),
-            OptimizerKind::Adam => (
-                UPDATE_ADAM,
-                &[Uniform, Read, Read, ReadWrite, ReadWrite, ReadWrite],
-            ),
-        };
+        let step_layout = ctx
+            .device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("step"),
+                entries: &[wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: true,
+                        min_binding_size: wgpu::BufferSize::new(STEP_BYTES),
+                    },
+                    count: None,
+                }],
+            });
+        let build = |spec: Spec| kernel(ctx, &step_layout, &spec);
+        let general = Multiply::general(tiled);
+        let mut forward = Vec::new();
+        for &m in Multiply::used(tiled) {
+            for hidden in [true, false] {
+                forward.push((hidden, m, build(forward_spec(hidden, m))));
+            }
+        }
         let k = Kernels {
-            gather: kernel(
-                ctx,
-                &step_layout,
-                "gather",
-                &[GATHER],
-                &[],
-                &[Uniform, Read, ReadWrite, Read, Read, Read, Read],
-            ),
-            forward_hidden: kernel(
-                ctx,
-                &step_layout,
-                "forward_hidden",
-                &[SIGMOID, matmul, FORWARD_SIGMOID],
-                &[("TRANS_B", 1.0)],
-                &[Uniform, Read, Read, ReadWrite],
-            ),
-            forward_output: kernel(
-                ctx,
-                &step_layout,
-                "forward_output",
-                &[matmul, FORWARD_LINEAR],
-                &[("TRANS_B", 1.0)],
-                &[Uniform, Read, Read, ReadWrite],
-            ),
-            forward_hidden_k4: (!tiled).then(|| {
-                kernel(
-                    ctx,
-                    &step_layout,
-                    "forward_hidden_k4",
-                    &[SIGMOID, MATMUL_BLOCKED_K4, FORWARD_SIGMOID],
-                    &[],
-                    &[Uniform, Read, Read, ReadWrite],
-                )
-            }),
-            forward_output_k4: (!tiled).then(|| {
-                kernel(
-                    ctx,
-                    &step_layout,
-                    "forward_output_k4",
-                    &[MATMUL_BLOCKED_K4, FORWARD_LINEAR],
-                    &[],
-                    &[Uniform, Read, Read, ReadWrite],
-                )
-            }),
-            backprop: kernel(
-                ctx,
-                &step_layout,
-                "backprop",
-                &[SIGMOID, matmul, BACKPROP_DELTA],
-                &[],
-                &[Uniform, Read, Read, Read, ReadWrite],
-            ),
-            update: kernel(
-                ctx,
-                &step_layout,
-                "update",
-                &[matmul, OUTER_PRODUCT, update_src],
-                &[("TRANS_A", 1.0), ("B_ONES_COLUMN", 1.0)],
-                update_slots,
-            ),
-            output_delta: kernel(
-                ctx,
-                &step_layout,
-                "output_delta",
-                &[SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DELTA],
-                &out_consts,
-                &[Uniform, Read, Read, Read, ReadWrite],
-            ),
-            evaluate: kernel(
-                ctx,
-                &step_layout,
-                "evaluate",
-                &[SIGMOID, OUTPUT_ACTIVATION, EVALUATE],
-                &out_consts,
-                &[Uniform, Read, Read, ReadWrite, ReadWrite],
-            ),
+            gather: build(gather_spec()),
+            forward,
+            backprop: build(backprop_spec(general)),
+            update: build(update_spec(general, opt)),
+            output_delta: build(output_delta_spec(output, cost)),
+            evaluate: build(evaluate_spec(output, cost)),
             step_layout,
             tiled,
         };
         ctx.wait("building the compute pipelines")?;
         Ok(k)
     }
+
+    /// The multiply of the backward and gradient products.
+    pub fn general(&self) -> Multiply {
+        Multiply::general(self.tiled)
+    }
+
+    /// The multiply of the forward product of a layer with `inputs` inputs.
+    pub fn forward_multiply(&self, inputs: usize) -> Multiply {
+        Multiply::forward(self.tiled, inputs)
+    }
+
+    /// The forward pipeline of a hidden layer (σ epilogue) or the output layer (z) through `m`.
+    pub fn forward(&self, hidden: bool, m: Multiply) -> Result<&Kernel> {
+        self.forward
+            .iter()
+            .find(|(h, v, _)| *h == hidden && *v == m)
+            .map(|(_, _, k)| k)
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "no forward pipeline for the {} multiply was built",
+                    m.name()
+                ))
+            })
+    }
 }
 
-/// Builds one pipeline from `STEP` + `fragments`, specialised by `constants`.
-pub(crate) fn kernel(
-    ctx: &GpuContext,
-    step_layout: &wgpu::BindGroupLayout,
-    name: &str,
-    fragments: &[&str],
-    constants: &[(&str, f64)],
-    slots: &[Slot],
-) -> Kernel {
+/// Builds one pipeline from its [`Spec`].
+fn kernel(ctx: &GpuContext, step_layout: &wgpu::BindGroupLayout, spec: &Spec) -> Kernel {
     let device = &ctx.device;
-    let mut source = String::from(STEP);
-    for f in fragments {
-        source.push('\n');
-        source.push_str(f);
-    }
+    let name = spec.name.as_str();
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(name),
-        source: wgpu::ShaderSource::Wgsl(source.into()),
+        source: wgpu::ShaderSource::Wgsl(compose(&spec.fragments).into()),
     });
-    let entries: Vec<wgpu::BindGroupLayoutEntry> = slots
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = spec
+        .slots
         .iter()
         .enumerate()
         .map(|(i, s)| wgpu::BindGroupLayoutEntry {
@@ -326,7 +343,7 @@ pub(crate) fn kernel(
         module: &module,
         entry_point: Some("main"),
         compilation_options: wgpu::PipelineCompilationOptions {
-            constants,
+            constants: &spec.constants,
             zero_initialize_workgroup_memory: false,
         },
         cache: None,

@@ -4,8 +4,12 @@
 use super::buffers;
 use super::context::GpuContext;
 use super::dataset::DeviceSet;
-use super::kernels::{self, groups_of, Kernel, Kernels, ROW_GROUP, STEP_BYTES};
-use super::trainer::{layer_bytes, step_group, steps_buffer, MatDims, OutputDims, StepRecord};
+use super::kernels::{self, Kernel, Kernels};
+use super::layout::{
+    layer_bytes, step_group, step_stride, steps_buffer, MatDims, OutputDims, StepRecord,
+    IMAGE_BINDINGS, ROW_GROUP,
+};
+use super::multiply::groups_of;
 use crate::config::{Cost, OptimizerKind, Output, StepHyper};
 use crate::data::Dataset;
 use crate::error::Result;
@@ -42,13 +46,11 @@ impl Probe {
         record: StepRecord,
         grid: [u32; 3],
     ) -> Result<()> {
-        let stride =
-            STEP_BYTES.max(self.ctx.device.limits().min_uniform_buffer_offset_alignment as u64);
-        let steps = steps_buffer(&self.ctx, 1, stride);
+        let steps = steps_buffer(&self.ctx, 1, step_stride(&self.ctx));
         self.ctx
             .queue
             .write_buffer(&steps, 0, bytemuck::bytes_of(&record));
-        let step = step_group(&self.ctx, &self.kernels, &steps);
+        let step = step_group(&self.ctx, &self.kernels.step_layout, &steps);
         let group = kernels::bind(&self.ctx, kernel, "probe", buffers);
         let mut encoder = self
             .ctx
@@ -72,14 +74,6 @@ impl Probe {
         Ok(buffers::to_f32(&bytes[0]))
     }
 
-    fn rows_record(rows: usize) -> StepRecord {
-        StepRecord {
-            rows: rows as u32,
-            sequential: 1,
-            ..StepRecord::default()
-        }
-    }
-
     /// The forward product of `layer` over `rows` rows of `input` [rows, in]: σ(A·Wᵀ + b) for a
     /// hidden layer, A·Wᵀ + b (z) for the output layer.
     pub fn forward(
@@ -89,25 +83,18 @@ impl Probe {
         layer: &Layer,
         hidden: bool,
     ) -> Result<Vec<f32>> {
-        let (i, o) = (layer.inputs as u32, layer.outputs as u32);
-        let dims = MatDims {
-            m: 0,
-            n: o,
-            k: i,
-            lda: i,
-            ldb: i,
-            _pad: [0; 3],
-        };
+        let dims = MatDims::forward(layer.inputs, layer.outputs);
         let dims = buffers::uniform_init(&self.ctx, "dims", bytemuck::bytes_of(&dims));
         let a = buffers::storage_init(&self.ctx, "a", f32_bytes(input));
         let w = buffers::storage_init(&self.ctx, "params", &layer_bytes(layer));
         let out = buffers::storage_zeroed(&self.ctx, "out", (rows * layer.outputs * 4) as u64);
-        let kernel = self.kernels.forward(hidden, layer.inputs);
-        let grid = self.kernels.forward_grid(rows, layer.inputs, layer.outputs);
+        let multiply = self.kernels.forward_multiply(layer.inputs);
+        let kernel = self.kernels.forward(hidden, multiply)?;
+        let grid = multiply.grid(rows, layer.outputs);
         self.run(
             kernel,
             &[&dims, &a, &w, &out],
-            Self::rows_record(rows),
+            StepRecord::sequential(rows, 0),
             grid,
         )?;
         self.read(&out, rows * layer.outputs)
@@ -121,25 +108,17 @@ impl Probe {
         layer: &Layer,
         activation: &[f32],
     ) -> Result<Vec<f32>> {
-        let (i, o) = (layer.inputs as u32, layer.outputs as u32);
-        let dims = MatDims {
-            m: 0,
-            n: i,
-            k: o,
-            lda: o,
-            ldb: i,
-            _pad: [0; 3],
-        };
+        let dims = MatDims::backprop(layer.inputs, layer.outputs);
         let dims = buffers::uniform_init(&self.ctx, "dims", bytemuck::bytes_of(&dims));
         let d = buffers::storage_init(&self.ctx, "delta next", f32_bytes(delta_next));
         let w = buffers::storage_init(&self.ctx, "params", &layer_bytes(layer));
         let act = buffers::storage_init(&self.ctx, "activation", f32_bytes(activation));
         let out = buffers::storage_zeroed(&self.ctx, "delta", (rows * layer.inputs * 4) as u64);
-        let grid = self.kernels.matmul_grid(rows, layer.inputs);
+        let grid = self.kernels.general().grid(rows, layer.inputs);
         self.run(
             &self.kernels.backprop,
             &[&dims, &d, &w, &act, &out],
-            Self::rows_record(rows),
+            StepRecord::sequential(rows, 0),
             grid,
         )?;
         self.read(&out, rows * layer.inputs)
@@ -158,15 +137,7 @@ impl Probe {
         hyper: &StepHyper,
         t: u64,
     ) -> Result<(Layer, Vec<Layer>)> {
-        let (i, o) = (layer.inputs as u32, layer.outputs as u32);
-        let dims = MatDims {
-            m: o,
-            n: i + 1,
-            k: 0,
-            lda: o,
-            ldb: i,
-            _pad: [0; 3],
-        };
+        let dims = MatDims::gradient(layer.inputs, layer.outputs);
         let dims = buffers::uniform_init(&self.ctx, "dims", bytemuck::bytes_of(&dims));
         let d = buffers::storage_init(&self.ctx, "delta", f32_bytes(delta));
         let prev = buffers::storage_init(&self.ctx, "previous", f32_bytes(previous));
@@ -177,7 +148,7 @@ impl Probe {
             .collect();
         let mut list = vec![&dims, &d, &prev, &params];
         list.extend(slot_buffers.iter());
-        let grid = self.kernels.matmul_grid(layer.outputs, layer.inputs + 1);
+        let grid = self.kernels.general().grid(layer.outputs, layer.inputs + 1);
         self.run(
             &self.kernels.update,
             &list,
@@ -208,10 +179,7 @@ impl Probe {
         let dims = buffers::uniform_init(
             &self.ctx,
             "dims",
-            bytemuck::bytes_of(&OutputDims {
-                n: classes as u32,
-                _pad: [0; 3],
-            }),
+            bytemuck::bytes_of(&OutputDims::new(classes)),
         );
         let zb = buffers::storage_init(&self.ctx, "z", f32_bytes(z));
         let lb: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
@@ -222,7 +190,7 @@ impl Probe {
         self.run(
             &self.kernels.output_delta,
             &[&dims, &zb, &lb, &order, &out],
-            Self::rows_record(rows),
+            StepRecord::sequential(rows, 0),
             grid,
         )?;
         self.read(&out, rows * classes)
@@ -239,10 +207,7 @@ impl Probe {
         let dims = buffers::uniform_init(
             &self.ctx,
             "dims",
-            bytemuck::bytes_of(&OutputDims {
-                n: classes as u32,
-                _pad: [0; 3],
-            }),
+            bytemuck::bytes_of(&OutputDims::new(classes)),
         );
         let zb = buffers::storage_init(&self.ctx, "z", f32_bytes(z));
         let lb: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
@@ -253,7 +218,7 @@ impl Probe {
         self.run(
             &self.kernels.evaluate,
             &[&dims, &zb, &lb, &costs, &predictions],
-            Self::rows_record(rows),
+            StepRecord::sequential(rows, 0),
             grid,
         )?;
         let bytes = buffers::read_back(
@@ -277,7 +242,7 @@ impl Probe {
         let order_buffer = buffers::storage_init(&self.ctx, "order", bytemuck::cast_slice(order));
         let pixels = set.pixels();
         let out = buffers::storage_zeroed(&self.ctx, "batch", (rows * pixels * 4) as u64);
-        let c = |i| device_set.chunk(i);
+        // A training record (sequential = 0): rows are read through `order`.
         let record = StepRecord {
             rows: rows as u32,
             order_offset: offset as u32,
@@ -288,20 +253,9 @@ impl Probe {
             rows as u32,
             1,
         ];
-        self.run(
-            &self.kernels.gather,
-            &[
-                &device_set.dims,
-                &order_buffer,
-                &out,
-                c(0),
-                c(1),
-                c(2),
-                c(3),
-            ],
-            record,
-            grid,
-        )?;
+        let mut list = vec![&device_set.dims, &order_buffer, &out];
+        list.extend((0..IMAGE_BINDINGS as usize).map(|i| device_set.chunk(i)));
+        self.run(&self.kernels.gather, &list, record, grid)?;
         self.read(&out, rows * pixels)
     }
 }

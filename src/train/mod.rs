@@ -1,8 +1,12 @@
-//! The epoch loop: shuffling, the learning-rate schedule, monitoring, early stopping and the
-//! divergence guard. It drives any [`Backend`] and knows nothing of the terminal.
+//! The epoch loop: shuffling, monitoring and the divergence guard, with the run's state
+//! (`state`: epoch, current η, best so far, the schedule and early stopping) moved on after each
+//! epoch. It drives any [`Backend`] and knows nothing of the terminal.
+
+mod state;
+
+pub use state::{StopReason, TrainingState};
 
 use crate::backend::{Backend, Split};
-use crate::checkpoint::Progress;
 use crate::config::{Schedule, TrainConfig};
 use crate::data::epoch_order;
 use crate::error::{Error, Result};
@@ -56,75 +60,48 @@ impl EpochReport {
     }
 }
 
-/// Why training ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StopReason {
-    /// All requested epochs ran.
-    Completed,
-    /// Validation accuracy did not improve for `--early-stop` epochs.
-    EarlyStop,
-    /// The plateau schedule divided η as often as allowed.
-    EtaExhausted,
-}
-
 /// The result of [`train`].
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub reports: Vec<EpochReport>,
-    pub progress: Progress,
+    pub state: TrainingState,
     pub stop: StopReason,
 }
 
-impl Progress {
-    /// The state before the first epoch.
-    pub fn start(cfg: &TrainConfig) -> Self {
-        Progress {
-            epoch: 0,
-            eta: cfg.eta,
-            best_validation_accuracy: None,
-            best_epoch: 0,
-            epochs_without_improvement: 0,
-            eta_divisions: 0,
-            train_size: None,
-        }
-    }
-}
-
-/// Trains from `progress` up to `cfg.epochs` epochs. After each epoch `on_epoch` sees the report,
-/// the updated progress and the backend (to print, save metrics or write a checkpoint); an
+/// Trains from `state` up to `cfg.epochs` epochs. After each epoch `on_epoch` sees the report,
+/// the updated state and the backend (to print, save metrics or write a checkpoint); an
 /// error from it stops training.
 pub fn train<F>(
     cfg: &TrainConfig,
     backend: &mut dyn Backend,
     n_train: usize,
-    mut progress: Progress,
+    mut state: TrainingState,
     mut on_epoch: F,
 ) -> Result<Outcome>
 where
-    F: FnMut(&EpochReport, &Progress, &mut dyn Backend) -> Result<()>,
+    F: FnMut(&EpochReport, &TrainingState, &mut dyn Backend) -> Result<()>,
 {
     let needs_validation =
         cfg.early_stop.is_some() || matches!(cfg.schedule, Schedule::Plateau { .. });
     let mut reports = Vec::new();
     let mut stop = StopReason::Completed;
-    while progress.epoch < cfg.epochs {
-        let epoch = progress.epoch;
-        let hyper = cfg.step_hyper(progress.eta, n_train);
+    while state.epoch < cfg.epochs {
+        let epoch = state.epoch;
+        let hyper = cfg.step_hyper(state.eta, n_train);
         let order = epoch_order(n_train, cfg.seed, epoch);
         let t0 = Instant::now();
-        backend.train_epoch(&order, &hyper)?;
+        backend.train_batches(&order, &hyper)?;
         let seconds = t0.elapsed().as_secs_f64();
 
         let t1 = Instant::now();
         let params = backend.params()?;
         if !params.is_finite() {
-            return Err(diverged(epoch + 1, "the weights", progress.eta));
+            return Err(diverged(epoch + 1, "the weights", state.eta));
         }
         let l2 = 0.5 * cfg.lambda as f64 * params.weight_norm_sq();
         let mut report = EpochReport {
             epoch: epoch + 1,
-            eta: progress.eta,
+            eta: state.eta,
             train_cost: None,
             train_accuracy: None,
             validation_cost: None,
@@ -156,7 +133,7 @@ where
                 return Err(diverged(
                     epoch + 1,
                     &format!("the {} cost", split.name()),
-                    progress.eta,
+                    state.eta,
                 ));
             }
             let (c, a) = match split {
@@ -169,45 +146,8 @@ where
         }
         report.eval_seconds = t1.elapsed().as_secs_f64();
 
-        progress.epoch = epoch + 1;
-        progress.train_size = Some(n_train);
-        if let Some(acc) = report.validation_accuracy {
-            if progress.best_validation_accuracy.is_none_or(|b| acc > b) {
-                progress.best_validation_accuracy = Some(acc);
-                progress.best_epoch = epoch + 1;
-                progress.epochs_without_improvement = 0;
-            } else {
-                progress.epochs_without_improvement += 1;
-            }
-        }
-        match cfg.schedule {
-            Schedule::Constant => {}
-            Schedule::Step { every, factor } => {
-                if (epoch + 1).is_multiple_of(every) {
-                    progress.eta *= factor;
-                }
-            }
-            Schedule::Plateau {
-                patience,
-                divisor,
-                max_divisions,
-            } => {
-                if progress.epochs_without_improvement >= patience {
-                    progress.eta /= divisor;
-                    progress.eta_divisions += 1;
-                    progress.epochs_without_improvement = 0;
-                    if progress.eta_divisions > max_divisions {
-                        stop = StopReason::EtaExhausted;
-                    }
-                }
-            }
-        }
-        if let Some(patience) = cfg.early_stop {
-            if stop == StopReason::Completed && progress.epochs_without_improvement >= patience {
-                stop = StopReason::EarlyStop;
-            }
-        }
-        on_epoch(&report, &progress, backend)?;
+        stop = state.finish_epoch(cfg, n_train, report.validation_accuracy);
+        on_epoch(&report, &state, backend)?;
         reports.push(report);
         if stop != StopReason::Completed {
             break;
@@ -215,7 +155,7 @@ where
     }
     Ok(Outcome {
         reports,
-        progress,
+        state,
         stop,
     })
 }

@@ -1,6 +1,10 @@
 //! What a run is: the network's shape and the training schedule. Pure data with validation; it
 //! knows nothing of the CLI, the data files or the backends.
 
+mod presets;
+
+pub use presets::{BenchConfig, Preset};
+
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -220,7 +224,8 @@ impl Default for Monitor {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     pub network: NetworkConfig,
-    /// Learning rate η.
+    /// Learning rate η of the first epoch; from then on the current η is the training state's
+    /// (`train::TrainingState::eta`), which the schedule changes.
     pub eta: f32,
     /// L2 regularisation λ (weight decay factor 1 − ηλ/n).
     pub lambda: f32,
@@ -328,7 +333,8 @@ impl TrainConfig {
     }
 }
 
-/// Per-step constants handed to a backend's update: everything the update rule needs.
+/// The constants of one epoch's steps handed to a backend: everything the update rule needs
+/// besides the batch size m and the update count t of each step.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepHyper {
     /// η for this epoch, after the schedule.
@@ -338,6 +344,29 @@ pub struct StepHyper {
     pub n_train: usize,
     pub batch_size: usize,
     pub optimizer: Optimizer,
+}
+
+/// The numbers one update step applies, in the order both backends hold them: the CPU's
+/// update rule (`cpu::optimizer::UpdateRule`) carries them, and so does the GPU's per-step
+/// record (`gpu::layout::StepRecord`, shaders/step.wgsl's `Step`), byte for byte.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct StepConstants {
+    /// η.
+    pub eta: f32,
+    /// 1/m for this mini-batch of m samples.
+    pub inv_rows: f32,
+    /// λ/n, the L2 term's factor in g = (1/m)Σ∂C/∂W + (λ/n)W (0 for biases).
+    pub decay: f32,
+    /// Momentum's μ.
+    pub momentum: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    /// Adam's ε.
+    pub epsilon: f32,
+    /// Adam's bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ for this step's t.
+    pub bias_correction1: f32,
+    pub bias_correction2: f32,
 }
 
 impl StepHyper {
@@ -356,5 +385,22 @@ impl StepHyper {
         let t = t.min(i32::MAX as u64) as i32;
         let o = &self.optimizer;
         (1.0 - o.beta1.powi(t), 1.0 - o.beta2.powi(t))
+    }
+
+    /// The constants of update number `t` (from 1) over a mini-batch of `rows` samples.
+    pub fn constants(&self, rows: usize, t: u64) -> StepConstants {
+        let o = self.optimizer;
+        let (bias_correction1, bias_correction2) = self.bias_corrections(t);
+        StepConstants {
+            eta: self.eta,
+            inv_rows: 1.0 / rows as f32,
+            decay: self.decay(),
+            momentum: o.momentum,
+            beta1: o.beta1,
+            beta2: o.beta2,
+            epsilon: o.epsilon,
+            bias_correction1,
+            bias_correction2,
+        }
     }
 }

@@ -1,0 +1,46 @@
+// What every multiply variant shares (matmul.wgsl, matmul_blocked.wgsl, matmul_blocked_k4.wgsl):
+// the product's shapes, the transpose flags and the batch-size convention.
+//
+// The composition contract. A multiply pipeline is this fragment, one multiply variant and one
+// epilogue fragment (kernels.rs composes them; WGSL has no #include):
+//   - the multiply computes C[M,N] = Σ_k A(m,k)·B(k,n), each sum in one fixed order in one
+//     invocation (no atomics: the same bits run after run on the same adapter), and calls
+//         fn epilogue(row: u32, col: u32, acc: f32)
+//     once for every row < M, col < N with acc = C[row, col];
+//   - the epilogue fragment defines `epilogue` (forward_sigmoid.wgsl, forward_linear.wgsl,
+//     backprop_delta.wgsl, outer_product.wgsl), declares its own bindings from @binding(3) on,
+//     and may read B's buffer through `mat_b_at(i)` (the forward epilogues read the bias there);
+//   - outer_product.wgsl's epilogue turns the gradient into g and calls
+//         fn update(index: u32, g: f32, w: f32)
+//     with w the parameter's current value, which the optimizer fragment defines
+//     (update_sgd.wgsl, update_momentum.wgsl, update_adam.wgsl), from @binding(4) on.
+// Bindings of group 1: 0 the Dims below, 1 A, 2 B (declared by the variant: as f32 in
+// matmul_operands.wgsl, as vec4 in matmul_blocked_k4.wgsl), 3.. the epilogue's.
+// Constants such as TILE and BLOCK come from src/gpu/layout.rs (prepended by kernels.rs).
+
+// The shapes of C[M,N] = Σ_k A(m,k)·B(k,n) and the leading dimensions of A and B
+// (src/gpu/layout.rs's MatDims). A dimension given as 0 means "the step's batch size" m.
+struct Dims {
+    m: u32,
+    n: u32,
+    k: u32,
+    lda: u32,
+    ldb: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(1) @binding(0) var<uniform> dims: Dims;
+
+// A is stored [M,K] row-major, or [K,M] when TRANS_A (Aᵀ read in place, never copied); B is
+// stored [K,N], or [N,K] when TRANS_B. With B_ONES_COLUMN, B has one more column than it
+// stores, n = N−1, made of ones, so Σ_k A(m,k) (the bias gradient Σδ) comes out of the same
+// pass as the weight gradient. Set per pipeline by kernels.rs.
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override B_ONES_COLUMN: bool = false;
+
+fn dim_or_rows(d: u32) -> u32 {
+    return select(d, step.rows, d == 0u);
+}

@@ -1,0 +1,126 @@
+//! The bind groups of every dispatch: which buffers each kernel reads and writes, in the order
+//! of its shader's bindings. Built once the buffers exist, and again whenever they are
+//! replaced by larger ones.
+
+use super::context::GpuContext;
+use super::kernels::{bind, Kernels};
+use super::layout::{step_group, IMAGE_BINDINGS};
+use super::trainer::DeviceBuffers;
+use crate::error::Result;
+
+pub(super) struct Groups {
+    /// Group 0 of every kernel: the step record, at a dynamic offset.
+    pub step: wgpu::BindGroup,
+    /// Per data set (train, validation, test): its images into acts[0].
+    pub gather: Vec<wgpu::BindGroup>,
+    /// Per layer.
+    pub forward: Vec<wgpu::BindGroup>,
+    /// Per layer; none for the first (no error is propagated to the input).
+    pub backprop: Vec<Option<wgpu::BindGroup>>,
+    /// Per layer: the gradient product and the optimizer's update.
+    pub update: Vec<wgpu::BindGroup>,
+    pub output_delta: wgpu::BindGroup,
+    /// Per data set.
+    pub evaluate: Vec<wgpu::BindGroup>,
+}
+
+impl Groups {
+    pub fn new(ctx: &GpuContext, k: &Kernels, b: &DeviceBuffers) -> Result<Groups> {
+        let last = b.layers.len() - 1;
+        let output = &b.acts[last + 1];
+        let gather = b
+            .sets
+            .iter()
+            .map(|s| {
+                let mut list = vec![&s.dims, &b.order, &b.acts[0]];
+                list.extend((0..IMAGE_BINDINGS as usize).map(|i| s.chunk(i)));
+                bind(ctx, &k.gather, "gather", &list)
+            })
+            .collect();
+        let mut forward = Vec::with_capacity(b.layers.len());
+        for (l, layer) in b.layers.iter().enumerate() {
+            let kernel = k.forward(l != last, layer.forward)?;
+            forward.push(bind(
+                ctx,
+                kernel,
+                "forward",
+                &[
+                    &layer.forward_dims,
+                    &b.acts[l],
+                    &layer.params,
+                    &b.acts[l + 1],
+                ],
+            ));
+        }
+        let backprop = b
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(l, layer)| {
+                (l > 0).then(|| {
+                    bind(
+                        ctx,
+                        &k.backprop,
+                        "backprop",
+                        &[
+                            &layer.backprop_dims,
+                            &b.deltas[l],
+                            &layer.params,
+                            &b.acts[l],
+                            &b.deltas[l - 1],
+                        ],
+                    )
+                })
+            })
+            .collect();
+        let update = b
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(l, layer)| {
+                let mut list = vec![
+                    &layer.gradient_dims,
+                    &b.deltas[l],
+                    &b.acts[l],
+                    &layer.params,
+                ];
+                list.extend(layer.slots.iter());
+                bind(ctx, &k.update, "update", &list)
+            })
+            .collect();
+        let output_delta = bind(
+            ctx,
+            &k.output_delta,
+            "output delta",
+            &[
+                &b.output_dims,
+                output,
+                &b.sets[0].labels,
+                &b.order,
+                &b.deltas[last],
+            ],
+        );
+        let evaluate = b
+            .sets
+            .iter()
+            .zip(&b.eval)
+            .map(|(s, e)| {
+                bind(
+                    ctx,
+                    &k.evaluate,
+                    "evaluate",
+                    &[&b.output_dims, output, &s.labels, &e.costs, &e.predictions],
+                )
+            })
+            .collect();
+        Ok(Groups {
+            step: step_group(ctx, &k.step_layout, &b.steps),
+            gather,
+            forward,
+            backprop,
+            update,
+            output_delta,
+            evaluate,
+        })
+    }
+}

@@ -1,0 +1,436 @@
+//! The seam between the host and the shaders, in one place: every number and struct layout
+//! both sides must agree on is defined here once.
+//!
+//! - Constants (tile and block sizes, workgroup sizes, the image bindings) are Rust constants;
+//!   the shaders never define them but receive them from [`wgsl_constants`], which
+//!   `kernels.rs` prepends to every pipeline's source. Where a shader's code is written for one
+//!   value (the 8×8 block of matmul_blocked.wgsl is unrolled by hand), the shader says so with
+//!   a `const_assert`, so changing the Rust constant alone fails the shader's compilation.
+//! - Structs (`StepRecord`, `MatDims`, `OutputDims`, `GatherDims`) are the host copies of the
+//!   WGSL structs `Step`, `Dims`, `OutputDims`, `GatherDims`. Their sizes are asserted at
+//!   compile time, and the tests at the end of this file parse every pipeline's source with
+//!   naga and hold each WGSL member's offset against the Rust field's.
+//! - How the buffers are laid out: a layer's parameters (W then b, [`layer_bytes`]) and the
+//!   per-step records ([`steps_buffer`], [`step_group`]).
+
+use super::context::GpuContext;
+use crate::config::{StepConstants, StepHyper};
+use crate::model::Layer;
+#[cfg(test)]
+use std::mem::offset_of;
+use std::mem::size_of;
+
+/// Side of matmul.wgsl's square output tile.
+pub(crate) const TILE: u32 = 16;
+/// The slice of the inner dimension k that matmul.wgsl stages through workgroup memory at a
+/// time.
+pub(crate) const TILE_K: u32 = 32;
+/// Invocations along each side of a matmul.wgsl workgroup; each computes a 2×2 piece of the
+/// tile, so the tile's side is twice this.
+pub(crate) const TILED_SIDE: u32 = 8;
+/// Rows and columns of the result per invocation of matmul_blocked.wgsl.
+pub(crate) const BLOCK: u32 = 8;
+/// Rows and columns of the result per invocation of matmul_blocked_k4.wgsl.
+pub(crate) const BLOCK_K4: u32 = 4;
+/// Invocations per workgroup of matmul_blocked.wgsl and matmul_blocked_k4.wgsl (along N). Small
+/// workgroups spread the few dozen invocations of a small product over a CPU driver's threads
+/// (BENCHMARKS.md, "The GPU path on lavapipe").
+pub(crate) const BLOCKED_GROUP: u32 = 16;
+/// Invocations per workgroup of the row-wise kernels (gather, output_delta, evaluate).
+pub(crate) const ROW_GROUP: u32 = 64;
+/// How many storage bindings gather.wgsl reads a data set's images from.
+pub(crate) const IMAGE_BINDINGS: u32 = 4;
+/// The size of the per-step record, step.wgsl's `Step`.
+pub(crate) const STEP_BYTES: u64 = 64;
+
+/// The WGSL declarations of the constants above, prepended to every pipeline's source.
+pub(crate) fn wgsl_constants() -> String {
+    let constants = [
+        ("TILE", TILE),
+        ("TILE_K", TILE_K),
+        ("TILED_SIDE", TILED_SIDE),
+        ("BLOCK", BLOCK),
+        ("BLOCK_K4", BLOCK_K4),
+        ("BLOCKED_GROUP", BLOCKED_GROUP),
+        ("ROW_GROUP", ROW_GROUP),
+        ("IMAGE_BINDINGS", IMAGE_BINDINGS),
+    ];
+    let mut s = String::from(
+        "// Generated from the constants in src/gpu/layout.rs; no shader defines these itself.\n",
+    );
+    for (name, value) in constants {
+        s += &format!("const {name}: u32 = {value}u;\n");
+    }
+    s
+}
+
+/// step.wgsl's `Step`: which samples a step covers, and the constants of its update.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct StepRecord {
+    pub rows: u32,
+    pub order_offset: u32,
+    /// 1: the batch is samples `order_offset..` in storage order (evaluation); 0: sample i of
+    /// the batch is `order[order_offset + i]` (training).
+    pub sequential: u32,
+    pub _pad0: u32,
+    /// The update's constants, members `eta` to `bias_correction2` of `Step`.
+    pub c: StepConstants,
+    pub _pad1: [u32; 3],
+}
+
+const _: () = assert!(size_of::<StepRecord>() as u64 == STEP_BYTES);
+
+impl StepRecord {
+    /// The record of update number `t` (from 1) over `rows` samples starting at
+    /// `order_offset` of the epoch's order.
+    pub fn training(hyper: &StepHyper, rows: usize, order_offset: usize, t: u64) -> Self {
+        StepRecord {
+            rows: rows as u32,
+            order_offset: order_offset as u32,
+            c: hyper.constants(rows, t),
+            ..StepRecord::default()
+        }
+    }
+
+    /// The record of an evaluation batch: `rows` samples from `first` in storage order.
+    pub fn sequential(rows: usize, first: usize) -> Self {
+        StepRecord {
+            rows: rows as u32,
+            order_offset: first as u32,
+            sequential: 1,
+            ..StepRecord::default()
+        }
+    }
+
+    /// (WGSL member, byte offset) of every field but the padding.
+    #[cfg(test)]
+    fn members() -> Vec<(&'static str, usize)> {
+        let c = offset_of!(StepRecord, c);
+        vec![
+            ("rows", offset_of!(StepRecord, rows)),
+            ("order_offset", offset_of!(StepRecord, order_offset)),
+            ("sequential", offset_of!(StepRecord, sequential)),
+            ("eta", c + offset_of!(StepConstants, eta)),
+            ("inv_rows", c + offset_of!(StepConstants, inv_rows)),
+            ("decay", c + offset_of!(StepConstants, decay)),
+            ("momentum", c + offset_of!(StepConstants, momentum)),
+            ("beta1", c + offset_of!(StepConstants, beta1)),
+            ("beta2", c + offset_of!(StepConstants, beta2)),
+            ("epsilon", c + offset_of!(StepConstants, epsilon)),
+            (
+                "bias_correction1",
+                c + offset_of!(StepConstants, bias_correction1),
+            ),
+            (
+                "bias_correction2",
+                c + offset_of!(StepConstants, bias_correction2),
+            ),
+        ]
+    }
+}
+
+/// matmul_common.wgsl's `Dims`: the shapes of one product C[M,N] = Σ_k A(m,k)·B(k,n). A
+/// dimension of 0 stands for the step's batch size m (`Step.rows`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct MatDims {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub lda: u32,
+    pub ldb: u32,
+    pub _pad: [u32; 3],
+}
+
+const _: () = assert!(size_of::<MatDims>() == 32);
+
+/// The batch size, as a dimension of [`MatDims`].
+const ROWS: u32 = 0;
+
+impl MatDims {
+    /// The forward product of a layer, Z[m,out] = A[m,in]·Wᵀ: B = W stored [N=out, K=in].
+    pub fn forward(inputs: usize, outputs: usize) -> Self {
+        let (i, o) = (inputs as u32, outputs as u32);
+        MatDims {
+            m: ROWS,
+            n: o,
+            k: i,
+            lda: i,
+            ldb: i,
+            _pad: [0; 3],
+        }
+    }
+
+    /// The backward product, D[m,in] = δ[m,out]·W: B = W stored [K=out, N=in].
+    pub fn backprop(inputs: usize, outputs: usize) -> Self {
+        let (i, o) = (inputs as u32, outputs as u32);
+        MatDims {
+            m: ROWS,
+            n: i,
+            k: o,
+            lda: o,
+            ldb: i,
+            _pad: [0; 3],
+        }
+    }
+
+    /// The gradient product, G[out,in+1] = δᵀ·[A_prev | 1]: A = δ stored [K=m, M=out], and the
+    /// ones column gives Σδ (the bias gradient).
+    pub fn gradient(inputs: usize, outputs: usize) -> Self {
+        let (i, o) = (inputs as u32, outputs as u32);
+        MatDims {
+            m: o,
+            n: i + 1,
+            k: ROWS,
+            lda: o,
+            ldb: i,
+            _pad: [0; 3],
+        }
+    }
+
+    #[cfg(test)]
+    fn members() -> Vec<(&'static str, usize)> {
+        vec![
+            ("m", offset_of!(MatDims, m)),
+            ("n", offset_of!(MatDims, n)),
+            ("k", offset_of!(MatDims, k)),
+            ("lda", offset_of!(MatDims, lda)),
+            ("ldb", offset_of!(MatDims, ldb)),
+        ]
+    }
+}
+
+/// output_dims.wgsl's `OutputDims`: the output layer's width.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct OutputDims {
+    pub n: u32,
+    pub _pad: [u32; 3],
+}
+
+const _: () = assert!(size_of::<OutputDims>() == 16);
+
+impl OutputDims {
+    pub fn new(classes: usize) -> Self {
+        OutputDims {
+            n: classes as u32,
+            _pad: [0; 3],
+        }
+    }
+
+    #[cfg(test)]
+    fn members() -> Vec<(&'static str, usize)> {
+        vec![("n", offset_of!(OutputDims, n))]
+    }
+}
+
+/// gather.wgsl's `GatherDims`: how a data set's packed images are laid out.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct GatherDims {
+    pub pixels: u32,
+    pub words_per_image: u32,
+    pub images_per_chunk: u32,
+    pub _pad: u32,
+}
+
+const _: () = assert!(size_of::<GatherDims>() == 16);
+
+impl GatherDims {
+    #[cfg(test)]
+    fn members() -> Vec<(&'static str, usize)> {
+        vec![
+            ("pixels", offset_of!(GatherDims, pixels)),
+            ("words_per_image", offset_of!(GatherDims, words_per_image)),
+            ("images_per_chunk", offset_of!(GatherDims, images_per_chunk)),
+        ]
+    }
+}
+
+/// A layer's parameter buffer: W [out,in] row-major, then b [out], zero-padded to a multiple
+/// of 16 bytes so that a vec4 view of the buffer (matmul_blocked_k4.wgsl) reaches the last
+/// bias. The optimizer's slots use the same layout.
+pub(crate) fn layer_bytes(layer: &Layer) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity((layer.weight.len() + layer.bias.len() + 3) * 4);
+    bytes.extend_from_slice(bytemuck::cast_slice(&layer.weight));
+    bytes.extend_from_slice(bytemuck::cast_slice(&layer.bias));
+    bytes.resize(bytes.len().next_multiple_of(16), 0);
+    bytes
+}
+
+/// Bytes between consecutive step records: a record, rounded up to the device's alignment of
+/// dynamic uniform offsets.
+pub(crate) fn step_stride(ctx: &GpuContext) -> u64 {
+    STEP_BYTES.max(ctx.device.limits().min_uniform_buffer_offset_alignment as u64)
+}
+
+/// A uniform buffer of `capacity` step records, `stride` bytes apart.
+pub(crate) fn steps_buffer(ctx: &GpuContext, capacity: usize, stride: u64) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("step records"),
+        size: capacity.max(1) as u64 * stride,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+/// The bind group 0 of every kernel: one record of `steps`, chosen per dispatch by a dynamic
+/// offset.
+pub(crate) fn step_group(
+    ctx: &GpuContext,
+    layout: &wgpu::BindGroupLayout,
+    steps: &wgpu::Buffer,
+) -> wgpu::BindGroup {
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("step"),
+        layout,
+        entries: &[wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: steps,
+                offset: 0,
+                size: wgpu::BufferSize::new(STEP_BYTES),
+            }),
+        }],
+    })
+}
+
+/// The host and the shaders agree: every pipeline's source, as `kernels.rs` composes it,
+/// parses and validates, and each WGSL struct the host mirrors has the host's size and member
+/// offsets. Runs without a GPU (naga is the shader compiler wgpu itself uses).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::kernels::pipeline_sources;
+
+    fn module(name: &str, source: &str) -> naga::Module {
+        let module = naga::front::wgsl::parse_str(source)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{name} does not validate: {e:?}"));
+        module
+    }
+
+    /// (size, member offsets) of the WGSL struct `name`, if the module declares it.
+    fn wgsl_struct(module: &naga::Module, name: &str) -> Option<(u32, Vec<(String, u32)>)> {
+        module.types.iter().find_map(|(_, ty)| match &ty.inner {
+            naga::TypeInner::Struct { members, span } if ty.name.as_deref() == Some(name) => {
+                Some((
+                    *span,
+                    members
+                        .iter()
+                        .map(|m| (m.name.clone().unwrap_or_default(), m.offset))
+                        .collect(),
+                ))
+            }
+            _ => None,
+        })
+    }
+
+    /// A host struct as the shaders must see it: WGSL name, size, (member, offset) pairs.
+    struct Host {
+        wgsl: &'static str,
+        size: usize,
+        members: Vec<(&'static str, usize)>,
+    }
+
+    fn host_structs() -> [Host; 4] {
+        let host = |wgsl, size, members| Host {
+            wgsl,
+            size,
+            members,
+        };
+        [
+            host("Step", size_of::<StepRecord>(), StepRecord::members()),
+            host("Dims", size_of::<MatDims>(), MatDims::members()),
+            host("OutputDims", size_of::<OutputDims>(), OutputDims::members()),
+            host("GatherDims", size_of::<GatherDims>(), GatherDims::members()),
+        ]
+    }
+
+    /// Every way `module`'s copies of the host structs differ from the host's, and the names
+    /// of the structs it declares.
+    fn disagreements(module: &naga::Module) -> (Vec<String>, Vec<&'static str>) {
+        let mut found = Vec::new();
+        let mut seen = Vec::new();
+        for h in host_structs() {
+            let Some((span, members)) = wgsl_struct(module, h.wgsl) else {
+                continue;
+            };
+            seen.push(h.wgsl);
+            if span as usize != h.size {
+                found.push(format!("{} is {span} bytes, the host's {}", h.wgsl, h.size));
+            }
+            for (member, offset) in &h.members {
+                let at = members.iter().find(|(n, _)| n == member).map(|(_, o)| *o);
+                if at != Some(*offset as u32) {
+                    found.push(format!(
+                        "{}.{member} is at {at:?}, the host's at {offset}",
+                        h.wgsl
+                    ));
+                }
+            }
+        }
+        (found, seen)
+    }
+
+    #[test]
+    fn every_pipeline_validates_and_agrees_with_the_host_structs() {
+        let mut seen = std::collections::BTreeSet::new();
+        let sources = pipeline_sources();
+        assert!(
+            sources.len() >= 10,
+            "expected every pipeline, got {}",
+            sources.len()
+        );
+        for (name, source) in &sources {
+            let (found, structs) = disagreements(&module(name, source));
+            assert!(found.is_empty(), "{name}: {found:?}");
+            seen.extend(structs);
+        }
+        assert_eq!(seen.len(), host_structs().len(), "structs found: {seen:?}");
+    }
+
+    /// A disagreement is caught: a `Step` with two members swapped fails the comparison.
+    #[test]
+    fn the_layout_check_can_fail() {
+        let step = crate::gpu::kernels::STEP_SOURCE;
+        let swapped = step.replace(
+            "rows: u32,\n    order_offset: u32,",
+            "order_offset: u32,\n    rows: u32,",
+        );
+        assert_ne!(swapped, step, "the swap applies");
+        let (found, _) = disagreements(&module("swapped step.wgsl", &swapped));
+        assert_eq!(found.len(), 2, "{found:?}");
+    }
+
+    #[test]
+    fn no_shader_defines_a_host_constant() {
+        for (file, text) in crate::gpu::kernels::SHADER_FILES {
+            for name in [
+                "TILE",
+                "TILE_K",
+                "TILED_SIDE",
+                "BLOCK",
+                "BLOCK_K4",
+                "BLOCKED_GROUP",
+                "ROW_GROUP",
+                "IMAGE_BINDINGS",
+            ] {
+                for keyword in ["const", "override", "let", "var"] {
+                    let decl = format!("{keyword} {name}:");
+                    let decl_eq = format!("{keyword} {name} =");
+                    assert!(
+                        !text.contains(&decl) && !text.contains(&decl_eq),
+                        "{file} declares {name}; it comes from src/gpu/layout.rs"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Which matrix multiply a product runs through, decided once per product: the variant names
+//! the shader, and the pipeline and the dispatch grid both follow from it.
+
+use super::context::GpuContext;
+use super::layout::{BLOCK, BLOCKED_GROUP, BLOCK_K4, TILE};
+
+const MATMUL_TILED: &str = include_str!("../../shaders/matmul.wgsl");
+const MATMUL_OPERANDS: &str = include_str!("../../shaders/matmul_operands.wgsl");
+const MATMUL_BLOCKED: &str = include_str!("../../shaders/matmul_blocked.wgsl");
+const MATMUL_BLOCKED_K4: &str = include_str!("../../shaders/matmul_blocked_k4.wgsl");
+
+/// A multiply variant (each composed after matmul_common.wgsl, before an epilogue).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Multiply {
+    /// matmul.wgsl: TILE×TILE tiles staged through workgroup memory (real GPUs).
+    Tiled,
+    /// matmul_blocked.wgsl: BLOCK×BLOCK register blocks, no workgroup memory (CPU drivers).
+    Blocked,
+    /// matmul_blocked_k4.wgsl: BLOCK_K4×BLOCK_K4 blocks loaded as vec4 along k; the forward
+    /// product on the blocked path when the layer's input count is a multiple of 4.
+    BlockedK4,
+}
+
+impl Multiply {
+    #[cfg(test)]
+    pub const ALL: [Multiply; 3] = [Multiply::Tiled, Multiply::Blocked, Multiply::BlockedK4];
+
+    /// The multiply of the backward and gradient products: tiled or blocked.
+    pub fn general(tiled: bool) -> Self {
+        if tiled {
+            Multiply::Tiled
+        } else {
+            Multiply::Blocked
+        }
+    }
+
+    /// The multiply of a layer's forward product Z = A·Wᵀ with `inputs` inputs: on the blocked
+    /// path, the vec4 one when `inputs` is a multiple of 4 (rows of A and W then start
+    /// vec4-aligned).
+    pub fn forward(tiled: bool, inputs: usize) -> Self {
+        match Multiply::general(tiled) {
+            Multiply::Blocked if inputs.is_multiple_of(4) => Multiply::BlockedK4,
+            m => m,
+        }
+    }
+
+    /// The variants a pipeline set for this choice of `tiled` may run.
+    pub fn used(tiled: bool) -> &'static [Multiply] {
+        if tiled {
+            &[Multiply::Tiled]
+        } else {
+            &[Multiply::Blocked, Multiply::BlockedK4]
+        }
+    }
+
+    /// The shader fragments of the variant.
+    pub fn sources(self) -> &'static [&'static str] {
+        match self {
+            Multiply::Tiled => &[MATMUL_OPERANDS, MATMUL_TILED],
+            Multiply::Blocked => &[MATMUL_OPERANDS, MATMUL_BLOCKED],
+            Multiply::BlockedK4 => &[MATMUL_BLOCKED_K4],
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Multiply::Tiled => "tiled",
+            Multiply::Blocked => "blocked",
+            Multiply::BlockedK4 => "blocked_k4",
+        }
+    }
+
+    /// Workgroups for an M × N result: one per tile (tiled), or workgroups of BLOCKED_GROUP
+    /// invocations along N, each invocation one block (blocked).
+    pub fn grid(self, m: usize, n: usize) -> [u32; 3] {
+        match self {
+            Multiply::Tiled => [groups_of(n, TILE), groups_of(m, TILE), 1],
+            Multiply::Blocked => blocked_grid(m, n, BLOCK),
+            Multiply::BlockedK4 => blocked_grid(m, n, BLOCK_K4),
+        }
+    }
+}
+
+/// Whether an adapter gets the tiled multiply. On a CPU driver (llvmpipe) each workgroup barrier
+/// switches between the workgroup's SIMD rows and costs more than the reuse it buys, and every
+/// storage-buffer load is a per-lane loop, so the register-blocked multiply without workgroup
+/// memory is the faster one there (BENCHMARKS.md, "The GPU path on lavapipe"). Real GPUs get
+/// the tiled one.
+pub(crate) fn prefer_tiled(ctx: &GpuContext) -> bool {
+    !ctx.is_software()
+}
+
+/// Workgroups of BLOCKED_GROUP invocations, each computing a `block` × `block` piece of an
+/// M × N result.
+fn blocked_grid(m: usize, n: usize, block: u32) -> [u32; 3] {
+    let blocks = (n as u32).div_ceil(block) as usize;
+    [groups_of(blocks, BLOCKED_GROUP), groups_of(m, block), 1]
+}
+
+/// ⌈n / size⌉, at least 1.
+pub(crate) fn groups_of(n: usize, size: u32) -> u32 {
+    (n as u32).div_ceil(size).max(1)
+}
