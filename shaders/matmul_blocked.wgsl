@@ -143,32 +143,8 @@ fn load_b4(at: vec4<u32>) -> vec4<f32> {
     return vec4<f32>(mat_b[at.x], mat_b[at.y], mat_b[at.z], mat_b[at.w]);
 }
 
-// The epilogue of the block's row `row` (columns col0..col0+7) inside the M x N result. No
-// dynamically indexed local array: llvmpipe would keep one in memory.
+// The epilogue of the block's row `row` (columns col0..col0+7).
 fn store_row(row: u32, col0: u32, lo: vec4<f32>, hi: vec4<f32>, m: u32, n: u32) {
-    if (row >= m) {
-        return;
-    }
-    epilogue(row, col0, lo.x);
-    if (col0 + 1u < n) {
-        epilogue(row, col0 + 1u, lo.y);
-    }
-    if (col0 + 2u < n) {
-        epilogue(row, col0 + 2u, lo.z);
-    }
-    if (col0 + 3u < n) {
-        epilogue(row, col0 + 3u, lo.w);
-    }
-    if (col0 + 4u < n) {
-        epilogue(row, col0 + 4u, hi.x);
-    }
-    if (col0 + 5u < n) {
-        epilogue(row, col0 + 5u, hi.y);
-    }
-    if (col0 + 6u < n) {
-        epilogue(row, col0 + 6u, hi.z);
-    }
-    if (col0 + 7u < n) {
-        epilogue(row, col0 + 7u, hi.w);
-    }
+    store4(row, col0, lo, m, n);
+    store4(row, col0 + 4u, hi, m, n);
 }

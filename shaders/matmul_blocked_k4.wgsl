@@ -54,26 +54,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         ia = ia + vec4<u32>(1u);
         ib = ib + vec4<u32>(1u);
     }
-    store_row(row0, col0, acc0, m, n);
-    store_row(row0 + 1u, col0, acc1, m, n);
-    store_row(row0 + 2u, col0, acc2, m, n);
-    store_row(row0 + 3u, col0, acc3, m, n);
-}
-
-// The epilogue of the block's row `row` (columns col0..col0+3) inside the M x N result. No
-// dynamically indexed local array: llvmpipe would keep one in memory.
-fn store_row(row: u32, col0: u32, acc: vec4<f32>, m: u32, n: u32) {
-    if (row >= m) {
-        return;
-    }
-    epilogue(row, col0, acc.x);
-    if (col0 + 1u < n) {
-        epilogue(row, col0 + 1u, acc.y);
-    }
-    if (col0 + 2u < n) {
-        epilogue(row, col0 + 2u, acc.z);
-    }
-    if (col0 + 3u < n) {
-        epilogue(row, col0 + 3u, acc.w);
-    }
+    store4(row0, col0, acc0, m, n);
+    store4(row0 + 1u, col0, acc1, m, n);
+    store4(row0 + 2u, col0, acc2, m, n);
+    store4(row0 + 3u, col0, acc3, m, n);
 }

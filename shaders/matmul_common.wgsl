@@ -44,3 +44,24 @@ override B_ONES_COLUMN: bool = false;
 fn dim_or_rows(d: u32) -> u32 {
     return select(d, step.rows, d == 0u);
 }
+
+// The epilogue of four consecutive results v of row `row`, from column col0, inside the M x N
+// result: how the blocked multiplies hand over their blocks, row by row, with no dynamically
+// indexed local array (llvmpipe would keep one in memory).
+fn store4(row: u32, col0: u32, v: vec4<f32>, m: u32, n: u32) {
+    if (row >= m) {
+        return;
+    }
+    if (col0 < n) {
+        epilogue(row, col0, v.x);
+    }
+    if (col0 + 1u < n) {
+        epilogue(row, col0 + 1u, v.y);
+    }
+    if (col0 + 2u < n) {
+        epilogue(row, col0 + 2u, v.z);
+    }
+    if (col0 + 3u < n) {
+        epilogue(row, col0 + 3u, v.w);
+    }
+}

@@ -109,9 +109,8 @@ impl CpuBackend {
 ///
 /// Weights fed only by always-zero border pixels, and optimizer state that stops receiving
 /// gradient, shrink geometrically into the subnormal range (below 1.2e-38), where every x86
-/// operation that touches one takes a ~100× slower microcode path: an Adam epoch of the
-/// network2 shape left 8,481 subnormal first-layer weights and took 6.0 s instead of 0.97 s.
-/// GPUs flush f32 subnormals to zero as well, so this also keeps the reference closer to them.
+/// operation that touches one takes a much slower microcode path (BENCHMARKS.md, "Optimizers,
+/// and subnormal floats", has what it cost Adam). GPUs flush f32 subnormals to zero as well, so this also keeps the reference closer to them.
 fn without_subnormals<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
     {

@@ -155,30 +155,30 @@ fn update_spec(m: Multiply, opt: OptimizerKind) -> Spec {
     )
 }
 
-fn output_constants(output: Output, cost: Cost) -> Vec<(&'static str, f64)> {
+/// A per-sample output kernel: `fragment` after σ, the output activation and OutputDims.
+fn output_spec(name: &str, fragment: &'static str, output: Output, cost: Cost) -> Spec {
     let b = |v: bool| if v { 1.0 } else { 0.0 };
-    vec![
-        ("OUTPUT_SOFTMAX", b(output == Output::Softmax)),
-        ("COST_CROSS_ENTROPY", b(cost == Cost::CrossEntropy)),
-    ]
-}
-
-fn output_delta_spec(output: Output, cost: Cost) -> Spec {
     Spec {
-        name: "output_delta".into(),
-        fragments: vec![SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS, OUTPUT_DELTA],
-        constants: output_constants(output, cost),
+        name: name.into(),
+        fragments: vec![SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS, fragment],
+        constants: vec![
+            ("OUTPUT_SOFTMAX", b(output == Output::Softmax)),
+            ("COST_CROSS_ENTROPY", b(cost == Cost::CrossEntropy)),
+        ],
         slots: vec![Uniform, Read, Read, Read, ReadWrite],
     }
 }
 
+/// δᴸ from z and the labels (read through the order): its slots are dims, z, labels, order, δ.
+fn output_delta_spec(output: Output, cost: Cost) -> Spec {
+    output_spec("output_delta", OUTPUT_DELTA, output, cost)
+}
+
+/// Cost and prediction per sample: dims, z, labels, costs, predictions.
 fn evaluate_spec(output: Output, cost: Cost) -> Spec {
-    Spec {
-        name: "evaluate".into(),
-        fragments: vec![SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS, EVALUATE],
-        constants: output_constants(output, cost),
-        slots: vec![Uniform, Read, Read, ReadWrite, ReadWrite],
-    }
+    let mut spec = output_spec("evaluate", EVALUATE, output, cost);
+    spec.slots[3] = ReadWrite;
+    spec
 }
 
 /// The name and composed source of every pipeline gpu-mlp can build, for every optimizer and

@@ -34,7 +34,7 @@ pub(crate) const BLOCK: u32 = 8;
 pub(crate) const BLOCK_K4: u32 = 4;
 /// Invocations per workgroup of matmul_blocked.wgsl and matmul_blocked_k4.wgsl (along N). Small
 /// workgroups spread the few dozen invocations of a small product over a CPU driver's threads
-/// (BENCHMARKS.md, "The GPU path on lavapipe").
+/// (BENCHMARKS.md, "GPU path on lavapipe").
 pub(crate) const BLOCKED_GROUP: u32 = 16;
 /// Invocations per workgroup of the row-wise kernels (gather, output_delta, evaluate).
 pub(crate) const ROW_GROUP: u32 = 64;
@@ -149,44 +149,34 @@ const _: () = assert!(size_of::<MatDims>() == 32);
 const ROWS: u32 = 0;
 
 impl MatDims {
+    fn new(m: u32, n: u32, k: u32, lda: u32, ldb: u32) -> Self {
+        MatDims {
+            m,
+            n,
+            k,
+            lda,
+            ldb,
+            _pad: [0; 3],
+        }
+    }
+
     /// The forward product of a layer, Z[m,out] = A[m,in]·Wᵀ: B = W stored [N=out, K=in].
     pub fn forward(inputs: usize, outputs: usize) -> Self {
         let (i, o) = (inputs as u32, outputs as u32);
-        MatDims {
-            m: ROWS,
-            n: o,
-            k: i,
-            lda: i,
-            ldb: i,
-            _pad: [0; 3],
-        }
+        MatDims::new(ROWS, o, i, i, i)
     }
 
     /// The backward product, D[m,in] = δ[m,out]·W: B = W stored [K=out, N=in].
     pub fn backprop(inputs: usize, outputs: usize) -> Self {
         let (i, o) = (inputs as u32, outputs as u32);
-        MatDims {
-            m: ROWS,
-            n: i,
-            k: o,
-            lda: o,
-            ldb: i,
-            _pad: [0; 3],
-        }
+        MatDims::new(ROWS, i, o, o, i)
     }
 
     /// The gradient product, G[out,in+1] = δᵀ·[A_prev | 1]: A = δ stored [K=m, M=out], and the
     /// ones column gives Σδ (the bias gradient).
     pub fn gradient(inputs: usize, outputs: usize) -> Self {
         let (i, o) = (inputs as u32, outputs as u32);
-        MatDims {
-            m: o,
-            n: i + 1,
-            k: ROWS,
-            lda: o,
-            ldb: i,
-            _pad: [0; 3],
-        }
+        MatDims::new(o, i + 1, ROWS, o, i)
     }
 
     #[cfg(test)]
@@ -257,6 +247,18 @@ pub(crate) fn layer_bytes(layer: &Layer) -> Vec<u8> {
     bytes.extend_from_slice(bytemuck::cast_slice(&layer.bias));
     bytes.resize(bytes.len().next_multiple_of(16), 0);
     bytes
+}
+
+/// The layer of `inputs` × `outputs` whose buffer read back as `floats` (the inverse of
+/// [`layer_bytes`]; padding past W and b is ignored).
+pub(crate) fn layer_from_floats(inputs: usize, outputs: usize, floats: &[f32]) -> Layer {
+    let w = outputs * inputs;
+    Layer {
+        inputs,
+        outputs,
+        weight: floats[..w].to_vec(),
+        bias: floats[w..w + outputs].to_vec(),
+    }
 }
 
 /// Bytes between consecutive step records: a record, rounded up to the device's alignment of

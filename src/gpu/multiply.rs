@@ -84,7 +84,7 @@ impl Multiply {
 /// Whether an adapter gets the tiled multiply. On a CPU driver (llvmpipe) each workgroup barrier
 /// switches between the workgroup's SIMD rows and costs more than the reuse it buys, and every
 /// storage-buffer load is a per-lane loop, so the register-blocked multiply without workgroup
-/// memory is the faster one there (BENCHMARKS.md, "The GPU path on lavapipe"). Real GPUs get
+/// memory is the faster one there (BENCHMARKS.md, "GPU path on lavapipe"). Real GPUs get
 /// the tiled one.
 pub(crate) fn prefer_tiled(ctx: &GpuContext) -> bool {
     !ctx.is_software()

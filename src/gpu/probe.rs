@@ -6,8 +6,8 @@ use super::context::GpuContext;
 use super::dataset::DeviceSet;
 use super::kernels::{self, Kernel, Kernels};
 use super::layout::{
-    layer_bytes, step_group, step_stride, steps_buffer, MatDims, OutputDims, StepRecord,
-    IMAGE_BINDINGS, ROW_GROUP,
+    layer_bytes, layer_from_floats, step_group, step_stride, steps_buffer, MatDims, OutputDims,
+    StepRecord, IMAGE_BINDINGS, ROW_GROUP,
 };
 use super::multiply::groups_of;
 use crate::config::{Cost, OptimizerKind, Output, StepHyper};
@@ -156,15 +156,7 @@ impl Probe {
             grid,
         )?;
         let floats = layer.outputs * layer.inputs + layer.outputs;
-        let split = |v: Vec<f32>| {
-            let w = layer.outputs * layer.inputs;
-            Layer {
-                inputs: layer.inputs,
-                outputs: layer.outputs,
-                weight: v[..w].to_vec(),
-                bias: v[w..].to_vec(),
-            }
-        };
+        let split = |v: Vec<f32>| layer_from_floats(layer.inputs, layer.outputs, &v);
         let new_layer = split(self.read(&params, floats)?);
         let new_slots = slot_buffers
             .iter()
@@ -173,17 +165,26 @@ impl Probe {
         Ok((new_layer, new_slots))
     }
 
-    /// δᴸ [rows, classes] from z [rows, classes] and one label per row.
-    pub fn output_delta(&self, z: &[f32], labels: &[u8], classes: usize) -> Result<Vec<f32>> {
-        let rows = labels.len();
-        let dims = buffers::uniform_init(
-            &self.ctx,
-            "dims",
-            bytemuck::bytes_of(&OutputDims::new(classes)),
-        );
+    /// The uniform and inputs of the per-sample output kernels: OutputDims, z [rows, classes]
+    /// and the labels as u32.
+    fn output_inputs(
+        &self,
+        z: &[f32],
+        labels: &[u8],
+        classes: usize,
+    ) -> (wgpu::Buffer, wgpu::Buffer, wgpu::Buffer) {
+        let dims = OutputDims::new(classes);
+        let dims = buffers::uniform_init(&self.ctx, "dims", bytemuck::bytes_of(&dims));
         let zb = buffers::storage_init(&self.ctx, "z", f32_bytes(z));
         let lb: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
         let lb = buffers::storage_init(&self.ctx, "labels", bytemuck::cast_slice(&lb));
+        (dims, zb, lb)
+    }
+
+    /// δᴸ [rows, classes] from z [rows, classes] and one label per row.
+    pub fn output_delta(&self, z: &[f32], labels: &[u8], classes: usize) -> Result<Vec<f32>> {
+        let rows = labels.len();
+        let (dims, zb, lb) = self.output_inputs(z, labels, classes);
         let order = buffers::storage_zeroed(&self.ctx, "order", 4);
         let out = buffers::storage_zeroed(&self.ctx, "delta", (rows * classes * 4) as u64);
         let grid = [groups_of(rows, ROW_GROUP), 1, 1];
@@ -204,14 +205,7 @@ impl Probe {
         classes: usize,
     ) -> Result<(Vec<f32>, Vec<u32>)> {
         let rows = labels.len();
-        let dims = buffers::uniform_init(
-            &self.ctx,
-            "dims",
-            bytemuck::bytes_of(&OutputDims::new(classes)),
-        );
-        let zb = buffers::storage_init(&self.ctx, "z", f32_bytes(z));
-        let lb: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
-        let lb = buffers::storage_init(&self.ctx, "labels", bytemuck::cast_slice(&lb));
+        let (dims, zb, lb) = self.output_inputs(z, labels, classes);
         let costs = buffers::storage_zeroed(&self.ctx, "costs", rows as u64 * 4);
         let predictions = buffers::storage_zeroed(&self.ctx, "predictions", rows as u64 * 4);
         let grid = [groups_of(rows, ROW_GROUP), 1, 1];

@@ -18,13 +18,15 @@ use super::context::GpuContext;
 use super::dataset::DeviceSet;
 use super::groups::Groups;
 use super::kernels::Kernels;
-use super::layout::{layer_bytes, step_stride, steps_buffer, MatDims, OutputDims};
+use super::layout::{
+    layer_bytes, layer_from_floats, step_stride, steps_buffer, MatDims, OutputDims,
+};
 use super::multiply::{prefer_tiled, Multiply};
 use crate::backend::Split;
 use crate::config::{NetworkConfig, OptimizerKind};
 use crate::data::Splits;
 use crate::error::{Error, Result};
-use crate::model::{Layer, Params};
+use crate::model::Params;
 
 /// Knobs that tests and benchmarks may turn; the defaults are what the CLI uses.
 #[derive(Clone, Copy, Debug)]
@@ -307,16 +309,7 @@ impl GpuBackend {
         let layers = layers
             .iter()
             .zip(data)
-            .map(|(l, bytes)| {
-                let floats = buffers::to_f32(&bytes);
-                let w = l.outputs * l.inputs;
-                Layer {
-                    inputs: l.inputs,
-                    outputs: l.outputs,
-                    weight: floats[..w].to_vec(),
-                    bias: floats[w..].to_vec(),
-                }
-            })
+            .map(|(l, bytes)| layer_from_floats(l.inputs, l.outputs, &buffers::to_f32(&bytes)))
             .collect();
         Ok(Params { layers })
     }

@@ -1,0 +1,134 @@
+//! The command line (clap derive): one struct of flags per subcommand (`train.rs` for the ones
+//! that train, `tools.rs` for the rest) and the flag groups they share. `train.rs` also resolves
+//! the flags into a [`crate::config::TrainConfig`] on top of a preset or a resumed run.
+
+mod tools;
+mod train;
+
+pub use tools::*;
+pub use train::*;
+
+use crate::data::{Source, SplitSizes};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  unexpected internal error
+  2  bad flag or configuration (the message names the flag)
+  3  unreadable or malformed file (data set, checkpoint, output path)
+  4  training diverged (NaN or infinite cost); nothing was saved over a good checkpoint
+  5  GPU problem (no adapter for the backend asked for, device limits, device lost)";
+
+/// gpu-mlp: train multilayer perceptrons with backpropagation on the GPU (wgpu + WGSL) or the
+/// CPU reference, on MNIST-format data.
+#[derive(Debug, Parser)]
+#[command(name = "gpu-mlp", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a network and report each epoch.
+    Train(Box<TrainArgs>),
+    /// Evaluate a saved model on a data split.
+    Eval(EvalArgs),
+    /// Check backprop's gradients against f64 central finite differences.
+    Gradcheck(GradcheckArgs),
+    /// Measure seconds per training epoch for the benchmark configurations.
+    Bench(BenchArgs),
+    /// List the GPU adapters wgpu finds, with the limits that matter for training.
+    Devices(DevicesArgs),
+    /// Train the same network on the CPU and the GPU and compare weights, accuracy and speed.
+    Compare(Box<CompareArgs>),
+    /// Write the textbook's expanded training set (each image and its four one-pixel shifts:
+    /// MNIST's 50,000 become 250,000) as IDX files for `train --data-dir`.
+    ExpandData(ExpandArgs),
+    /// Draw cost and accuracy per epoch from one or more --metrics files into a PNG.
+    Plot(PlotArgs),
+    /// Render the first layer's weights as images, one per hidden unit.
+    ShowWeights(ShowWeightsArgs),
+    /// Classify your own PNG/JPEG images of digits, made to look like MNIST first.
+    Predict(PredictArgs),
+    /// Download a data set's four IDX files from its public mirrors, checking their MD5s.
+    Download(DownloadArgs),
+    /// Write a saved model in another format (ONNX).
+    Export(ExportArgs),
+    /// Print a shell completion script (e.g. `gpu-mlp completions bash > ~/.local/share/bash-completion/completions/gpu-mlp`).
+    Completions(CompletionsArgs),
+}
+
+/// The backend that runs the passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// The CPU reference.
+    Cpu,
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+    /// A real GPU if there is one, else a software adapter, else the CPU.
+    Auto,
+}
+
+/// Which data set to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DatasetChoice {
+    /// MNIST, shipped in data/mnist.
+    Mnist,
+    /// Fashion-MNIST from /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist).
+    FashionMnist,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Data set to train and evaluate on.
+    #[arg(long, value_enum, default_value = "mnist")]
+    pub dataset: DatasetChoice,
+    /// Read the four standard IDX files (train-images-idx3-ubyte[.gz], ...) from DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Training images: the first N of the training file.
+    #[arg(long, default_value_t = 50_000)]
+    pub train_size: usize,
+    /// Validation images: the last N of the training file.
+    #[arg(long, default_value_t = 10_000)]
+    pub validation_size: usize,
+    /// Test images: the first N of the t10k file [default: all of them].
+    #[arg(long)]
+    pub test_size: Option<usize>,
+}
+
+impl DataArgs {
+    pub fn source(&self) -> Source {
+        match (&self.data_dir, self.dataset) {
+            (Some(d), _) => Source::Dir(d.clone()),
+            (None, DatasetChoice::Mnist) => Source::Mnist,
+            (None, DatasetChoice::FashionMnist) => Source::FashionMnist,
+        }
+    }
+
+    pub fn sizes(&self) -> SplitSizes {
+        SplitSizes {
+            train: self.train_size,
+            validation: self.validation_size,
+            test: self.test_size,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// Backend: the CPU reference, a wgpu API, or auto.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: BackendChoice,
+    /// Pick the GPU adapter whose name contains this text (see `gpu-mlp devices`).
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
+    /// CPU threads for the reference's matrix products [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}

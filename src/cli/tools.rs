@@ -1,0 +1,165 @@
+//! The flags of the subcommands that do not train: evaluation, inspection, data and export.
+
+use super::{DataArgs, DatasetChoice, DeviceArgs};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Args)]
+pub struct ExpandArgs {
+    /// Directory to write the four IDX files to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Data set to expand.
+    #[arg(long, value_enum, default_value = "mnist")]
+    pub dataset: DatasetChoice,
+    /// Expand the four standard IDX files in DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The last N training images are copied unchanged (to validate on) instead of expanded.
+    #[arg(long, default_value_t = 10_000)]
+    pub validation_size: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// The checkpoint to evaluate (written by `train --save`).
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Which split to evaluate.
+    #[arg(long, value_enum, default_value = "test")]
+    pub split: crate::backend::Split,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also print the confusion matrix (rows: true class, columns: predicted class).
+    #[arg(long)]
+    pub confusion: bool,
+    /// Render the misclassified images into a PNG grid, each labelled "truth→prediction".
+    #[arg(long, value_name = "PATH.png")]
+    pub errors: Option<PathBuf>,
+    /// At most this many images in the --errors grid (the first ones in the split's order).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub errors_max: usize,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GradcheckArgs {
+    /// Hidden-layer widths of the small network checked.
+    #[arg(long, value_delimiter = ',', default_value = "8,6")]
+    pub hidden: Vec<usize>,
+    /// Real training samples the cost is summed over.
+    #[arg(long, default_value_t = 4)]
+    pub samples: usize,
+    /// Seed for the network's initial weights.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevicesArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlotArgs {
+    /// Metrics files written by `train --metrics` (JSON Lines); several are drawn together.
+    #[arg(required = true, value_name = "METRICS.jsonl")]
+    pub metrics: Vec<PathBuf>,
+    /// The PNG to write.
+    #[arg(short, long, value_name = "PATH.png")]
+    pub output: PathBuf,
+    /// Legend names for the runs, comma-separated, in the order of the files [default: the
+    /// file names without extension].
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    pub labels: Option<Vec<String>>,
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 1200)]
+    pub width: u32,
+    /// Image height in pixels.
+    #[arg(long, default_value_t = 500)]
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShowWeightsArgs {
+    /// The checkpoint (written by `train --save`).
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// The PNG to write.
+    #[arg(short, long, value_name = "PATH.png")]
+    pub output: PathBuf,
+    /// At most this many hidden units (the first ones).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_units: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PredictArgs {
+    /// The checkpoint (written by `train --save`).
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// PNG or JPEG images, one digit each, any size; dark ink on light paper or the reverse.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// Print one JSON object per image (JSON Lines) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write each image as the network sees it (28x28, MNIST-style) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub save_preprocessed: Option<PathBuf>,
+}
+
+/// A data set `download` knows the mirrors and checksums of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DownloadSet {
+    Mnist,
+    FashionMnist,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DownloadArgs {
+    /// Which data set.
+    #[arg(value_enum)]
+    pub dataset: DownloadSet,
+    /// Where to put the four .gz files [default: data/mnist or data/fashion-mnist].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Try this base URL first (the four file names are appended); repeatable.
+    #[arg(long, value_name = "URL")]
+    pub mirror: Vec<String>,
+    /// Use only the --mirror URLs, not the data set's public mirrors.
+    #[arg(long, requires = "mirror")]
+    pub only_mirrors: bool,
+    /// Seconds without progress before a transfer counts as broken.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The checkpoint (written by `train --save`).
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Write an ONNX model (Gemm + Sigmoid/Softmax; input "input" [N, 784] of pixel/255,
+    /// output "output" [N, classes]).
+    #[arg(long, value_name = "PATH.onnx")]
+    pub onnx: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the completion script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,283 @@
+//! The flags of `train`, and of `compare` and `bench`, which train too: the network and its
+//! hyper-parameters ([`HyperArgs`], resolved on top of a preset or a resumed run's
+//! configuration), and what a training run writes.
+
+use super::{DataArgs, DeviceArgs};
+use crate::config::{
+    BenchConfig, Cost, Init, Monitor, OptimizerKind, Output, Preset, Schedule, TrainConfig,
+};
+use crate::error::{Error, Result};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+/// The learning-rate schedule's kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleChoice {
+    Constant,
+    /// η ← η·decay every --step-every epochs.
+    Step,
+    /// η ← η/divisor when validation accuracy has not improved for --patience epochs.
+    Plateau,
+}
+
+/// What each epoch evaluates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MonitorItem {
+    TrainCost,
+    TrainAccuracy,
+    ValidationCost,
+    ValidationAccuracy,
+    TestCost,
+    TestAccuracy,
+}
+
+/// The network and its training hyper-parameters, shared by `train` and `compare`.
+#[derive(Debug, Clone, Args)]
+pub struct HyperArgs {
+    /// Start from a textbook configuration; any flag given overrides it.
+    #[arg(long, value_enum, default_value = "nielsen")]
+    pub preset: Preset,
+    /// Layer widths from input to output [default: 784,30,10 (nielsen), 784,100,10 (network2)].
+    #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
+    pub layers: Option<Vec<usize>>,
+    /// Output activation [default: sigmoid].
+    #[arg(long, value_enum)]
+    pub output: Option<Output>,
+    /// Cost function (cross-entropy on softmax is the log-likelihood) [default: quadratic
+    /// (nielsen), cross-entropy (network2)].
+    #[arg(long, value_enum)]
+    pub cost: Option<Cost>,
+    /// Weight initialisation: N(0,1) or N(0,1/n_in) [default: normal (nielsen), scaled (network2)].
+    #[arg(long, value_enum)]
+    pub init: Option<Init>,
+    /// Learning rate η [default: 3.0 (nielsen), 0.5 (network2)].
+    #[arg(long)]
+    pub eta: Option<f32>,
+    /// L2 regularisation λ; weights decay by 1 − ηλ/n [default: 0 (nielsen), 5.0 (network2)].
+    #[arg(long)]
+    pub lambda: Option<f32>,
+    /// Mini-batch size: 1 is online learning, the training-set size is full-batch gradient
+    /// descent [default: 10].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Epochs to train [default: 30].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Update rule [default: sgd].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Momentum coefficient μ [default: 0.9].
+    #[arg(long)]
+    pub momentum: Option<f32>,
+    /// Adam's β₁ [default: 0.9].
+    #[arg(long)]
+    pub beta1: Option<f32>,
+    /// Adam's β₂ [default: 0.999].
+    #[arg(long)]
+    pub beta2: Option<f32>,
+    /// Adam's ε [default: 1e-8].
+    #[arg(long)]
+    pub adam_epsilon: Option<f32>,
+    /// Learning-rate schedule [default: constant].
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleChoice>,
+    /// Step schedule: epochs between decays [default: 10].
+    #[arg(long)]
+    pub step_every: Option<usize>,
+    /// Step schedule: factor applied to η [default: 0.5].
+    #[arg(long)]
+    pub decay: Option<f32>,
+    /// Plateau schedule: epochs without a better validation accuracy before dividing η
+    /// [default: 10].
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Plateau schedule: divisor of η [default: 2].
+    #[arg(long)]
+    pub divisor: Option<f32>,
+    /// Plateau schedule: stop after this many divisions (7 halvings: η/128) [default: 7].
+    #[arg(long)]
+    pub max_divisions: Option<usize>,
+    /// Stop when validation accuracy has not improved for N epochs [default: off].
+    #[arg(long, value_name = "N")]
+    pub early_stop: Option<usize>,
+    /// Seed for initialisation and shuffling; the same seed gives the same weights [default: 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// What each epoch reports, comma-separated
+    /// [default: train-cost,validation-accuracy,test-accuracy].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub monitor: Option<Vec<MonitorItem>>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub hyper: HyperArgs,
+    /// Write one JSON object per epoch (JSON Lines) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub metrics: Option<PathBuf>,
+    /// Save the trained model (safetensors) to PATH, atomically.
+    #[arg(long, value_name = "PATH")]
+    pub save: Option<PathBuf>,
+    /// Also write the --save checkpoint every N epochs, so a killed run can resume.
+    #[arg(long, value_name = "N", requires = "save")]
+    pub checkpoint_every: Option<usize>,
+    /// Continue the run saved in this checkpoint (its configuration, optimizer state and
+    /// schedule; flags given override). --epochs is the total, counting the epochs already run.
+    #[arg(long, value_name = "PATH")]
+    pub resume: Option<PathBuf>,
+    /// Print only the final summary (no progress bar, no line per epoch).
+    #[arg(long)]
+    pub quiet: bool,
+    /// How epochs are reported on stdout: text (a progress bar on a terminal, else one line per
+    /// epoch) or json (one JSON object per epoch, then a JSON summary).
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Draw cost and accuracy per epoch into this PNG when training ends.
+    #[arg(long, value_name = "PATH.png")]
+    pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+impl HyperArgs {
+    /// The configuration: `base` (the preset, or the resumed run's) with every given flag on top.
+    pub fn resolve(&self, base: TrainConfig) -> Result<TrainConfig> {
+        let mut c = base;
+        if let Some(l) = &self.layers {
+            c.network.layers = l.clone();
+        }
+        if let Some(v) = self.output {
+            c.network.output = v;
+        }
+        if let Some(v) = self.cost {
+            c.network.cost = v;
+        }
+        if let Some(v) = self.init {
+            c.network.init = v;
+        }
+        c.eta = self.eta.unwrap_or(c.eta);
+        c.lambda = self.lambda.unwrap_or(c.lambda);
+        c.batch_size = self.batch_size.unwrap_or(c.batch_size);
+        c.epochs = self.epochs.unwrap_or(c.epochs);
+        c.seed = self.seed.unwrap_or(c.seed);
+        let o = &mut c.optimizer;
+        o.kind = self.optimizer.unwrap_or(o.kind);
+        o.momentum = self.momentum.unwrap_or(o.momentum);
+        o.beta1 = self.beta1.unwrap_or(o.beta1);
+        o.beta2 = self.beta2.unwrap_or(o.beta2);
+        o.epsilon = self.adam_epsilon.unwrap_or(o.epsilon);
+        let step_given = self.step_every.is_some() || self.decay.is_some();
+        let plateau_given =
+            self.patience.is_some() || self.divisor.is_some() || self.max_divisions.is_some();
+        let kind = self.schedule.unwrap_or(match c.schedule {
+            Schedule::Constant => ScheduleChoice::Constant,
+            Schedule::Step { .. } => ScheduleChoice::Step,
+            Schedule::Plateau { .. } => ScheduleChoice::Plateau,
+        });
+        c.schedule = match kind {
+            ScheduleChoice::Constant => {
+                if step_given || plateau_given {
+                    return Err(Error::config(
+                        "--step-every/--decay/--patience/--divisor/--max-divisions need --schedule step or plateau",
+                    ));
+                }
+                Schedule::Constant
+            }
+            ScheduleChoice::Step => {
+                let (every, factor) = match c.schedule {
+                    Schedule::Step { every, factor } => (every, factor),
+                    _ => (10, 0.5),
+                };
+                Schedule::Step {
+                    every: self.step_every.unwrap_or(every),
+                    factor: self.decay.unwrap_or(factor),
+                }
+            }
+            ScheduleChoice::Plateau => {
+                let (p, d, m) = match c.schedule {
+                    Schedule::Plateau {
+                        patience,
+                        divisor,
+                        max_divisions,
+                    } => (patience, divisor, max_divisions),
+                    _ => (10, 2.0, 7),
+                };
+                Schedule::Plateau {
+                    patience: self.patience.unwrap_or(p),
+                    divisor: self.divisor.unwrap_or(d),
+                    max_divisions: self.max_divisions.unwrap_or(m),
+                }
+            }
+        };
+        if self.early_stop.is_some() {
+            c.early_stop = self.early_stop;
+        }
+        if let Some(items) = &self.monitor {
+            let has = |i: MonitorItem| items.contains(&i);
+            c.monitor = Monitor {
+                train_cost: has(MonitorItem::TrainCost),
+                train_accuracy: has(MonitorItem::TrainAccuracy),
+                validation_cost: has(MonitorItem::ValidationCost),
+                validation_accuracy: has(MonitorItem::ValidationAccuracy),
+                test_cost: has(MonitorItem::TestCost),
+                test_accuracy: has(MonitorItem::TestAccuracy),
+            };
+        }
+        Ok(c)
+    }
+}
+
+/// How `train` reports epochs on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// A progress bar on a terminal; one line per epoch otherwise.
+    Text,
+    /// One JSON object per epoch (the --metrics line), then one summary object.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// The network and hyper-parameters, as for `train`; --epochs defaults to 1 here.
+    #[command(flatten)]
+    pub hyper: HyperArgs,
+    /// Compare the weights after this many steps, besides after 1 step and at the end.
+    #[arg(long, default_value_t = 100)]
+    pub steps: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The GPU side of the comparison (`cpu` and `auto` both pick the best adapter).
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Configurations to time, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "nielsen,network2,wide"
+    )]
+    pub configs: Vec<BenchConfig>,
+    /// Timed epochs per configuration (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar while timing (it is shown on a terminal otherwise).
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
