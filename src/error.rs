@@ -78,3 +78,34 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of error exits with a code that `--help` documents (cli::EXIT_CODES), and
+    /// failures that are not the user's exit 1, apart from a bad flag's 2.
+    #[test]
+    fn every_exit_code_is_documented() {
+        let errors = [
+            Error::internal("encoding a PNG"),
+            Error::config("--eta"),
+            Error::io("f", std::io::Error::other("x")),
+            Error::bad_data("f", "x"),
+            Error::bad_checkpoint("f", "x"),
+            Error::Diverged("x".into()),
+            Error::Gpu("x".into()),
+        ];
+        let codes: Vec<i32> = errors.iter().map(Error::exit_code).collect();
+        assert_eq!(codes, [1, 2, 3, 3, 3, 4, 5]);
+        for code in codes {
+            assert!(
+                crate::cli::EXIT_CODES
+                    .lines()
+                    .any(|l| l.trim_start().starts_with(&format!("{code} "))),
+                "exit code {code} is not in --help"
+            );
+        }
+        assert!(errors[0].to_string().contains("bug"));
+    }
+}

@@ -4,7 +4,7 @@
 //! The flow: `data` reads IDX files into [`data::Splits`]; `config` says what to train;
 //! `train` runs the epoch loop and drives a [`backend::Backend`], either the CPU reference
 //! (`cpu`) or the GPU (`gpu`); `model` holds the parameters and `checkpoint` stores them as
-//! safetensors.
+//! safetensors, written through `fs`. `cli` and `commands` are the command line on top.
 
 pub mod backend;
 pub mod checkpoint;
