@@ -218,3 +218,44 @@ fn compare_reports_small_differences() {
     assert!(json.contains("after_k_steps"));
     eprintln!("{report}");
 }
+
+/// Both backends keep the same contract (`backend::check_batches`): a mini-batch of 0, an
+/// order longer than the training set and an index outside it are refused by each with the
+/// same message, and neither changes its parameters.
+#[test]
+fn both_backends_refuse_the_same_bad_batches() {
+    let Some(ctx) = context() else { return };
+    let data = random_splits(3, 20, 7, 10);
+    let net = net(&[7, 5, 10], Output::Sigmoid, Cost::Quadratic);
+    let params = Params::init(&net, 2);
+    let mut cpu =
+        CpuBackend::new(&net, params.clone(), OptimizerKind::Sgd, data.clone(), 4, 1).unwrap();
+    let mut gpu = GpuBackend::new(&ctx, &net, params.clone(), OptimizerKind::Sgd, &data).unwrap();
+    let good: Vec<u32> = (0..20).collect();
+    let too_long: Vec<u32> = (0..21).map(|i| i % 20).collect();
+    let cases = [
+        (
+            "batch of 0",
+            good.clone(),
+            0,
+            "--batch-size must be at least 1",
+        ),
+        ("order past the set", too_long, 4, "lists 21 samples"),
+        ("index 20 of 20", vec![0, 20, 1], 4, "names sample 20"),
+    ];
+    for (what, order, batch, needle) in cases {
+        let h = hyper(OptimizerKind::Sgd, 0.5, 0.0, 20, batch);
+        let backends: [&mut dyn Backend; 2] = [&mut cpu, &mut gpu];
+        let messages: Vec<String> = backends
+            .into_iter()
+            .map(|b| match b.train_batches(&order, &h) {
+                Ok(()) => panic!("{what}: {} accepted it", b.describe()),
+                Err(e) => e.to_string(),
+            })
+            .collect();
+        assert_eq!(messages[0], messages[1], "{what}");
+        assert!(messages[0].contains(needle), "{what}: {}", messages[0]);
+    }
+    assert_eq!(cpu.params().unwrap(), params);
+    assert_eq!(gpu.params().unwrap(), params);
+}
