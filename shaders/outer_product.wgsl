@@ -1,6 +1,6 @@
 // Epilogue of the gradient product: the outer-product accumulation over the mini-batch
 //   ∂C/∂W[j,k] = Σ_i δ[i,j]·a_prev[i,k],   ∂C/∂b[j] = Σ_i δ[i,j]   (the ones column, k = in),
-// turned into the step's gradient
+// turned into the step's gradient (gradient.wgsl)
 //   g = (1/m)·Σ∂C/∂W + (λ/n)·W   for weights,   g = (1/m)·Σ∂C/∂b   for biases (not regularised),
 // and handed with the current value w = params[index] to the optimizer's `update(index, g, w)`
 // (update_sgd / update_momentum / update_adam) in the same pass, so the gradient never goes
@@ -17,11 +17,11 @@ fn epilogue(row: u32, col: u32, acc: f32) {
     if (col < inputs) {
         index = row * inputs + col;
         w = params[index];
-        g = acc * step.inv_rows + step.decay * w;
+        g = weight_gradient(acc, w);
     } else {
         index = dims.m * inputs + row;
         w = params[index];
-        g = acc * step.inv_rows;
+        g = bias_gradient(acc);
     }
     update(index, g, w);
 }

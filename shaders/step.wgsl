@@ -1,4 +1,5 @@
-// The per-step record every kernel reads at @group(0) @binding(0) through a dynamic offset:
+// The per-step record every kernel reads (the per-layer kernels at @group(0) @binding(0)
+// through a dynamic offset, step_binding.wgsl; the fused kernels from a buffer of records):
 // the mini-batch's size m and where its samples sit in the epoch's order, plus the update
 // constants η, 1/m, λ/n, μ, β₁, β₂, ε and the Adam bias corrections 1−β₁ᵗ, 1−β₂ᵗ of its step t.
 // One record per step lets a whole epoch be recorded at once with no host round trip per step.
@@ -25,5 +26,3 @@ struct Step {
     _pad2: u32,
     _pad3: u32,
 }
-
-@group(0) @binding(0) var<uniform> step: Step;

@@ -12,6 +12,8 @@ use crate::config::{Cost, OptimizerKind, Output};
 use crate::error::{Error, Result};
 
 pub(crate) const STEP_SOURCE: &str = include_str!("../../shaders/step.wgsl");
+const STEP_BINDING: &str = include_str!("../../shaders/step_binding.wgsl");
+const GRADIENT: &str = include_str!("../../shaders/gradient.wgsl");
 const SIGMOID: &str = include_str!("../../shaders/sigmoid.wgsl");
 const MATMUL_COMMON: &str = include_str!("../../shaders/matmul_common.wgsl");
 const FORWARD_SIGMOID: &str = include_str!("../../shaders/forward_sigmoid.wgsl");
@@ -23,14 +25,20 @@ const UPDATE_MOMENTUM: &str = include_str!("../../shaders/update_momentum.wgsl")
 const UPDATE_ADAM: &str = include_str!("../../shaders/update_adam.wgsl");
 const OUTPUT_ACTIVATION: &str = include_str!("../../shaders/output_activation.wgsl");
 const OUTPUT_DIMS: &str = include_str!("../../shaders/output_dims.wgsl");
+const OUTPUT_ERROR: &str = include_str!("../../shaders/output_error.wgsl");
+const OUTPUT_COST: &str = include_str!("../../shaders/output_cost.wgsl");
 const OUTPUT_DELTA: &str = include_str!("../../shaders/output_delta.wgsl");
 const EVALUATE: &str = include_str!("../../shaders/evaluate.wgsl");
 const GATHER: &str = include_str!("../../shaders/gather.wgsl");
 
 /// Every shader file but the multiply variants' (which `multiply.rs` holds), by name.
 #[cfg(test)]
-pub(crate) const SHADER_FILES: [(&str, &str); 15] = [
+pub(crate) const SHADER_FILES: [(&str, &str); 19] = [
     ("step.wgsl", STEP_SOURCE),
+    ("step_binding.wgsl", STEP_BINDING),
+    ("gradient.wgsl", GRADIENT),
+    ("output_error.wgsl", OUTPUT_ERROR),
+    ("output_cost.wgsl", OUTPUT_COST),
     ("sigmoid.wgsl", SIGMOID),
     ("matmul_common.wgsl", MATMUL_COMMON),
     ("forward_sigmoid.wgsl", FORWARD_SIGMOID),
@@ -64,12 +72,11 @@ pub(crate) struct Spec {
     pub slots: Vec<Slot>,
 }
 
-/// A pipeline's whole WGSL source: the layout constants, the step record, then `fragments`.
+/// A per-layer pipeline's whole WGSL source: the layout constants, the step record and its
+/// binding, then `fragments`.
 pub(crate) fn compose(fragments: &[&str]) -> String {
     let mut source = wgsl_constants();
-    source.push('\n');
-    source.push_str(STEP_SOURCE);
-    for f in fragments {
+    for f in [STEP_SOURCE, STEP_BINDING].iter().chain(fragments) {
         source.push('\n');
         source.push_str(f);
     }
@@ -149,18 +156,21 @@ fn update_spec(m: Multiply, opt: OptimizerKind) -> Spec {
         format!("update_{opt:?}_{}", m.name()).to_lowercase(),
         m,
         &[],
-        &[OUTER_PRODUCT, update],
+        &[GRADIENT, OUTER_PRODUCT, update],
         vec![("TRANS_A", 1.0), ("B_ONES_COLUMN", 1.0)],
         slots,
     )
 }
 
-/// A per-sample output kernel: `fragment` after σ, the output activation and OutputDims.
-fn output_spec(name: &str, fragment: &'static str, output: Output, cost: Cost) -> Spec {
+/// A per-sample output kernel: `fragments` after σ, the output activation and OutputDims.
+fn output_spec(name: &str, fragments: [&'static str; 2], output: Output, cost: Cost) -> Spec {
     let b = |v: bool| if v { 1.0 } else { 0.0 };
     Spec {
         name: name.into(),
-        fragments: vec![SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS, fragment],
+        fragments: [SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS]
+            .into_iter()
+            .chain(fragments)
+            .collect(),
         constants: vec![
             ("OUTPUT_SOFTMAX", b(output == Output::Softmax)),
             ("COST_CROSS_ENTROPY", b(cost == Cost::CrossEntropy)),
@@ -171,12 +181,12 @@ fn output_spec(name: &str, fragment: &'static str, output: Output, cost: Cost) -
 
 /// δᴸ from z and the labels (read through the order): its slots are dims, z, labels, order, δ.
 fn output_delta_spec(output: Output, cost: Cost) -> Spec {
-    output_spec("output_delta", OUTPUT_DELTA, output, cost)
+    output_spec("output_delta", [OUTPUT_ERROR, OUTPUT_DELTA], output, cost)
 }
 
 /// Cost and prediction per sample: dims, z, labels, costs, predictions.
 fn evaluate_spec(output: Output, cost: Cost) -> Spec {
-    let mut spec = output_spec("evaluate", EVALUATE, output, cost);
+    let mut spec = output_spec("evaluate", [OUTPUT_COST, EVALUATE], output, cost);
     spec.slots[3] = ReadWrite;
     spec
 }
