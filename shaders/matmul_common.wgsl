@@ -10,10 +10,11 @@
 //   - the epilogue fragment defines `epilogue` (forward_sigmoid.wgsl, forward_linear.wgsl,
 //     backprop_delta.wgsl, outer_product.wgsl), declares its own bindings from @binding(3) on,
 //     and may read B's buffer through `mat_b_at(i)` (the forward epilogues read the bias there);
-//   - outer_product.wgsl's epilogue turns the gradient into g and calls
-//         fn update(index: u32, g: f32, w: f32)
-//     with w the parameter's current value, which the optimizer fragment defines
-//     (update_sgd.wgsl, update_momentum.wgsl, update_adam.wgsl), from @binding(4) on.
+//   - outer_product.wgsl's epilogue turns the gradient into g and stores
+//         fn update(index: u32, g: f32, w: f32) -> f32
+//     the new value of a parameter whose current value is w, which the optimizer fragment
+//     defines (update_sgd.wgsl, update_momentum.wgsl, update_adam.wgsl; it keeps its own state
+//     at index of its slots, bindings 4 and 5).
 // Bindings of group 1: 0 the Dims below, 1 A, 2 B (declared by the variant: as f32 in
 // matmul_operands.wgsl, as vec4 in matmul_blocked_k4.wgsl), 3.. the epilogue's.
 // Constants such as TILE and BLOCK come from src/gpu/layout.rs (prepended by kernels.rs).

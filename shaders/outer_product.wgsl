@@ -3,7 +3,7 @@
 // turned into the step's gradient (gradient.wgsl)
 //   g = (1/m)·Σ∂C/∂W + (λ/n)·W   for weights,   g = (1/m)·Σ∂C/∂b   for biases (not regularised),
 // and handed with the current value w = params[index] to the optimizer's `update(index, g, w)`
-// (update_sgd / update_momentum / update_adam) in the same pass, so the gradient never goes
+// (update_sgd / update_momentum / update_adam), whose result is the new value, in the same pass, so the gradient never goes
 // through memory and each parameter is read once. Parameters are W [out,in]
 // row-major then b [out]; M = out, N = in + 1.
 
@@ -23,5 +23,5 @@ fn epilogue(row: u32, col: u32, acc: f32) {
         w = params[index];
         g = bias_gradient(acc);
     }
-    update(index, g, w);
+    params[index] = update(index, g, w);
 }

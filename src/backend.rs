@@ -38,6 +38,16 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// The evaluation of an empty split.
+    pub fn empty() -> Self {
+        Evaluation {
+            cost_sum: 0.0,
+            correct: 0,
+            count: 0,
+            predictions: Vec::new(),
+        }
+    }
+
     pub fn accuracy(&self) -> f64 {
         if self.count == 0 {
             0.0
@@ -96,6 +106,71 @@ pub fn check_batches(order: &[u32], n_train: usize, batch_size: usize) -> Result
         return Err(Error::config(format!(
             "the epoch's order names sample {bad} but the training set has {n_train}"
         )));
+    }
+    Ok(())
+}
+
+/// Several networks of one shape (layer sizes, batch size, output, cost and optimizer kind)
+/// trained side by side, each with its own parameters, sample order and step constants: a
+/// group of a sweep. Member m computes exactly what one [`Backend`] given m's parameters,
+/// orders and constants computes, bit for bit on the same backend and adapter.
+pub trait Members {
+    /// A short description of where the members train.
+    fn describe(&self) -> String;
+
+    /// How many members.
+    fn count(&self) -> usize;
+
+    /// For each member m with `active[m]`, mini-batch updates over `orders[m]` with constants
+    /// `hypers[m]`, as [`Backend::train_batches`]; every order has the same length and every
+    /// hyper the same batch size. Inactive members are left as they are.
+    fn train_batches(
+        &mut self,
+        orders: &[&[u32]],
+        hypers: &[StepHyper],
+        active: &[bool],
+    ) -> Result<()>;
+
+    /// Every member's evaluation of `split`.
+    fn evaluate(&mut self, split: Split) -> Result<Vec<Evaluation>>;
+
+    /// Member `m`'s parameters.
+    fn params(&mut self, m: usize) -> Result<Params>;
+
+    /// Member `m`'s optimizer state.
+    fn optimizer_state(&mut self, m: usize) -> Result<OptimizerState>;
+
+    /// Replaces member `m`'s parameters and optimizer state.
+    fn load_state(&mut self, m: usize, params: &Params, state: &OptimizerState) -> Result<()>;
+}
+
+/// The checks every [`Members::train_batches`] makes first: one order, one set of constants
+/// and one flag per member, orders of one length, one batch size, and each order as
+/// [`check_batches`] wants it.
+pub fn check_member_batches(
+    members: usize,
+    orders: &[&[u32]],
+    hypers: &[StepHyper],
+    active: &[bool],
+    n_train: usize,
+) -> Result<()> {
+    if orders.len() != members || hypers.len() != members || active.len() != members {
+        return Err(Error::internal(format!(
+            "{members} members were given {} orders, {} step constants and {} flags",
+            orders.len(),
+            hypers.len(),
+            active.len()
+        )));
+    }
+    let len = orders.first().map_or(0, |o| o.len());
+    let batch = hypers.first().map_or(1, |h| h.batch_size);
+    if orders.iter().any(|o| o.len() != len) || hypers.iter().any(|h| h.batch_size != batch) {
+        return Err(Error::internal(
+            "the members of a group need orders of one length and one batch size",
+        ));
+    }
+    for order in orders {
+        check_batches(order, n_train, batch)?;
     }
     Ok(())
 }

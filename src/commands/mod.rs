@@ -99,9 +99,14 @@ pub fn make_backend(
     batch_size: usize,
 ) -> Result<Box<dyn Backend>> {
     match gpu_context(device.backend, device.adapter.as_deref())? {
-        Some(ctx) => Ok(Box::new(GpuBackend::new(
-            &ctx, net, params, optimizer, &data,
-        )?)),
+        Some(ctx) => match crate::gpu::fused::fused_plan(&ctx, net, batch_size, &data) {
+            Ok(shape) => Ok(Box::new(crate::gpu::FusedBackend::solo(
+                &ctx, net, shape, params, optimizer, &data,
+            )?)),
+            Err(_why) => Ok(Box::new(GpuBackend::new(
+                &ctx, net, params, optimizer, &data,
+            )?)),
+        },
         None => {
             let threads = threads(device.threads)?;
             Ok(Box::new(CpuBackend::new(

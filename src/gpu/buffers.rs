@@ -66,7 +66,17 @@ pub(crate) fn read_back(
     ctx: &GpuContext,
     sources: &[(&wgpu::Buffer, u64)],
 ) -> Result<Vec<Vec<u8>>> {
-    let total: u64 = sources.iter().map(|(_, b)| b.next_multiple_of(4)).sum();
+    let ranges: Vec<(&wgpu::Buffer, u64, u64)> = sources.iter().map(|&(b, n)| (b, 0, n)).collect();
+    read_back_ranges(ctx, &ranges)
+}
+
+/// Copies `bytes` from byte `offset` of each source buffer back to the host (offsets and
+/// sizes multiples of 4), with one submission and one wait for all of them.
+pub(crate) fn read_back_ranges(
+    ctx: &GpuContext,
+    sources: &[(&wgpu::Buffer, u64, u64)],
+) -> Result<Vec<Vec<u8>>> {
+    let total: u64 = sources.iter().map(|(_, _, b)| b.next_multiple_of(4)).sum();
     let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("readback"),
         size: total.max(4),
@@ -79,10 +89,10 @@ pub(crate) fn read_back(
             label: Some("readback"),
         });
     let mut offset = 0;
-    for (buffer, bytes) in sources {
+    for (buffer, from, bytes) in sources {
         let size = bytes.next_multiple_of(4);
         if size > 0 {
-            encoder.copy_buffer_to_buffer(buffer, 0, &staging, offset, size);
+            encoder.copy_buffer_to_buffer(buffer, *from, &staging, offset, size);
         }
         offset += size;
     }
@@ -106,7 +116,7 @@ pub(crate) fn read_back(
         .map_err(|e| Error::Gpu(format!("reading the readback buffer: {e}")))?;
     let mut out = Vec::with_capacity(sources.len());
     let mut offset = 0usize;
-    for (_, bytes) in sources {
+    for (_, _, bytes) in sources {
         out.push(view[offset..offset + *bytes as usize].to_vec());
         offset += bytes.next_multiple_of(4) as usize;
     }

@@ -240,6 +240,13 @@ impl GpuContext {
         limits.max_buffer_size = have.max_buffer_size;
         limits.max_storage_buffers_per_shader_stage =
             limits.max_storage_buffers_per_shader_stage.max(7);
+        // The fused kernels keep a tile of a small network in workgroup memory: as much as the
+        // adapter has (src/gpu/fused/shape.rs decides from this whether a network fits).
+        limits.max_compute_workgroup_storage_size = have.max_compute_workgroup_storage_size.max(
+            limits
+                .max_compute_workgroup_storage_size
+                .min(have.max_compute_workgroup_storage_size),
+        );
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let required_features = if timestamps {
             wgpu::Features::TIMESTAMP_QUERY

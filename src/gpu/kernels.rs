@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 
 pub(crate) const STEP_SOURCE: &str = include_str!("../../shaders/step.wgsl");
 const STEP_BINDING: &str = include_str!("../../shaders/step_binding.wgsl");
-const GRADIENT: &str = include_str!("../../shaders/gradient.wgsl");
-const SIGMOID: &str = include_str!("../../shaders/sigmoid.wgsl");
+pub(crate) const GRADIENT: &str = include_str!("../../shaders/gradient.wgsl");
+pub(crate) const SIGMOID: &str = include_str!("../../shaders/sigmoid.wgsl");
 const MATMUL_COMMON: &str = include_str!("../../shaders/matmul_common.wgsl");
 const FORWARD_SIGMOID: &str = include_str!("../../shaders/forward_sigmoid.wgsl");
 const FORWARD_LINEAR: &str = include_str!("../../shaders/forward_linear.wgsl");
@@ -23,10 +23,10 @@ const OUTER_PRODUCT: &str = include_str!("../../shaders/outer_product.wgsl");
 const UPDATE_SGD: &str = include_str!("../../shaders/update_sgd.wgsl");
 const UPDATE_MOMENTUM: &str = include_str!("../../shaders/update_momentum.wgsl");
 const UPDATE_ADAM: &str = include_str!("../../shaders/update_adam.wgsl");
-const OUTPUT_ACTIVATION: &str = include_str!("../../shaders/output_activation.wgsl");
+pub(crate) const OUTPUT_ACTIVATION: &str = include_str!("../../shaders/output_activation.wgsl");
 const OUTPUT_DIMS: &str = include_str!("../../shaders/output_dims.wgsl");
-const OUTPUT_ERROR: &str = include_str!("../../shaders/output_error.wgsl");
-const OUTPUT_COST: &str = include_str!("../../shaders/output_cost.wgsl");
+pub(crate) const OUTPUT_ERROR: &str = include_str!("../../shaders/output_error.wgsl");
+pub(crate) const OUTPUT_COST: &str = include_str!("../../shaders/output_cost.wgsl");
 const OUTPUT_DELTA: &str = include_str!("../../shaders/output_delta.wgsl");
 const EVALUATE: &str = include_str!("../../shaders/evaluate.wgsl");
 const GATHER: &str = include_str!("../../shaders/gather.wgsl");
@@ -63,13 +63,23 @@ pub(crate) enum Slot {
     ReadWrite,
 }
 
-/// What one pipeline is made of: its shader fragments (after the constants and the step
-/// record), the values of its `override` constants, and its group-1 bindings in order.
+/// What one pipeline is made of: its whole WGSL source, the values of its `override`
+/// constants, and its group-1 bindings (binding number and use), in the order buffers are
+/// handed to [`bind`].
 pub(crate) struct Spec {
     pub name: String,
-    pub fragments: Vec<&'static str>,
+    pub source: String,
     pub constants: Vec<(&'static str, f64)>,
-    pub slots: Vec<Slot>,
+    pub slots: Vec<(u32, Slot)>,
+}
+
+/// Bindings 0, 1, ... used as `slots` say.
+pub(crate) fn consecutive(slots: &[Slot]) -> Vec<(u32, Slot)> {
+    slots
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (i as u32, s))
+        .collect()
 }
 
 /// A per-layer pipeline's whole WGSL source: the layout constants, the step record and its
@@ -88,9 +98,9 @@ use Slot::*;
 fn gather_spec() -> Spec {
     Spec {
         name: "gather".into(),
-        fragments: vec![GATHER],
+        source: compose(&[GATHER]),
         constants: vec![],
-        slots: vec![Uniform, Read, ReadWrite, Read, Read, Read, Read],
+        slots: consecutive(&[Uniform, Read, ReadWrite, Read, Read, Read, Read]),
     }
 }
 
@@ -110,9 +120,9 @@ fn multiply_spec(
     fragments.extend_from_slice(epilogue);
     Spec {
         name,
-        fragments,
+        source: compose(&fragments),
         constants,
-        slots,
+        slots: consecutive(&slots),
     }
 }
 
@@ -144,12 +154,17 @@ fn backprop_spec(m: Multiply) -> Spec {
     )
 }
 
-fn update_spec(m: Multiply, opt: OptimizerKind) -> Spec {
-    let update = match opt {
+/// The optimizer's `update(index, g, w)` fragment (its state slots at bindings 4, 5, ...).
+pub(crate) fn update_fragment(opt: OptimizerKind) -> &'static str {
+    match opt {
         OptimizerKind::Sgd => UPDATE_SGD,
         OptimizerKind::Momentum => UPDATE_MOMENTUM,
         OptimizerKind::Adam => UPDATE_ADAM,
-    };
+    }
+}
+
+fn update_spec(m: Multiply, opt: OptimizerKind) -> Spec {
+    let update = update_fragment(opt);
     let mut slots = vec![Uniform, Read, Read, ReadWrite];
     slots.extend(std::iter::repeat_n(ReadWrite, opt.state_slots()));
     multiply_spec(
@@ -167,15 +182,17 @@ fn output_spec(name: &str, fragments: [&'static str; 2], output: Output, cost: C
     let b = |v: bool| if v { 1.0 } else { 0.0 };
     Spec {
         name: name.into(),
-        fragments: [SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS]
-            .into_iter()
-            .chain(fragments)
-            .collect(),
+        source: compose(
+            &[SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS]
+                .into_iter()
+                .chain(fragments)
+                .collect::<Vec<_>>(),
+        ),
         constants: vec![
             ("OUTPUT_SOFTMAX", b(output == Output::Softmax)),
             ("COST_CROSS_ENTROPY", b(cost == Cost::CrossEntropy)),
         ],
-        slots: vec![Uniform, Read, Read, Read, ReadWrite],
+        slots: consecutive(&[Uniform, Read, Read, Read, ReadWrite]),
     }
 }
 
@@ -187,7 +204,7 @@ fn output_delta_spec(output: Output, cost: Cost) -> Spec {
 /// Cost and prediction per sample: dims, z, labels, costs, predictions.
 fn evaluate_spec(output: Output, cost: Cost) -> Spec {
     let mut spec = output_spec("evaluate", [OUTPUT_COST, EVALUATE], output, cost);
-    spec.slots[3] = ReadWrite;
+    spec.slots[3].1 = ReadWrite;
     spec
 }
 
@@ -212,16 +229,15 @@ pub(crate) fn pipeline_sources() -> Vec<(String, String)> {
             specs.push(update_spec(m, opt));
         }
     }
-    specs
-        .into_iter()
-        .map(|s| (s.name, compose(&s.fragments)))
-        .collect()
+    specs.extend(crate::gpu::fused::example_specs());
+    specs.into_iter().map(|s| (s.name, s.source)).collect()
 }
 
-/// A pipeline and the layout of its own bind group (group 1).
+/// A pipeline, the layout of its own bind group (group 1) and that group's binding numbers.
 pub(crate) struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    bindings: Vec<u32>,
 }
 
 /// Every pipeline a network needs.
@@ -249,21 +265,7 @@ impl Kernels {
         opt: OptimizerKind,
         tiled: bool,
     ) -> Result<Self> {
-        let step_layout = ctx
-            .device
-            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("step"),
-                entries: &[wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: true,
-                        min_binding_size: wgpu::BufferSize::new(STEP_BYTES),
-                    },
-                    count: None,
-                }],
-            });
+        let step_layout = dynamic_uniform_layout(ctx, "step", STEP_BYTES);
         let build = |spec: Spec| kernel(ctx, &step_layout, &spec);
         let general = Multiply::general(tiled);
         let mut forward = Vec::new();
@@ -311,20 +313,42 @@ impl Kernels {
     }
 }
 
-/// Builds one pipeline from its [`Spec`].
-fn kernel(ctx: &GpuContext, step_layout: &wgpu::BindGroupLayout, spec: &Spec) -> Kernel {
+/// The layout of a group 0 with one uniform binding read at a dynamic offset, at least
+/// `min_bytes` long: the per-layer kernels' step record, the fused kernels' chunk.
+pub(crate) fn dynamic_uniform_layout(
+    ctx: &GpuContext,
+    label: &str,
+    min_bytes: u64,
+) -> wgpu::BindGroupLayout {
+    ctx.device
+        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(label),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: true,
+                    min_binding_size: wgpu::BufferSize::new(min_bytes),
+                },
+                count: None,
+            }],
+        })
+}
+
+/// Builds one pipeline from its [`Spec`], with `group0` as its bind group 0.
+pub(crate) fn kernel(ctx: &GpuContext, group0: &wgpu::BindGroupLayout, spec: &Spec) -> Kernel {
     let device = &ctx.device;
     let name = spec.name.as_str();
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(name),
-        source: wgpu::ShaderSource::Wgsl(compose(&spec.fragments).into()),
+        source: wgpu::ShaderSource::Wgsl(spec.source.as_str().into()),
     });
     let entries: Vec<wgpu::BindGroupLayoutEntry> = spec
         .slots
         .iter()
-        .enumerate()
-        .map(|(i, s)| wgpu::BindGroupLayoutEntry {
-            binding: i as u32,
+        .map(|&(binding, s)| wgpu::BindGroupLayoutEntry {
+            binding,
             visibility: wgpu::ShaderStages::COMPUTE,
             ty: wgpu::BindingType::Buffer {
                 ty: match s {
@@ -344,7 +368,7 @@ fn kernel(ctx: &GpuContext, step_layout: &wgpu::BindGroupLayout, spec: &Spec) ->
     });
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(name),
-        bind_group_layouts: &[Some(step_layout), Some(&layout)],
+        bind_group_layouts: &[Some(group0), Some(&layout)],
         immediate_size: 0,
     });
     let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -358,10 +382,14 @@ fn kernel(ctx: &GpuContext, step_layout: &wgpu::BindGroupLayout, spec: &Spec) ->
         },
         cache: None,
     });
-    Kernel { pipeline, layout }
+    Kernel {
+        pipeline,
+        layout,
+        bindings: spec.slots.iter().map(|&(b, _)| b).collect(),
+    }
 }
 
-/// A bind group for `kernel` over `buffers`, bound in order to bindings 0, 1, ...
+/// A bind group for `kernel` over `buffers`, bound in order to the bindings of its spec.
 pub(crate) fn bind(
     ctx: &GpuContext,
     kernel: &Kernel,
@@ -370,9 +398,9 @@ pub(crate) fn bind(
 ) -> wgpu::BindGroup {
     let entries: Vec<wgpu::BindGroupEntry> = buffers
         .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
+        .zip(&kernel.bindings)
+        .map(|(b, &binding)| wgpu::BindGroupEntry {
+            binding,
             resource: b.as_entire_binding(),
         })
         .collect();

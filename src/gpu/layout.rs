@@ -42,6 +42,9 @@ pub(crate) const ROW_GROUP: u32 = 64;
 pub(crate) const IMAGE_BINDINGS: u32 = 4;
 /// The size of the per-step record, step.wgsl's `Step`.
 pub(crate) const STEP_BYTES: u64 = 64;
+/// The most weight layers a network trained by the fused kernels may have (the length of
+/// fused_common.wgsl's layer table).
+pub(crate) const FUSED_MAX_LAYERS: u32 = 8;
 
 /// The WGSL declarations of the constants above, prepended to every pipeline's source.
 pub(crate) fn wgsl_constants() -> String {
@@ -54,6 +57,7 @@ pub(crate) fn wgsl_constants() -> String {
         ("BLOCKED_GROUP", BLOCKED_GROUP),
         ("ROW_GROUP", ROW_GROUP),
         ("IMAGE_BINDINGS", IMAGE_BINDINGS),
+        ("FUSED_MAX_LAYERS", FUSED_MAX_LAYERS),
     ];
     let mut s = String::from(
         "// Generated from the constants in src/gpu/layout.rs; no shader defines these itself.\n",
@@ -238,6 +242,32 @@ impl GatherDims {
     }
 }
 
+/// fused_common.wgsl's `FusedChunk`: the steps (training) or tiles (evaluation) one fused
+/// dispatch covers.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct FusedChunk {
+    pub first: u32,
+    pub count: u32,
+    pub members: u32,
+    /// Evaluation: the split's size.
+    pub set_len: u32,
+}
+
+const _: () = assert!(size_of::<FusedChunk>() == 16);
+
+#[cfg(test)]
+impl FusedChunk {
+    fn members() -> Vec<(&'static str, usize)> {
+        vec![
+            ("first", offset_of!(FusedChunk, first)),
+            ("count", offset_of!(FusedChunk, count)),
+            ("members", offset_of!(FusedChunk, members)),
+            ("set_len", offset_of!(FusedChunk, set_len)),
+        ]
+    }
+}
+
 /// A layer's parameter buffer: W [out,in] row-major, then b [out], zero-padded to a multiple
 /// of 16 bytes so that a vec4 view of the buffer (matmul_blocked_k4.wgsl) reaches the last
 /// bias. The optimizer's slots use the same layout.
@@ -341,7 +371,7 @@ mod tests {
         members: Vec<(&'static str, usize)>,
     }
 
-    fn host_structs() -> [Host; 4] {
+    fn host_structs() -> [Host; 5] {
         let host = |wgsl, size, members| Host {
             wgsl,
             size,
@@ -352,6 +382,7 @@ mod tests {
             host("Dims", size_of::<MatDims>(), MatDims::members()),
             host("OutputDims", size_of::<OutputDims>(), OutputDims::members()),
             host("GatherDims", size_of::<GatherDims>(), GatherDims::members()),
+            host("FusedChunk", size_of::<FusedChunk>(), FusedChunk::members()),
         ]
     }
 
@@ -413,7 +444,10 @@ mod tests {
 
     #[test]
     fn no_shader_defines_a_host_constant() {
-        for (file, text) in crate::gpu::kernels::SHADER_FILES {
+        let files = crate::gpu::kernels::SHADER_FILES
+            .iter()
+            .chain(crate::gpu::fused::SHADER_FILES.iter());
+        for (file, text) in files {
             for name in [
                 "TILE",
                 "TILE_K",
@@ -423,6 +457,14 @@ mod tests {
                 "BLOCKED_GROUP",
                 "ROW_GROUP",
                 "IMAGE_BINDINGS",
+                "FUSED_MAX_LAYERS",
+                "FUSED_LAYERS",
+                "FUSED_BATCH",
+                "FUSED_WORDS",
+                "FUSED_ACTS",
+                "FUSED_GROUP",
+                "FUSED_MEMBER_FLOATS",
+                "FUSED_CLASSES",
             ] {
                 for keyword in ["const", "override", "let", "var"] {
                     let decl = format!("{keyword} {name}:");

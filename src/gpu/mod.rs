@@ -12,12 +12,15 @@
 //! - `record`: one step's dispatches, and recording whole epochs of steps;
 //! - `backend`: the [`crate::backend::Backend`] implementation;
 //! - `timing`: per-kernel timestamps;
+//! - `fused`: whole small networks in one workgroup each, many steps per dispatch, several
+//!   members at once;
 //! - `probe`: one kernel run alone, for the kernel tests.
 
 mod backend;
 mod buffers;
 mod context;
 mod dataset;
+pub mod fused;
 mod groups;
 mod kernels;
 mod layout;
@@ -29,4 +32,5 @@ pub mod timing;
 mod trainer;
 
 pub use context::{list_devices, DeviceInfo, GpuApi, GpuContext};
+pub use fused::FusedBackend;
 pub use trainer::{GpuBackend, GpuOptions};

@@ -1,0 +1,188 @@
+//! The fused path for small networks: one workgroup runs a member's whole training step —
+//! gather, forward, δᴸ, backward, update — with activations and errors in workgroup memory, and
+//! loops over a chunk of steps inside one dispatch, so an epoch of the nielsen preset is a
+//! handful of dispatches instead of 35,000. Several members of one shape train in the same
+//! dispatches, one workgroup each.
+//!
+//! - `shape`: whether a network takes this path, and the constants its kernels are built with;
+//! - `pipelines`: the training and evaluation pipelines;
+//! - `trainer`: [`FusedBackend`], the members' buffers and the dispatch loops;
+//! - this file: the [`Backend`] (one member) and [`Members`] implementations.
+
+mod pipelines;
+pub(crate) mod shape;
+mod trainer;
+
+pub use shape::FusedShape;
+pub use trainer::FusedBackend;
+
+use crate::backend::{Backend, Evaluation, Members, Split};
+use crate::config::{NetworkConfig, StepHyper};
+use crate::data::Splits;
+use crate::error::{Error, Result};
+use crate::gpu::context::GpuContext;
+use crate::model::{OptimizerState, Params};
+use shape::{plan, FusedNeeds};
+
+#[cfg(test)]
+pub(crate) use pipelines::{example_specs, SHADER_FILES};
+
+/// The fused shape for `net` trained in batches of `batch` on `data` with this adapter, or why
+/// it takes the per-layer kernels (one line, for `--verbose`). Never depends on how many
+/// members train together.
+pub fn fused_plan(
+    ctx: &GpuContext,
+    net: &NetworkConfig,
+    batch: usize,
+    data: &Splits,
+) -> std::result::Result<FusedShape, String> {
+    let limits = ctx.device.limits();
+    let words = data.inputs().div_ceil(4).max(1) as u64;
+    let largest = [&data.train, &data.validation, &data.test]
+        .iter()
+        .map(|s| s.len() as u64 * words * 4)
+        .max()
+        .unwrap_or(0);
+    let needs = FusedNeeds {
+        workgroup_bytes: limits.max_compute_workgroup_storage_size as u64,
+        max_binding: limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size),
+        largest_set_bytes: largest,
+        invocations: limits.max_compute_invocations_per_workgroup,
+    };
+    plan(&net.layers, batch, data.inputs(), ctx.is_software(), &needs)
+}
+
+fn split_index(split: Split) -> usize {
+    match split {
+        Split::Train => 0,
+        Split::Validation => 1,
+        Split::Test => 2,
+    }
+}
+
+impl FusedBackend {
+    /// One member, as the [`Backend`] of a solo run.
+    pub fn solo(
+        ctx: &GpuContext,
+        net: &NetworkConfig,
+        shape: FusedShape,
+        params: Params,
+        optimizer: crate::config::OptimizerKind,
+        data: &Splits,
+    ) -> Result<FusedBackend> {
+        FusedBackend::new(ctx, net, shape, &[params], optimizer, data)
+    }
+
+    /// Dispatches recorded so far.
+    pub fn dispatch_count(&self) -> u64 {
+        self.dispatches
+    }
+
+    fn only_member(&self) -> Result<()> {
+        if self.members == 1 {
+            Ok(())
+        } else {
+            Err(Error::internal(format!(
+                "a group of {} members driven as one backend",
+                self.members
+            )))
+        }
+    }
+
+    fn check_member(&self, m: usize) -> Result<()> {
+        if m < self.members {
+            Ok(())
+        } else {
+            Err(Error::internal(format!(
+                "member {m} of a group of {}",
+                self.members
+            )))
+        }
+    }
+}
+
+impl Members for FusedBackend {
+    fn describe(&self) -> String {
+        format!("{} (fused)", self.ctx.describe())
+    }
+
+    fn count(&self) -> usize {
+        self.members
+    }
+
+    fn train_batches(
+        &mut self,
+        orders: &[&[u32]],
+        hypers: &[StepHyper],
+        active: &[bool],
+    ) -> Result<()> {
+        self.train_members(orders, hypers, active)
+    }
+
+    fn evaluate(&mut self, split: Split) -> Result<Vec<Evaluation>> {
+        self.evaluate_members(split_index(split))
+    }
+
+    fn params(&mut self, m: usize) -> Result<Params> {
+        self.check_member(m)?;
+        self.read_member(m, None)
+    }
+
+    fn optimizer_state(&mut self, m: usize) -> Result<OptimizerState> {
+        self.check_member(m)?;
+        let slots = (0..self.optimizer.state_slots())
+            .map(|s| self.read_member(m, Some(s)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(OptimizerState {
+            step: self.updates[m],
+            slots,
+        })
+    }
+
+    fn load_state(&mut self, m: usize, params: &Params, state: &OptimizerState) -> Result<()> {
+        self.check_member(m)?;
+        params.check_shape(&self.net.layers, "the loaded parameters")?;
+        state.check_shape(&self.net.layers, self.optimizer)?;
+        self.write_member(m, None, params);
+        for (s, slot) in state.slots.iter().enumerate() {
+            self.write_member(m, Some(s), slot);
+        }
+        self.updates[m] = state.step;
+        self.ctx.wait("loading the parameters")
+    }
+}
+
+impl Backend for FusedBackend {
+    fn describe(&self) -> String {
+        Members::describe(self)
+    }
+
+    fn train_batches(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
+        self.only_member()?;
+        self.train_members(&[order], std::slice::from_ref(hyper), &[true])
+    }
+
+    fn evaluate(&mut self, split: Split) -> Result<Evaluation> {
+        self.only_member()?;
+        let mut all = self.evaluate_members(split_index(split))?;
+        all.pop()
+            .ok_or_else(|| Error::internal("no evaluation of the one member"))
+    }
+
+    fn params(&mut self) -> Result<Params> {
+        self.only_member()?;
+        self.read_member(0, None)
+    }
+
+    fn optimizer_state(&mut self) -> Result<OptimizerState> {
+        self.only_member()?;
+        Members::optimizer_state(self, 0)
+    }
+
+    fn load_state(&mut self, params: &Params, state: &OptimizerState) -> Result<()> {
+        self.only_member()?;
+        Members::load_state(self, 0, params, state)
+    }
+}

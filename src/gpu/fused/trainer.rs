@@ -1,0 +1,493 @@
+//! [`FusedBackend`]: one or more members of one small network on the device, trained by the
+//! fused kernels. All members' parameters share one buffer (member m's block at
+//! m·member_floats), each optimizer slot another of the same layout; member m's sample order
+//! sits at m·n_train of the order buffer. An epoch is a handful of dispatches: each covers a
+//! chunk of steps for every member (one workgroup each), sized to about
+//! [`DISPATCH_SECONDS`] of work so a display GPU's watchdog never fires.
+
+use super::pipelines::FusedPipelines;
+use super::shape::FusedShape;
+use crate::backend::Evaluation;
+use crate::config::{NetworkConfig, OptimizerKind, StepHyper};
+use crate::data::Splits;
+use crate::error::{Error, Result};
+use crate::gpu::buffers;
+use crate::gpu::context::GpuContext;
+use crate::gpu::dataset::DeviceSet;
+use crate::gpu::kernels::bind;
+use crate::gpu::layout::{FusedChunk, StepRecord, STEP_BYTES};
+use crate::model::{Layer, Params};
+use std::time::Instant;
+
+/// Seconds of work one dispatch aims at: well inside the ~2 s watchdog of display GPUs
+/// (Windows TDR) and short enough that a dropped or hung dispatch is noticed quickly.
+pub(crate) const DISPATCH_SECONDS: f64 = 0.05;
+/// Steps of the first, timed dispatch of a run, from which the chunk size is calibrated.
+const CALIBRATION_STEPS: usize = 4;
+
+/// A data set for the fused kernels: its images in one binding, its labels, and where the
+/// members' costs and predictions of it land.
+struct FusedSet {
+    set: DeviceSet,
+    costs: wgpu::Buffer,
+    predictions: wgpu::Buffer,
+    group: wgpu::BindGroup,
+}
+
+/// Members of one small network, trained by the fused kernels.
+pub struct FusedBackend {
+    pub(super) ctx: GpuContext,
+    pub(super) net: NetworkConfig,
+    pub(super) optimizer: OptimizerKind,
+    pub(super) members: usize,
+    pub(super) shape: FusedShape,
+    eval_shape: FusedShape,
+    pipes: FusedPipelines,
+    params: wgpu::Buffer,
+    slots: Vec<wgpu::Buffer>,
+    orders: wgpu::Buffer,
+    sets: Vec<FusedSet>,
+    records: wgpu::Buffer,
+    records_capacity: usize,
+    chunks: wgpu::Buffer,
+    chunks_capacity: usize,
+    chunk_stride: u64,
+    train_group: wgpu::BindGroup,
+    chunk_group: wgpu::BindGroup,
+    /// Updates each member has taken (Adam's t of its last step).
+    pub(super) updates: Vec<u64>,
+    /// Steps per dispatch, once calibrated.
+    steps_per_dispatch: Option<usize>,
+    /// Dispatches recorded so far (for `bench --json`).
+    pub(super) dispatches: u64,
+}
+
+impl FusedBackend {
+    /// Uploads the data and one parameter set per member, and builds the pipelines of `shape`
+    /// (from [`super::fused_plan`]).
+    pub fn new(
+        ctx: &GpuContext,
+        net: &NetworkConfig,
+        shape: FusedShape,
+        params: &[Params],
+        optimizer: OptimizerKind,
+        data: &Splits,
+    ) -> Result<FusedBackend> {
+        net.validate(data.inputs(), data.classes)?;
+        for (m, p) in params.iter().enumerate() {
+            p.check_shape(&net.layers, &format!("member {m}'s initial parameters"))?;
+        }
+        let members = params.len();
+        if members == 0 {
+            return Err(Error::internal("a fused group of no members"));
+        }
+        let ctx = ctx.clone();
+        let limits = ctx.device.limits();
+        let eval_shape = shape.evaluation(limits.max_compute_workgroup_storage_size as u64);
+        let pipes = FusedPipelines::new(&ctx, &shape, &eval_shape, net.output, net.cost, optimizer);
+        let member_floats = shape.member_floats();
+        let param_bytes = (members * member_floats * 4) as u64;
+        buffers::check_binding(
+            &ctx,
+            &format!("the parameters of {members} members"),
+            param_bytes,
+        )?;
+        let params_buffer = buffers::storage_zeroed(&ctx, "fused params", param_bytes);
+        let slots: Vec<wgpu::Buffer> = (0..optimizer.state_slots())
+            .map(|_| buffers::storage_zeroed(&ctx, "fused optimizer slot", param_bytes))
+            .collect();
+        let binding = limits.max_storage_buffer_binding_size;
+        let n_train = data.train.len();
+        let orders = buffers::storage_zeroed(&ctx, "fused orders", (members * n_train * 4) as u64);
+        let chunk_stride = (std::mem::size_of::<FusedChunk>() as u64)
+            .max(limits.min_uniform_buffer_offset_alignment as u64);
+        let (records, records_capacity) = (Self::records_buffer(&ctx, 64), 64);
+        let (chunks, chunks_capacity) = (Self::chunks_buffer(&ctx, 16, chunk_stride), 16);
+        let mut sets = Vec::with_capacity(3);
+        for (name, set) in [
+            ("training", &data.train),
+            ("validation", &data.validation),
+            ("test", &data.test),
+        ] {
+            let set = DeviceSet::upload(&ctx, name, set, binding)?;
+            if set.chunks.len() != 1 {
+                return Err(Error::internal(format!(
+                    "the {name} set needs {} bindings; the fused kernels read one",
+                    set.chunks.len()
+                )));
+            }
+            let outputs =
+                |label| buffers::storage_zeroed(&ctx, label, (members * set.len * 4) as u64);
+            let (costs, predictions) = (outputs("fused costs"), outputs("fused predictions"));
+            let group = bind(
+                &ctx,
+                &pipes.eval,
+                "fused eval",
+                &[
+                    &params_buffer,
+                    &set.labels,
+                    &set.chunks[0],
+                    &costs,
+                    &predictions,
+                ],
+            );
+            sets.push(FusedSet {
+                set,
+                costs,
+                predictions,
+                group,
+            });
+        }
+        let (train_group, chunk_group) = Self::groups(
+            &ctx,
+            &pipes,
+            [&records, &orders, &params_buffer],
+            &slots,
+            &sets[0].set,
+            &chunks,
+        );
+        let backend = FusedBackend {
+            ctx,
+            net: net.clone(),
+            optimizer,
+            members,
+            shape,
+            eval_shape,
+            pipes,
+            params: params_buffer,
+            slots,
+            orders,
+            sets,
+            records,
+            records_capacity,
+            chunks,
+            chunks_capacity,
+            chunk_stride,
+            train_group,
+            chunk_group,
+            updates: vec![0; members],
+            steps_per_dispatch: None,
+            dispatches: 0,
+        };
+        for (m, p) in params.iter().enumerate() {
+            backend.write_member(m, None, p);
+        }
+        backend.ctx.wait("uploading the data and parameters")?;
+        Ok(backend)
+    }
+
+    fn records_buffer(ctx: &GpuContext, capacity: usize) -> wgpu::Buffer {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("fused step records"),
+            size: capacity as u64 * STEP_BYTES,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn chunks_buffer(ctx: &GpuContext, capacity: usize, stride: u64) -> wgpu::Buffer {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("fused chunks"),
+            size: capacity as u64 * stride,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// The training bind group (records, orders, params, the slots, labels, images) and
+    /// the chunk group.
+    fn groups(
+        ctx: &GpuContext,
+        pipes: &FusedPipelines,
+        head: [&wgpu::Buffer; 3],
+        slots: &[wgpu::Buffer],
+        train: &DeviceSet,
+        chunks: &wgpu::Buffer,
+    ) -> (wgpu::BindGroup, wgpu::BindGroup) {
+        let mut list: Vec<&wgpu::Buffer> = head.to_vec();
+        list.extend(slots.iter());
+        list.extend([&train.labels, &train.chunks[0]]);
+        let train_group = bind(ctx, &pipes.train, "fused train", &list);
+        let chunk_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("fused chunk"),
+            layout: &pipes.chunk_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: chunks,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(std::mem::size_of::<FusedChunk>() as u64),
+                }),
+            }],
+        });
+        (train_group, chunk_group)
+    }
+
+    /// Grows the record and chunk buffers; the bind groups over them are built again.
+    fn ensure_capacity(&mut self, records: usize, chunks: usize) {
+        if records <= self.records_capacity && chunks <= self.chunks_capacity {
+            return;
+        }
+        if records > self.records_capacity {
+            self.records_capacity = records.next_power_of_two();
+            self.records = Self::records_buffer(&self.ctx, self.records_capacity);
+        }
+        if chunks > self.chunks_capacity {
+            self.chunks_capacity = chunks.next_power_of_two();
+            self.chunks = Self::chunks_buffer(&self.ctx, self.chunks_capacity, self.chunk_stride);
+        }
+        (self.train_group, self.chunk_group) = Self::groups(
+            &self.ctx,
+            &self.pipes,
+            [&self.records, &self.orders, &self.params],
+            &self.slots,
+            &self.sets[0].set,
+            &self.chunks,
+        );
+    }
+
+    /// Where member `m`'s layer `l` starts in the parameter buffers, in floats.
+    fn layer_start(&self, m: usize, l: usize) -> usize {
+        m * self.shape.member_floats() + self.shape.layer_offsets()[l]
+    }
+
+    /// Writes `params` as member `m`'s parameters (`slot` None) or its optimizer slot.
+    pub(super) fn write_member(&self, m: usize, slot: Option<usize>, params: &Params) {
+        let buffer = match slot {
+            None => &self.params,
+            Some(s) => &self.slots[s],
+        };
+        for (l, layer) in params.layers.iter().enumerate() {
+            let mut floats = layer.weight.clone();
+            floats.extend_from_slice(&layer.bias);
+            let at = (self.layer_start(m, l) * 4) as u64;
+            self.ctx
+                .queue
+                .write_buffer(buffer, at, bytemuck::cast_slice(&floats));
+        }
+    }
+
+    /// Member `m`'s parameters (`slot` None) or optimizer slot, read back.
+    pub(super) fn read_member(&self, m: usize, slot: Option<usize>) -> Result<Params> {
+        let buffer = match slot {
+            None => &self.params,
+            Some(s) => self
+                .slots
+                .get(s)
+                .ok_or_else(|| Error::internal(format!("optimizer slot {s} does not exist")))?,
+        };
+        let shapes: Vec<(usize, usize)> = self.net.shapes().collect();
+        let ranges: Vec<(&wgpu::Buffer, u64, u64)> = shapes
+            .iter()
+            .enumerate()
+            .map(|(l, (i, o))| {
+                let at = (self.layer_start(m, l) * 4) as u64;
+                (buffer, at, ((i * o + o) * 4) as u64)
+            })
+            .collect();
+        let data = buffers::read_back_ranges(&self.ctx, &ranges)?;
+        let layers = shapes
+            .iter()
+            .zip(data)
+            .map(|(&(inputs, outputs), bytes)| {
+                let floats = buffers::to_f32(&bytes);
+                let w = inputs * outputs;
+                Layer {
+                    inputs,
+                    outputs,
+                    weight: floats[..w].to_vec(),
+                    bias: floats[w..].to_vec(),
+                }
+            })
+            .collect();
+        Ok(Params { layers })
+    }
+
+    /// Trains every member over its order (all of one length); members not `active` get
+    /// records of no rows and stay as they are.
+    pub(super) fn train_members(
+        &mut self,
+        orders: &[&[u32]],
+        hypers: &[StepHyper],
+        active: &[bool],
+    ) -> Result<()> {
+        let n_train = self.sets[0].set.len;
+        crate::backend::check_member_batches(self.members, orders, hypers, active, n_train)?;
+        let len = orders.first().map_or(0, |o| o.len());
+        if len == 0 {
+            return Ok(());
+        }
+        let batch = hypers[0].batch_size.min(len);
+        if batch > self.shape.rows {
+            return Err(Error::internal(format!(
+                "the fused kernels were built for batches of {}, not {batch}",
+                self.shape.rows
+            )));
+        }
+        let steps = len.div_ceil(batch);
+        for (m, order) in orders.iter().enumerate() {
+            if active[m] {
+                let at = (m * n_train * 4) as u64;
+                self.ctx
+                    .queue
+                    .write_buffer(&self.orders, at, bytemuck::cast_slice(order));
+            }
+        }
+        let mut records = Vec::with_capacity(steps * self.members);
+        for s in 0..steps {
+            let rows = batch.min(len - s * batch);
+            for (m, hyper) in hypers.iter().enumerate() {
+                records.push(if active[m] {
+                    let t = self.updates[m] + s as u64 + 1;
+                    StepRecord::training(hyper, rows, m * n_train + s * batch, t)
+                } else {
+                    StepRecord::default()
+                });
+            }
+        }
+        self.ensure_capacity(records.len(), 1);
+        self.ctx
+            .queue
+            .write_buffer(&self.records, 0, bytemuck::cast_slice(&records));
+        let mut done = 0;
+        if self.steps_per_dispatch.is_none() {
+            let first = CALIBRATION_STEPS.min(steps);
+            let t = Instant::now();
+            self.dispatch_train(&[(0, first)])?;
+            let per_step = t.elapsed().as_secs_f64() / first as f64;
+            self.steps_per_dispatch = Some(steps_for(per_step));
+            if std::env::var_os("GPU_MLP_TRACE").is_some() {
+                eprintln!(
+                    "fused: {per_step:.6} s per step measured, {:?} steps per dispatch",
+                    self.steps_per_dispatch
+                );
+            }
+            done = first;
+        }
+        let per = self.steps_per_dispatch.unwrap_or(1).max(1);
+        let chunks: Vec<(usize, usize)> = (done..steps)
+            .step_by(per)
+            .map(|s| (s, per.min(steps - s)))
+            .collect();
+        self.dispatch_train(&chunks)?;
+        for (m, a) in active.iter().enumerate() {
+            if *a {
+                self.updates[m] += steps as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records one training dispatch per (first step, steps) chunk, submits them and waits.
+    fn dispatch_train(&mut self, chunks: &[(usize, usize)]) -> Result<()> {
+        let list: Vec<FusedChunk> = chunks
+            .iter()
+            .map(|&(first, count)| FusedChunk {
+                first: first as u32,
+                count: count as u32,
+                members: self.members as u32,
+                set_len: 0,
+            })
+            .collect();
+        self.run_chunks(&list, None, "training")
+    }
+
+    /// Writes `chunks` into the chunk buffer and records one dispatch of the training pipeline
+    /// (`eval` None) or of the evaluation pipeline over set `eval` per chunk; waits once.
+    fn run_chunks(&mut self, chunks: &[FusedChunk], eval: Option<usize>, what: &str) -> Result<()> {
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        self.ensure_capacity(0, chunks.len());
+        let stride = self.chunk_stride as usize;
+        let mut bytes = vec![0u8; chunks.len() * stride];
+        for (i, c) in chunks.iter().enumerate() {
+            bytes[i * stride..i * stride + std::mem::size_of::<FusedChunk>()]
+                .copy_from_slice(bytemuck::bytes_of(c));
+        }
+        self.ctx.queue.write_buffer(&self.chunks, 0, &bytes);
+        let (pipeline, group) = match eval {
+            None => (&self.pipes.train.pipeline, &self.train_group),
+            Some(set) => (&self.pipes.eval.pipeline, &self.sets[set].group),
+        };
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("fused"),
+            });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("fused"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(1, group, &[]);
+            for i in 0..chunks.len() {
+                pass.set_bind_group(0, &self.chunk_group, &[(i * stride) as u32]);
+                pass.dispatch_workgroups(self.members as u32, 1, 1);
+            }
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        self.dispatches += chunks.len() as u64;
+        self.ctx.wait(what)
+    }
+
+    /// Every member's evaluation of data set `set` (0 train, 1 validation, 2 test).
+    pub(super) fn evaluate_members(&mut self, set: usize) -> Result<Vec<Evaluation>> {
+        let n = self.sets[set].set.len;
+        if n == 0 {
+            return Ok(vec![Evaluation::empty(); self.members]);
+        }
+        let rows = self.eval_shape.rows;
+        let tiles = n.div_ceil(rows);
+        // A tile costs about a third of a training step of as many rows (forward only).
+        let per = self
+            .steps_per_dispatch
+            .map_or(tiles, |s| (3 * s * self.shape.rows / rows).max(1));
+        let chunks: Vec<FusedChunk> = (0..tiles)
+            .step_by(per)
+            .map(|t| FusedChunk {
+                first: t as u32,
+                count: per.min(tiles - t) as u32,
+                members: self.members as u32,
+                set_len: n as u32,
+            })
+            .collect();
+        self.run_chunks(&chunks, Some(set), "evaluating")?;
+        let s = &self.sets[set];
+        let bytes = (self.members * n * 4) as u64;
+        let data = buffers::read_back(&self.ctx, &[(&s.costs, bytes), (&s.predictions, bytes)])?;
+        let costs = buffers::to_f32(&data[0]);
+        let predictions = buffers::to_u32(&data[1]);
+        Ok((0..self.members)
+            .map(|m| {
+                let range = m * n..(m + 1) * n;
+                let predictions: Vec<u8> = predictions[range.clone()]
+                    .iter()
+                    .map(|&p| p as u8)
+                    .collect();
+                let correct = predictions
+                    .iter()
+                    .zip(&s.set.host_labels)
+                    .filter(|(p, l)| p == l)
+                    .count();
+                Evaluation {
+                    cost_sum: costs[range].iter().map(|&c| c as f64).sum(),
+                    correct,
+                    count: n,
+                    predictions,
+                }
+            })
+            .collect())
+    }
+}
+
+/// Steps per dispatch for a measured `per_step` seconds: about [`DISPATCH_SECONDS`] of work,
+/// at least one step, at most 10,000.
+fn steps_for(per_step: f64) -> usize {
+    if per_step <= 0.0 || !per_step.is_finite() {
+        return 10_000;
+    }
+    ((DISPATCH_SECONDS / per_step) as usize).clamp(1, 10_000)
+}
