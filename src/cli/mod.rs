@@ -131,4 +131,23 @@ pub struct DeviceArgs {
     /// CPU threads for the reference's matrix products [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// GPU kernels: the fused small-network kernels where the network fits them (every width
+    /// after the input ≤ 256, batch ≤ 64, the tile in the adapter's workgroup memory), else the
+    /// per-layer ones; or either one forced (`fused` fails where the network does not fit).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub kernels: KernelChoice,
+    /// Say which kernels were chosen and why.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// Which GPU kernels train the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KernelChoice {
+    /// Fused where the network fits, per-layer otherwise.
+    Auto,
+    /// One workgroup per network runs whole steps, many steps per dispatch.
+    Fused,
+    /// One dispatch per layer and pass (7 per step for 784-30-10).
+    PerLayer,
 }

@@ -16,7 +16,7 @@ mod show_weights;
 mod train;
 
 use crate::backend::Backend;
-use crate::cli::{BackendChoice, Cli, Command, DeviceArgs};
+use crate::cli::{BackendChoice, Cli, Command, DeviceArgs, KernelChoice};
 use crate::config::{NetworkConfig, OptimizerKind};
 use crate::cpu::CpuBackend;
 use crate::data::Splits;
@@ -89,6 +89,49 @@ pub fn gpu_context(choice: BackendChoice, adapter: Option<&str>) -> Result<Optio
     }
 }
 
+/// The fused shape when the GPU path takes the fused kernels, `None` for the per-layer ones:
+/// as `--kernels` says, and with `--verbose` a line on stderr saying which and why.
+pub fn gpu_kernels(
+    device: &DeviceArgs,
+    ctx: &GpuContext,
+    net: &NetworkConfig,
+    batch_size: usize,
+    data: &Splits,
+) -> Result<Option<crate::gpu::fused::FusedShape>> {
+    let plan = crate::gpu::fused::fused_plan(ctx, net, batch_size, data);
+    let chosen = match (device.kernels, plan) {
+        (KernelChoice::PerLayer, _) => {
+            if device.verbose {
+                eprintln!("kernels: per-layer (asked for with --kernels per-layer)");
+            }
+            None
+        }
+        (_, Ok(shape)) => {
+            if device.verbose {
+                eprintln!(
+                    "kernels: fused (the network fits: {} bytes of the adapter's {} of workgroup memory)",
+                    shape.workgroup_bytes(true),
+                    ctx.info().max_compute_workgroup_storage_size
+                );
+            }
+            Some(shape)
+        }
+        (KernelChoice::Fused, Err(why)) => {
+            return Err(Error::config(format!(
+                "--kernels fused: {} does not fit the fused kernels: {why}",
+                net.layers_string()
+            )))
+        }
+        (KernelChoice::Auto, Err(why)) => {
+            if device.verbose {
+                eprintln!("kernels: per-layer (not fused: {why})");
+            }
+            None
+        }
+    };
+    Ok(chosen)
+}
+
 /// Builds the backend asked for, with `params` and a fresh optimizer state.
 pub fn make_backend(
     device: &DeviceArgs,
@@ -99,11 +142,11 @@ pub fn make_backend(
     batch_size: usize,
 ) -> Result<Box<dyn Backend>> {
     match gpu_context(device.backend, device.adapter.as_deref())? {
-        Some(ctx) => match crate::gpu::fused::fused_plan(&ctx, net, batch_size, &data) {
-            Ok(shape) => Ok(Box::new(crate::gpu::FusedBackend::solo(
+        Some(ctx) => match gpu_kernels(device, &ctx, net, batch_size, &data)? {
+            Some(shape) => Ok(Box::new(crate::gpu::FusedBackend::solo(
                 &ctx, net, shape, params, optimizer, &data,
             )?)),
-            Err(_why) => Ok(Box::new(GpuBackend::new(
+            None => Ok(Box::new(GpuBackend::new(
                 &ctx, net, params, optimizer, &data,
             )?)),
         },
