@@ -4,6 +4,7 @@
 
 mod tools;
 mod train;
+pub mod values;
 
 pub use tools::*;
 pub use train::*;

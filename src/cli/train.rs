@@ -2,7 +2,9 @@
 //! hyper-parameters ([`HyperArgs`], resolved on top of a preset or a resumed run's
 //! configuration), and what a training run writes.
 
+use super::values::{LayerList, SeedList, Typed};
 use super::{DataArgs, DeviceArgs};
+use crate::sweep::plan::{Dims, Plan};
 use crate::config::{
     BenchConfig, Cost, Init, Monitor, OptimizerKind, Output, Preset, Schedule, TrainConfig,
 };
@@ -37,9 +39,10 @@ pub struct HyperArgs {
     /// Start from a textbook configuration; any flag given overrides it.
     #[arg(long, value_enum, default_value = "nielsen")]
     pub preset: Preset,
-    /// Layer widths from input to output [default: 784,30,10 (nielsen), 784,100,10 (network2)].
-    #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
-    pub layers: Option<Vec<usize>>,
+    /// Layer widths from input to output; several networks, separated by colons, make a sweep
+    /// (784,30,10:784,100,10) [default: 784,30,10 (nielsen), 784,100,10 (network2)].
+    #[arg(long, value_name = "N,N,...[:N,N,...]")]
+    pub layers: Option<LayerList>,
     /// Output activation [default: sigmoid].
     #[arg(long, value_enum)]
     pub output: Option<Output>,
@@ -50,34 +53,35 @@ pub struct HyperArgs {
     /// Weight initialisation: N(0,1) or N(0,1/n_in) [default: normal (nielsen), scaled (network2)].
     #[arg(long, value_enum)]
     pub init: Option<Init>,
-    /// Learning rate η [default: 3.0 (nielsen), 0.5 (network2)].
-    #[arg(long)]
-    pub eta: Option<f32>,
-    /// L2 regularisation λ; weights decay by 1 − ηλ/n [default: 0 (nielsen), 5.0 (network2)].
-    #[arg(long)]
-    pub lambda: Option<f32>,
+    /// Learning rate η; a comma list makes a sweep [default: 3.0 (nielsen), 0.5 (network2)].
+    #[arg(long, value_delimiter = ',', value_name = "ETA[,ETA...]")]
+    pub eta: Option<Vec<Typed<f32>>>,
+    /// L2 regularisation λ; weights decay by 1 − ηλ/n; a comma list makes a sweep [default: 0
+    /// (nielsen), 5.0 (network2)].
+    #[arg(long, value_delimiter = ',', value_name = "LAMBDA[,...]")]
+    pub lambda: Option<Vec<Typed<f32>>>,
     /// Mini-batch size: 1 is online learning, the training-set size is full-batch gradient
-    /// descent [default: 10].
-    #[arg(long)]
-    pub batch_size: Option<usize>,
+    /// descent; a comma list makes a sweep [default: 10].
+    #[arg(long, value_delimiter = ',', value_name = "M[,M...]")]
+    pub batch_size: Option<Vec<Typed<usize>>>,
     /// Epochs to train [default: 30].
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Update rule [default: sgd].
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
-    /// Momentum coefficient μ [default: 0.9].
-    #[arg(long)]
-    pub momentum: Option<f32>,
-    /// Adam's β₁ [default: 0.9].
-    #[arg(long)]
-    pub beta1: Option<f32>,
-    /// Adam's β₂ [default: 0.999].
-    #[arg(long)]
-    pub beta2: Option<f32>,
-    /// Adam's ε [default: 1e-8].
-    #[arg(long)]
-    pub adam_epsilon: Option<f32>,
+    /// Momentum coefficient μ; a comma list makes a sweep [default: 0.9].
+    #[arg(long, value_delimiter = ',', value_name = "MU[,MU...]")]
+    pub momentum: Option<Vec<Typed<f32>>>,
+    /// Adam's β₁; a comma list makes a sweep [default: 0.9].
+    #[arg(long, value_delimiter = ',', value_name = "B1[,B1...]")]
+    pub beta1: Option<Vec<Typed<f32>>>,
+    /// Adam's β₂; a comma list makes a sweep [default: 0.999].
+    #[arg(long, value_delimiter = ',', value_name = "B2[,B2...]")]
+    pub beta2: Option<Vec<Typed<f32>>>,
+    /// Adam's ε; a comma list makes a sweep [default: 1e-8].
+    #[arg(long, value_delimiter = ',', value_name = "EPS[,EPS...]")]
+    pub adam_epsilon: Option<Vec<Typed<f32>>>,
     /// Learning-rate schedule [default: constant].
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleChoice>,
@@ -100,9 +104,10 @@ pub struct HyperArgs {
     /// Stop when validation accuracy has not improved for N epochs [default: off].
     #[arg(long, value_name = "N")]
     pub early_stop: Option<usize>,
-    /// Seed for initialisation and shuffling; the same seed gives the same weights [default: 1].
-    #[arg(long)]
-    pub seed: Option<u64>,
+    /// Seed for initialisation and shuffling; the same seed gives the same weights. Several
+    /// seeds (commas and ranges: --seeds 1-24) make a sweep [default: 1].
+    #[arg(long, visible_alias = "seeds", value_name = "S[,A-B...]")]
+    pub seed: Option<SeedList>,
     /// What each epoch reports, comma-separated
     /// [default: train-cost,validation-accuracy,test-accuracy].
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -143,12 +148,57 @@ pub struct TrainArgs {
 }
 
 impl HyperArgs {
-    /// The configuration: `base` (the preset, or the resumed run's) with every given flag on top.
+    /// The one configuration the flags name, for a command that trains one network: `base`
+    /// (the preset, or the resumed run's) with every given flag on top. A flag listing several
+    /// values is an error here.
     pub fn resolve(&self, base: TrainConfig) -> Result<TrainConfig> {
-        let mut c = base;
-        if let Some(l) = &self.layers {
-            c.network.layers = l.clone();
+        let plan = self.plan(base, 1)?;
+        plan.members
+            .into_iter()
+            .next()
+            .map(|m| m.cfg)
+            .ok_or_else(|| Error::internal("a plan of no members"))
+    }
+
+    /// Every configuration the flags name: the cross product of the values each listing flag
+    /// gives, on top of `base` with every other flag, at most `max_members`.
+    pub fn plan(&self, base: TrainConfig, max_members: usize) -> Result<Plan> {
+        let fixed = self.resolve_fixed(base)?;
+        let typed = |v: &Option<Vec<Typed<f32>>>| -> Vec<(String, f32)> {
+            v.iter()
+                .flatten()
+                .map(|t| (t.text.clone(), t.value))
+                .collect()
+        };
+        let dims = Dims {
+            layers: self.layers.clone().map(|l| l.0).unwrap_or_default(),
+            batch_size: self
+                .batch_size
+                .iter()
+                .flatten()
+                .map(|t| (t.text.clone(), t.value))
+                .collect(),
+            eta: typed(&self.eta),
+            lambda: typed(&self.lambda),
+            momentum: typed(&self.momentum),
+            beta1: typed(&self.beta1),
+            beta2: typed(&self.beta2),
+            adam_epsilon: typed(&self.adam_epsilon),
+            seed: self.seed.clone().map(|s| s.0).unwrap_or_default(),
+        };
+        if max_members == 1 {
+            if let Some(flag) = dims.swept().first() {
+                return Err(Error::config(format!(
+                    "--{flag} lists several values, but this command trains one network; give one value"
+                )));
+            }
         }
+        Plan::cross(&fixed, &dims, max_members)
+    }
+
+    /// `base` with every flag that a sweep cannot list on top.
+    fn resolve_fixed(&self, base: TrainConfig) -> Result<TrainConfig> {
+        let mut c = base;
         if let Some(v) = self.output {
             c.network.output = v;
         }
@@ -158,17 +208,8 @@ impl HyperArgs {
         if let Some(v) = self.init {
             c.network.init = v;
         }
-        c.eta = self.eta.unwrap_or(c.eta);
-        c.lambda = self.lambda.unwrap_or(c.lambda);
-        c.batch_size = self.batch_size.unwrap_or(c.batch_size);
         c.epochs = self.epochs.unwrap_or(c.epochs);
-        c.seed = self.seed.unwrap_or(c.seed);
-        let o = &mut c.optimizer;
-        o.kind = self.optimizer.unwrap_or(o.kind);
-        o.momentum = self.momentum.unwrap_or(o.momentum);
-        o.beta1 = self.beta1.unwrap_or(o.beta1);
-        o.beta2 = self.beta2.unwrap_or(o.beta2);
-        o.epsilon = self.adam_epsilon.unwrap_or(o.epsilon);
+        c.optimizer.kind = self.optimizer.unwrap_or(c.optimizer.kind);
         let step_given = self.step_every.is_some() || self.decay.is_some();
         let plateau_given =
             self.patience.is_some() || self.divisor.is_some() || self.max_divisions.is_some();
