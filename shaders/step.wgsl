@@ -3,7 +3,8 @@
 // constants η, 1/m, λ/n, μ, β₁, β₂, ε and the Adam bias corrections 1−β₁ᵗ, 1−β₂ᵗ of its step t.
 // One record per step lets a whole epoch be recorded at once with no host round trip per step.
 // The host's copy is StepRecord in src/gpu/layout.rs (eta .. bias_correction2 are
-// config::StepConstants, the same numbers the CPU's update rule applies).
+// config::StepConstants, the same numbers the CPU's update rule applies). `index` and `serial`
+// are read only by submit_mark.wgsl.
 
 struct Step {
     rows: u32,
@@ -11,7 +12,7 @@ struct Step {
     // 1: the batch is samples order_offset.. in storage order (evaluation);
     // 0: sample i of the batch is order[order_offset + i] (training).
     sequential: u32,
-    _pad0: u32,
+    index: u32,
     eta: f32,
     inv_rows: f32,
     decay: f32,
@@ -21,9 +22,22 @@ struct Step {
     epsilon: f32,
     bias_correction1: f32,
     bias_correction2: f32,
-    _pad1: u32,
+    serial: u32,
     _pad2: u32,
     _pad3: u32,
 }
 
 @group(0) @binding(0) var<uniform> step: Step;
+
+// Which part of its grid a dispatch covers. A product too large for one dispatch is split along
+// y into dispatches of whole workgroup rows (src/gpu/chunks.rs); each adds its first row,
+// group_offset, to workgroup_id.y, so every result is computed by the same invocation code in
+// the same order as in one dispatch. 0 for every other dispatch. The host's copy is ChunkRecord.
+struct Chunk {
+    group_offset: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(1) var<uniform> chunk: Chunk;

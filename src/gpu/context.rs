@@ -2,9 +2,16 @@
 //! default handler panics on an uncaptured error; here every such error is stored and turned
 //! into an [`Error::Gpu`] at the next check.
 
+use super::limits;
 use crate::error::{Error, Result};
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a wait outside training (an upload, a readback, building pipelines) may take
+/// before the device is taken to be hung. Training waits are timed from the work they wait
+/// for (`submits.rs`).
+pub(crate) const WAIT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Which graphics API to run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
@@ -79,6 +86,57 @@ impl DeviceInfo {
     pub fn short(&self) -> String {
         format!("{} [{}, {}]", self.name, self.backend, self.device_type)
     }
+
+    /// The adapter line `selftest` and `bench` print: "adapter: llvmpipe (LLVM 15.0.6, 256
+    /// bits), backend vulkan, type cpu, driver llvmpipe (Mesa 22.3.6 (LLVM 15.0.6))".
+    pub fn line(&self) -> String {
+        let driver = match (self.driver.is_empty(), self.driver_info.is_empty()) {
+            (false, false) => format!("{} ({})", self.driver, self.driver_info),
+            (false, true) => self.driver.clone(),
+            (true, false) => self.driver_info.clone(),
+            (true, true) => "unknown".to_string(),
+        };
+        format!(
+            "adapter: {}, backend {}, type {}, driver {driver}",
+            self.name, self.backend, self.device_type
+        )
+    }
+}
+
+/// An adapter found and not yet opened.
+pub struct FoundAdapter {
+    info: DeviceInfo,
+    adapter: wgpu::Adapter,
+    instance: wgpu::Instance,
+}
+
+impl FoundAdapter {
+    pub fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    pub fn open(self) -> Result<GpuContext> {
+        GpuContext::open(self.instance, self.adapter)
+    }
+}
+
+/// Every adapter of `api` (of every API, as `devices` lists them, for `None`) whose name
+/// contains `filter` (case-insensitive), in wgpu's order, unopened.
+pub fn find_adapters(api: Option<GpuApi>, filter: Option<&str>) -> Vec<FoundAdapter> {
+    let backends = api.map_or(wgpu::Backends::all(), GpuApi::backends);
+    let (instance, list) = adapters(backends);
+    let filter = filter.map(str::to_lowercase);
+    list.into_iter()
+        .filter(|a| match &filter {
+            Some(f) => a.get_info().name.to_lowercase().contains(f.as_str()),
+            None => true,
+        })
+        .map(|adapter| FoundAdapter {
+            info: DeviceInfo::of(&adapter),
+            adapter,
+            instance: instance.clone(),
+        })
+        .collect()
 }
 
 impl fmt::Display for DeviceInfo {
@@ -209,37 +267,36 @@ impl GpuContext {
     /// As [`GpuContext::new`], but `Ok(None)` when no adapter matches, so that a caller can
     /// fall back to the CPU. Errors are for adapters that exist but cannot be opened.
     pub fn find(api: GpuApi, adapter_filter: Option<&str>) -> Result<Option<GpuContext>> {
-        let (inst, list) = adapters(api.backends());
-        let filter = adapter_filter.map(str::to_lowercase);
-        let mut candidates: Vec<wgpu::Adapter> = list
-            .into_iter()
-            .filter(|a| match &filter {
-                Some(f) => a.get_info().name.to_lowercase().contains(f.as_str()),
-                None => true,
-            })
-            .collect();
-        candidates.sort_by_key(|a| rank(a.get_info().device_type));
-        let Some(adapter) = candidates.into_iter().next() else {
-            return Ok(None);
-        };
-        GpuContext::open(inst, adapter).map(Some)
+        let (inst, candidates) = ranked(api, adapter_filter);
+        match candidates.into_iter().next() {
+            Some(adapter) => GpuContext::open(inst, adapter).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// `--backend auto`: the best-ranked adapter that opens, trying the next when one cannot
+    /// be opened. `skipped` says why each one before it failed; `context` is `None` when none
+    /// opened (or none exists), and the caller falls back to the CPU.
+    pub fn open_best(adapter_filter: Option<&str>) -> AutoChoice {
+        let (inst, candidates) = ranked(GpuApi::Auto, adapter_filter);
+        let (context, skipped) =
+            first_that_opens(candidates, |a| GpuContext::open(inst.clone(), a));
+        AutoChoice { context, skipped }
     }
 
     fn open(inst: wgpu::Instance, adapter: wgpu::Adapter) -> Result<GpuContext> {
         let info = DeviceInfo::of(&adapter);
-        let have = adapter.limits();
-        // The defaults every WebGPU device offers, with the two size limits raised to what
-        // the adapter has: a training set is one storage binding where the adapter allows it.
-        let mut limits = wgpu::Limits::default();
-        if have.max_storage_buffer_binding_size < limits.max_storage_buffer_binding_size
-            || have.max_storage_buffers_per_shader_stage < 7
-        {
-            limits = wgpu::Limits::downlevel_defaults();
-        }
-        limits.max_storage_buffer_binding_size = have.max_storage_buffer_binding_size;
-        limits.max_buffer_size = have.max_buffer_size;
-        limits.max_storage_buffers_per_shader_stage =
-            limits.max_storage_buffers_per_shader_stage.max(7);
+        let limits = limits::device_limits(&adapter.limits()).map_err(|short| {
+            Error::Gpu(format!(
+                "cannot open {}: it offers {} {} ({}), gpu-mlp needs at least {}; pick another \
+                 adapter (--adapter, `gpu-mlp devices`) or use --backend cpu",
+                info.short(),
+                short.offered,
+                short.what,
+                short.name,
+                short.need
+            ))
+        })?;
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let required_features = if timestamps {
             wgpu::Features::TIMESTAMP_QUERY
@@ -256,7 +313,8 @@ impl GpuContext {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
             Error::Gpu(format!(
-                "cannot open {}: {e} (it needs 7 storage buffers per shader stage and compute shaders)",
+                "cannot open {}: {e} (gpu-mlp needs compute shaders and the limits `gpu-mlp \
+                 selftest` lists)",
                 info.short()
             ))
         })?;
@@ -326,13 +384,84 @@ impl GpuContext {
         }
     }
 
-    /// Blocks until the queue is idle, then checks for errors.
+    /// The device limits gpu-mlp depends on, as this device was opened with them.
+    pub fn limits_used(&self) -> Vec<(&'static str, u64)> {
+        limits::describe(&self.device.limits())
+    }
+
+    /// Blocks until the queue is idle, then checks for errors; gives up (and reports a hang)
+    /// after [`WAIT_TIMEOUT`].
     pub(crate) fn wait(&self, what: &str) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("{what}: waiting for {}: {e}", self.describe())))?;
+        self.wait_within(what, WAIT_TIMEOUT)
+    }
+
+    /// Blocks until the queue is idle, at most `timeout`, then checks for errors. Running out
+    /// of time is an error: the device is taken to be hung.
+    pub(crate) fn wait_within(&self, what: &str, timeout: Duration) -> Result<()> {
+        let wait = wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: Some(timeout),
+        };
+        match self.device.poll(wait) {
+            Ok(_) => {}
+            Err(wgpu::PollError::Timeout) => {
+                // A lost device explains a wait that never ends better than a hang does.
+                self.check(what)?;
+                return Err(Error::Gpu(format!(
+                    "{what}: {} did not finish within {:.0} s; the GPU looks hung (a driver \
+                     fault, or a display GPU's watchdog about to reset it); try a smaller \
+                     --batch-size or narrower layers, another adapter, or --backend cpu",
+                    self.describe(),
+                    timeout.as_secs_f64()
+                )));
+            }
+            Err(e) => {
+                return Err(Error::Gpu(format!(
+                    "{what}: waiting for {}: {e}",
+                    self.describe()
+                )))
+            }
+        }
         self.check(what)
     }
+}
+
+/// What `--backend auto` found: the adapter it opened, and why each better-ranked one failed.
+pub struct AutoChoice {
+    pub context: Option<GpuContext>,
+    pub skipped: Vec<String>,
+}
+
+/// The adapters of `api` whose name contains `filter` (case-insensitive), best first (real
+/// GPUs before software ones, [`rank`]).
+fn ranked(api: GpuApi, filter: Option<&str>) -> (wgpu::Instance, Vec<wgpu::Adapter>) {
+    let (inst, list) = adapters(api.backends());
+    let filter = filter.map(str::to_lowercase);
+    let mut candidates: Vec<wgpu::Adapter> = list
+        .into_iter()
+        .filter(|a| match &filter {
+            Some(f) => a.get_info().name.to_lowercase().contains(f.as_str()),
+            None => true,
+        })
+        .collect();
+    candidates.sort_by_key(|a| rank(a.get_info().device_type));
+    (inst, candidates)
+}
+
+/// The fallback loop: opens the candidates in their ranked order until one opens. Returns it
+/// (`None` when none did) and the error of each one that did not, in order.
+pub(crate) fn first_that_opens<C, T>(
+    ranked: Vec<C>,
+    mut open: impl FnMut(C) -> Result<T>,
+) -> (Option<T>, Vec<String>) {
+    let mut failures = Vec::new();
+    for candidate in ranked {
+        match open(candidate) {
+            Ok(opened) => return (Some(opened), failures),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    (None, failures)
 }
 
 /// One line for an error wgpu reports: its description with the chain of causes under it
@@ -355,6 +484,19 @@ fn describe_error(e: &wgpu::Error) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The error for finding no adapter of `api` (of any API for `None`) whose name contains
+/// `filter`: it lists the adapters that do exist.
+pub fn no_adapter_error(api: Option<GpuApi>, filter: Option<&str>) -> Error {
+    match api {
+        Some(api) => Error::Gpu(no_adapter_message(api, filter)),
+        None => Error::Gpu(no_adapter_message(GpuApi::Auto, filter).replacen(
+            "no auto adapter",
+            "no adapter of any API",
+            1,
+        )),
+    }
+}
+
 fn no_adapter_message(api: GpuApi, filter: Option<&str>) -> String {
     let all = list_devices();
     let wanted = match filter {
@@ -372,5 +514,37 @@ fn no_adapter_message(api: GpuApi, filter: Option<&str>) -> String {
             "{wanted}; the adapters found are: {} (pick one with --backend and --adapter, or use --backend cpu)",
             names.join(", ")
         )
+    }
+}
+
+/// The fallback loop on stand-in candidates (no GPU needed): the first that opens wins, and each
+/// failure before it is kept in order; none opening gives every reason.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(name: &'static str) -> Result<&'static str> {
+        if name.starts_with("broken") {
+            Err(Error::Gpu(format!("cannot open {name}: refused")))
+        } else {
+            Ok(name)
+        }
+    }
+
+    #[test]
+    fn auto_tries_the_next_adapter() {
+        let (got, skipped) = first_that_opens(vec!["broken gpu", "igpu", "llvmpipe"], open);
+        assert_eq!(got, Some("igpu"));
+        assert_eq!(skipped, ["cannot open broken gpu: refused"]);
+    }
+
+    #[test]
+    fn auto_reports_every_failure_when_none_opens() {
+        let (got, skipped) = first_that_opens(vec!["broken a", "broken b"], open);
+        assert_eq!(got, None);
+        assert_eq!(skipped.len(), 2);
+        assert!(skipped[1].contains("broken b"));
+        let (none, nothing) = first_that_opens(Vec::<&'static str>::new(), open);
+        assert_eq!((none, nothing.len()), (None, 0));
     }
 }

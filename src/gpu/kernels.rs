@@ -6,7 +6,7 @@
 //! concatenation of its fragments ([`compose`]).
 
 use super::context::GpuContext;
-use super::layout::{wgsl_constants, STEP_BYTES};
+use super::layout::{wgsl_constants, CHUNK_BYTES, STEP_BYTES};
 use super::multiply::Multiply;
 use crate::config::{Cost, OptimizerKind, Output};
 use crate::error::{Error, Result};
@@ -26,10 +26,11 @@ const OUTPUT_DIMS: &str = include_str!("../../shaders/output_dims.wgsl");
 const OUTPUT_DELTA: &str = include_str!("../../shaders/output_delta.wgsl");
 const EVALUATE: &str = include_str!("../../shaders/evaluate.wgsl");
 const GATHER: &str = include_str!("../../shaders/gather.wgsl");
+const SUBMIT_MARK: &str = include_str!("../../shaders/submit_mark.wgsl");
 
 /// Every shader file but the multiply variants' (which `multiply.rs` holds), by name.
 #[cfg(test)]
-pub(crate) const SHADER_FILES: [(&str, &str); 15] = [
+pub(crate) const SHADER_FILES: [(&str, &str); 16] = [
     ("step.wgsl", STEP_SOURCE),
     ("sigmoid.wgsl", SIGMOID),
     ("matmul_common.wgsl", MATMUL_COMMON),
@@ -45,6 +46,7 @@ pub(crate) const SHADER_FILES: [(&str, &str); 15] = [
     ("output_delta.wgsl", OUTPUT_DELTA),
     ("evaluate.wgsl", EVALUATE),
     ("gather.wgsl", GATHER),
+    ("submit_mark.wgsl", SUBMIT_MARK),
 ];
 
 /// How a binding of group 1 is used.
@@ -77,6 +79,16 @@ pub(crate) fn compose(fragments: &[&str]) -> String {
 }
 
 use Slot::*;
+
+/// The end-of-submit mark (submits.rs): its one binding is the marks buffer.
+fn submit_mark_spec() -> Spec {
+    Spec {
+        name: "submit_mark".into(),
+        fragments: vec![SUBMIT_MARK],
+        constants: vec![],
+        slots: vec![ReadWrite],
+    }
+}
 
 fn gather_spec() -> Spec {
     Spec {
@@ -159,7 +171,7 @@ fn update_spec(m: Multiply, opt: OptimizerKind) -> Spec {
 fn output_spec(name: &str, fragment: &'static str, output: Output, cost: Cost) -> Spec {
     let b = |v: bool| if v { 1.0 } else { 0.0 };
     Spec {
-        name: name.into(),
+        name: format!("{name}_{output:?}_{cost:?}").to_lowercase(),
         fragments: vec![SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS, fragment],
         constants: vec![
             ("OUTPUT_SOFTMAX", b(output == Output::Softmax)),
@@ -181,28 +193,99 @@ fn evaluate_spec(output: Output, cost: Cost) -> Spec {
     spec
 }
 
+/// Every pipeline gpu-mlp builds, by what it computes: the one name for a pipeline that the
+/// trainer, the probe (`probe.rs`) and the self-test's reports share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pipeline {
+    Gather,
+    /// A layer's forward product: hidden (σ epilogue) or the output layer (z).
+    Forward {
+        hidden: bool,
+        multiply: Multiply,
+    },
+    Backprop(Multiply),
+    /// The gradient product and the optimizer's update.
+    Update(Multiply, OptimizerKind),
+    OutputDelta(Output, Cost),
+    Evaluate(Output, Cost),
+    SubmitMark,
+}
+
+impl Pipeline {
+    pub fn spec(self) -> Spec {
+        match self {
+            Pipeline::Gather => gather_spec(),
+            Pipeline::Forward { hidden, multiply } => forward_spec(hidden, multiply),
+            Pipeline::Backprop(m) => backprop_spec(m),
+            Pipeline::Update(m, opt) => update_spec(m, opt),
+            Pipeline::OutputDelta(output, cost) => output_delta_spec(output, cost),
+            Pipeline::Evaluate(output, cost) => evaluate_spec(output, cost),
+            Pipeline::SubmitMark => submit_mark_spec(),
+        }
+    }
+
+    /// The pipeline's name, e.g. "forward_hidden_tiled", "update_adam_blocked".
+    pub fn name(self) -> String {
+        self.spec().name
+    }
+
+    /// What a bug report quotes of the pipeline: its name, its `override` constants and its
+    /// whole WGSL source as compiled.
+    pub fn source(self) -> String {
+        let spec = self.spec();
+        let mut text = format!("// pipeline {}\n", spec.name);
+        for (name, value) in &spec.constants {
+            text += &format!("// override {name} = {value}\n");
+        }
+        text + &compose(&spec.fragments)
+    }
+
+    /// Every pipeline gpu-mlp can build, for every multiply, optimizer, output and cost.
+    #[cfg(test)]
+    pub fn all() -> Vec<Pipeline> {
+        let mut all = vec![Pipeline::Gather, Pipeline::SubmitMark];
+        for output in [Output::Sigmoid, Output::Softmax] {
+            for cost in [Cost::Quadratic, Cost::CrossEntropy] {
+                all.push(Pipeline::OutputDelta(output, cost));
+                all.push(Pipeline::Evaluate(output, cost));
+            }
+        }
+        for m in Multiply::ALL {
+            for hidden in [true, false] {
+                all.push(Pipeline::Forward {
+                    hidden,
+                    multiply: m,
+                });
+            }
+            if m != Multiply::BlockedK4 {
+                all.push(Pipeline::Backprop(m));
+                for opt in OPTIMIZERS {
+                    all.push(Pipeline::Update(m, opt));
+                }
+            }
+        }
+        all
+    }
+}
+
+/// Every optimizer kind.
+pub(crate) const OPTIMIZERS: [OptimizerKind; 3] = [
+    OptimizerKind::Sgd,
+    OptimizerKind::Momentum,
+    OptimizerKind::Adam,
+];
+
+/// The spec of every pipeline gpu-mlp can build (the layout and limits tests check them all).
+#[cfg(test)]
+pub(crate) fn pipeline_specs() -> Vec<Spec> {
+    Pipeline::all().into_iter().map(Pipeline::spec).collect()
+}
+
 /// The name and composed source of every pipeline gpu-mlp can build, for every optimizer and
 /// multiply (the layout tests parse them all).
 #[cfg(test)]
 pub(crate) fn pipeline_sources() -> Vec<(String, String)> {
-    let mut specs = vec![
-        gather_spec(),
-        output_delta_spec(Output::Sigmoid, Cost::Quadratic),
-        evaluate_spec(Output::Sigmoid, Cost::Quadratic),
-    ];
-    for m in Multiply::ALL {
-        specs.push(forward_spec(true, m));
-        specs.push(forward_spec(false, m));
-        specs.push(backprop_spec(m));
-        for opt in [
-            OptimizerKind::Sgd,
-            OptimizerKind::Momentum,
-            OptimizerKind::Adam,
-        ] {
-            specs.push(update_spec(m, opt));
-        }
-    }
-    specs
+    pipeline_specs()
         .into_iter()
         .map(|s| (s.name, compose(&s.fragments)))
         .collect()
@@ -216,7 +299,7 @@ pub(crate) struct Kernel {
 
 /// Every pipeline a network needs.
 pub(crate) struct Kernels {
-    /// Group 0: the per-step record, read at a dynamic offset.
+    /// Group 0: the per-step record and the dispatch's chunk, each at a dynamic offset.
     pub step_layout: wgpu::BindGroupLayout,
     pub gather: Kernel,
     /// The forward passes, hidden (σ epilogue) or output (z), for each multiply in use.
@@ -225,8 +308,30 @@ pub(crate) struct Kernels {
     pub update: Kernel,
     pub output_delta: Kernel,
     pub evaluate: Kernel,
+    /// The end-of-submit mark (`submits.rs`).
+    pub submit_mark: Kernel,
     /// True where the tiled multiply is used (see `multiply::prefer_tiled`).
     pub tiled: bool,
+}
+
+/// The layout of group 0 of every pipeline: binding 0 the step record (step.wgsl's `Step`),
+/// binding 1 the dispatch's chunk (`Chunk`), both at dynamic offsets.
+pub(crate) fn step_layout(ctx: &GpuContext) -> wgpu::BindGroupLayout {
+    let entry = |binding, size| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: true,
+            min_binding_size: wgpu::BufferSize::new(size),
+        },
+        count: None,
+    };
+    ctx.device
+        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("step"),
+            entries: &[entry(0, STEP_BYTES), entry(1, CHUNK_BYTES)],
+        })
 }
 
 impl Kernels {
@@ -239,36 +344,27 @@ impl Kernels {
         opt: OptimizerKind,
         tiled: bool,
     ) -> Result<Self> {
-        let step_layout = ctx
-            .device
-            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("step"),
-                entries: &[wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: true,
-                        min_binding_size: wgpu::BufferSize::new(STEP_BYTES),
-                    },
-                    count: None,
-                }],
-            });
-        let build = |spec: Spec| kernel(ctx, &step_layout, &spec);
+        let step_layout = step_layout(ctx);
+        let build = |p: Pipeline| build(ctx, &step_layout, p);
         let general = Multiply::general(tiled);
         let mut forward = Vec::new();
-        for &m in Multiply::used(tiled) {
+        for &multiply in Multiply::used(tiled) {
             for hidden in [true, false] {
-                forward.push((hidden, m, build(forward_spec(hidden, m))));
+                forward.push((
+                    hidden,
+                    multiply,
+                    build(Pipeline::Forward { hidden, multiply }),
+                ));
             }
         }
         let k = Kernels {
-            gather: build(gather_spec()),
+            gather: build(Pipeline::Gather),
             forward,
-            backprop: build(backprop_spec(general)),
-            update: build(update_spec(general, opt)),
-            output_delta: build(output_delta_spec(output, cost)),
-            evaluate: build(evaluate_spec(output, cost)),
+            backprop: build(Pipeline::Backprop(general)),
+            update: build(Pipeline::Update(general, opt)),
+            output_delta: build(Pipeline::OutputDelta(output, cost)),
+            evaluate: build(Pipeline::Evaluate(output, cost)),
+            submit_mark: build(Pipeline::SubmitMark),
             step_layout,
             tiled,
         };
@@ -301,8 +397,13 @@ impl Kernels {
     }
 }
 
-/// Builds one pipeline from its [`Spec`].
-fn kernel(ctx: &GpuContext, step_layout: &wgpu::BindGroupLayout, spec: &Spec) -> Kernel {
+/// Builds `pipeline` with `step_layout` as its group 0.
+pub(crate) fn build(
+    ctx: &GpuContext,
+    step_layout: &wgpu::BindGroupLayout,
+    pipeline: Pipeline,
+) -> Kernel {
+    let spec = pipeline.spec();
     let device = &ctx.device;
     let name = spec.name.as_str();
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {

@@ -12,21 +12,29 @@
 //! - `record`: one step's dispatches, and recording whole epochs of steps;
 //! - `backend`: the [`crate::backend::Backend`] implementation;
 //! - `timing`: per-kernel timestamps;
-//! - `probe`: one kernel run alone, for the kernel tests.
+//! - `limits`: the device limits gpu-mlp asks for, in one place;
+//! - `chunks`: products too large for one dispatch, split into several;
+//! - `submits`: command buffers bounded by time, waits with a timeout, the submit marks;
+//! - `probe`: one kernel run alone, for the self-test (`crate::selftest`).
 
 mod backend;
 mod buffers;
-mod context;
+pub(crate) mod chunks;
+pub(crate) mod context;
 mod dataset;
 mod groups;
-mod kernels;
+pub(crate) mod kernels;
 mod layout;
-mod multiply;
-#[doc(hidden)]
-pub mod probe;
+mod limits;
+pub(crate) mod multiply;
+pub(crate) mod probe;
 mod record;
+mod submits;
 pub mod timing;
 mod trainer;
 
-pub use context::{list_devices, DeviceInfo, GpuApi, GpuContext};
+pub use context::{
+    find_adapters, list_devices, no_adapter_error, AutoChoice, DeviceInfo, FoundAdapter, GpuApi,
+    GpuContext,
+};
 pub use trainer::{GpuBackend, GpuOptions};
