@@ -81,7 +81,7 @@ impl Comparison {
         let (max_error, bound) = self.worst.unwrap_or((0.0, 0.0));
         let failure = self.first.map(|m| {
             format!(
-                "{} of {} results outside their bounds; the first: {}: gpu {:e}, cpu reference {:e} (bound {:.1e})",
+                "{} of {} results outside their bounds; the first: {}: gpu {:.8e}, cpu reference {:.8e} (bound {:.1e})",
                 self.failed, self.count, m.at, m.got, m.want, m.bound
             )
         });
@@ -126,7 +126,7 @@ mod tests {
         assert!(!check.passed);
         let f = check.failure.unwrap();
         assert!(
-            f.starts_with("2 of 3") && f.contains("x[1]") && f.contains("2.5e0"),
+            f.starts_with("2 of 3") && f.contains("x[1]") && f.contains("gpu 2.50000000e0"),
             "{f}"
         );
     }
