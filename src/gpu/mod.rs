@@ -1,6 +1,7 @@
 //! The GPU backend: backpropagation as WGSL compute shaders (`shaders/`) through wgpu.
 //!
-//! - `context`: adapter and device selection, the `devices` listing, error routing;
+//! - `adapters`: the APIs, the `devices` listing, `--backend auto`'s ranking and fallback;
+//! - `context`: an opened device, error routing, waits with a timeout;
 //! - `layout`: the host side of the host–shader seam: constants the shaders are built with,
 //!   the host copies of the shader structs, how buffers are laid out;
 //! - `multiply`: which multiply variant a product runs through, and its dispatch grid;
@@ -17,6 +18,7 @@
 //! - `submits`: command buffers bounded by time, waits with a timeout, the submit marks;
 //! - `probe`: one kernel run alone, for the self-test (`crate::selftest`).
 
+mod adapters;
 mod backend;
 mod buffers;
 pub(crate) mod chunks;
@@ -33,8 +35,8 @@ mod submits;
 pub mod timing;
 mod trainer;
 
-pub use context::{
+pub use adapters::{
     find_adapters, list_devices, no_adapter_error, AutoChoice, DeviceInfo, FoundAdapter, GpuApi,
-    GpuContext,
 };
+pub use context::GpuContext;
 pub use trainer::{GpuBackend, GpuOptions};

@@ -8,11 +8,9 @@ use super::chunks::{self, ChunkTable};
 use super::groups::Groups;
 use super::layout::{StepRecord, ROW_GROUP, STEP_BYTES};
 use super::multiply::{groups_of, Multiply};
-use super::submits::verify_marks;
 use super::timing::Profiler;
 use super::trainer::GpuBackend;
 use crate::error::Result;
-use std::time::Instant;
 
 /// One dispatch of a step.
 pub(super) struct Dispatch<'a> {
@@ -175,7 +173,7 @@ impl GpuBackend {
     /// Writes `records` into the step buffer and records them into command buffers of about
     /// `submits::SUBMIT_SECONDS` of work (at most `steps_per_submit` steps), each ending in its
     /// submit mark; the first `profiled` steps get one timed pass per dispatch. Waits once at
-    /// the end, with a timeout, and checks that every command buffer ran.
+    /// the end, with a timeout, and checks that every command buffer ran (`submits.rs`).
     pub(super) fn run_steps(
         &mut self,
         records: &[StepRecord],
@@ -185,17 +183,12 @@ impl GpuBackend {
     ) -> Result<()> {
         self.ensure_capacity(self.bufs.rows, records.len())?;
         self.include_chunks(records, set, training)?;
-        let serial = self.serials.next();
+        let (mut run, records) = self.begin_run(records, training);
         let stride = self.bufs.step_stride as usize;
         let mut bytes = vec![0u8; records.len() * stride];
         for (i, r) in records.iter().enumerate() {
-            let r = StepRecord {
-                index: i as u32,
-                serial,
-                ..*r
-            };
             bytes[i * stride..i * stride + STEP_BYTES as usize]
-                .copy_from_slice(bytemuck::bytes_of(&r));
+                .copy_from_slice(bytemuck::bytes_of(r));
         }
         if !bytes.is_empty() {
             self.ctx.queue.write_buffer(&self.bufs.steps, 0, &bytes);
@@ -214,18 +207,8 @@ impl GpuBackend {
             }
             _ => None,
         };
-        let what = if training { "training" } else { "evaluating" };
-        let kind = (training, records.first().map_or(0, |r| r.rows));
-        let cap = self.options.steps_per_submit.max(1);
-        let timeout = |backend: &Self, steps| {
-            (backend.options.hang_timeout).unwrap_or_else(|| backend.pacer.timeout(kind, steps))
-        };
-        let trace = std::env::var_os("GPU_MLP_TRACE").is_some();
-        let began = Instant::now();
-        let mut submits = Vec::new();
-        while submits.last().map_or(0, |s: &std::ops::Range<usize>| s.end) < records.len() {
-            let start = submits.last().map_or(0, |s| s.end);
-            let end = (start + self.pacer.steps(kind, cap)).min(records.len());
+        while let Some(steps) = self.next_submit(&run) {
+            let (start, end) = (steps.start, steps.end);
             let step = &self.groups.step;
             let chunks = &self.bufs.chunks;
             let mut encoder =
@@ -247,7 +230,7 @@ impl GpuBackend {
                     }
                 }
             }
-            // The rest: one pass for all of them, and the submit's mark last.
+            // The rest: one pass for all of them, and the command buffer's mark last.
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("steps"),
@@ -257,55 +240,17 @@ impl GpuBackend {
                     let list = self.step_dispatches(r.rows as usize, set, training)?;
                     encode(&mut pass, step, (s * stride) as u32, chunks, &list)?;
                 }
-                let mark = Dispatch {
-                    name: "submit_mark",
-                    layer: 0,
-                    pipeline: &self.kernels.submit_mark.pipeline,
-                    group: &self.groups.submit_mark,
-                    workgroups: [1, 1, 1],
-                    group_offset: 0,
-                };
-                encode(
-                    &mut pass,
-                    step,
-                    ((end - 1) * stride) as u32,
-                    chunks,
-                    &[mark],
-                )?;
+                let mark = [self.submit_mark()];
+                encode(&mut pass, step, ((end - 1) * stride) as u32, chunks, &mark)?;
             }
             if let Some(p) = profiler.as_mut() {
                 if end >= profiled {
                     p.resolve(&mut encoder);
                 }
             }
-            let submitted = Instant::now();
-            // A test stands in for a driver that drops a command buffer by not submitting it.
-            if self.options.drop_submit != Some(submits.len()) {
-                self.ctx.queue.submit([encoder.finish()]);
-            }
-            self.ctx.check("recording the steps")?;
-            submits.push(start..end);
-            if self.pacer.calibrating(kind) {
-                // The first steps of their kind: wait for them, and size the next submits.
-                self.ctx.wait_within(what, timeout(self, end - start))?;
-                let seconds = submitted.elapsed().as_secs_f64();
-                self.pacer.learn(kind, end - start, seconds);
-            }
+            self.submit(&mut run, encoder, steps)?;
         }
-        let recorded = began.elapsed();
-        self.ctx.wait_within(what, timeout(self, records.len()))?;
-        self.pacer
-            .learn(kind, records.len(), began.elapsed().as_secs_f64());
-        verify_marks(&self.ctx, &self.bufs.marks, serial, &submits, what)?;
-        if trace {
-            eprintln!(
-                "gpu: {} steps recorded and submitted in {} command buffers in {:.3} s, done after {:.3} s",
-                records.len(),
-                submits.len(),
-                recorded.as_secs_f64(),
-                began.elapsed().as_secs_f64()
-            );
-        }
+        self.finish_run(run)?;
         if let Some(p) = profiler {
             self.timings = Some(p.read(&self.ctx)?);
         }

@@ -21,9 +21,12 @@
 
 use super::buffers;
 use super::context::GpuContext;
+use super::layout::StepRecord;
+use super::record::Dispatch;
+use super::trainer::GpuBackend;
 use crate::error::{Error, Result};
 use std::ops::Range;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The GPU time a command buffer aims at.
 pub const SUBMIT_SECONDS: f64 = 0.25;
@@ -99,6 +102,119 @@ impl Serials {
     }
 }
 
+/// One run of steps on its way through the queue.
+pub(super) struct Run {
+    kind: StepKind,
+    serial: u32,
+    what: &'static str,
+    steps: usize,
+    /// The steps of each command buffer so far.
+    submits: Vec<Range<usize>>,
+    began: Instant,
+}
+
+impl GpuBackend {
+    /// Starts a run of `records`: each gets its index and the run's serial number, which its
+    /// command buffer's mark will write.
+    pub(super) fn begin_run(
+        &mut self,
+        records: &[StepRecord],
+        training: bool,
+    ) -> (Run, Vec<StepRecord>) {
+        let serial = self.serials.next();
+        let records: Vec<StepRecord> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| StepRecord {
+                index: i as u32,
+                serial,
+                ..*r
+            })
+            .collect();
+        let run = Run {
+            kind: (training, records_rows(&records)),
+            serial,
+            what: if training { "training" } else { "evaluating" },
+            steps: records.len(),
+            submits: Vec::new(),
+            began: Instant::now(),
+        };
+        (run, records)
+    }
+
+    /// The steps of the next command buffer; `None` once every step is recorded.
+    pub(super) fn next_submit(&self, run: &Run) -> Option<Range<usize>> {
+        let start = run.submits.last().map_or(0, |s| s.end);
+        let cap = self.options.steps_per_submit;
+        let end = (start + self.pacer.steps(run.kind, cap)).min(run.steps);
+        (start < run.steps).then_some(start..end)
+    }
+
+    /// The dispatch that ends every command buffer: the mark of its last step.
+    pub(super) fn submit_mark(&self) -> Dispatch<'_> {
+        Dispatch {
+            name: "submit_mark",
+            layer: 0,
+            pipeline: &self.kernels.submit_mark.pipeline,
+            group: &self.groups.submit_mark,
+            workgroups: [1, 1, 1],
+            group_offset: 0,
+        }
+    }
+
+    fn timeout(&self, run: &Run, steps: usize) -> Duration {
+        (self.options.hang_timeout).unwrap_or_else(|| self.pacer.timeout(run.kind, steps))
+    }
+
+    /// Submits the command buffer of `steps` (unless a test drops it, standing in for a driver
+    /// that does), and while the kind is being calibrated waits for it and measures it.
+    pub(super) fn submit(
+        &mut self,
+        run: &mut Run,
+        encoder: wgpu::CommandEncoder,
+        steps: Range<usize>,
+    ) -> Result<()> {
+        let submitted = Instant::now();
+        if self.options.drop_submit != Some(run.submits.len()) {
+            self.ctx.queue.submit([encoder.finish()]);
+        }
+        self.ctx.check("recording the steps")?;
+        let count = steps.len();
+        run.submits.push(steps);
+        if self.pacer.calibrating(run.kind) {
+            self.ctx.wait_within(run.what, self.timeout(run, count))?;
+            let seconds = submitted.elapsed().as_secs_f64();
+            self.pacer.learn(run.kind, count, seconds);
+        }
+        Ok(())
+    }
+
+    /// Waits for the whole run, at most its timeout; learns its pace; checks every mark.
+    pub(super) fn finish_run(&mut self, run: Run) -> Result<()> {
+        let recorded = run.began.elapsed();
+        self.ctx
+            .wait_within(run.what, self.timeout(&run, run.steps))?;
+        let seconds = run.began.elapsed().as_secs_f64();
+        self.pacer.learn(run.kind, run.steps, seconds);
+        let marks = &self.bufs.marks;
+        verify_marks(&self.ctx, marks, run.serial, &run.submits, run.what)?;
+        if std::env::var_os("GPU_MLP_TRACE").is_some() {
+            eprintln!(
+                "gpu: {} steps recorded and submitted in {} command buffers in {:.3} s, done after {seconds:.3} s",
+                run.steps,
+                run.submits.len(),
+                recorded.as_secs_f64(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The rows of a run's first step: what, with training or evaluation, its pace depends on.
+fn records_rows(records: &[StepRecord]) -> u32 {
+    records.first().map_or(0, |r| r.rows)
+}
+
 /// A buffer of one mark per step record.
 pub(crate) fn marks_buffer(ctx: &GpuContext, steps: usize) -> wgpu::Buffer {
     buffers::storage_zeroed(ctx, "submit marks", steps as u64 * 4)
@@ -106,7 +222,7 @@ pub(crate) fn marks_buffer(ctx: &GpuContext, steps: usize) -> wgpu::Buffer {
 
 /// Checks, once the run is done, that the last step of every submission in `submits` left
 /// the mark `serial` in `marks`.
-pub(crate) fn verify_marks(
+fn verify_marks(
     ctx: &GpuContext,
     marks: &wgpu::Buffer,
     serial: u32,
