@@ -8,6 +8,8 @@ mod gpu_support;
 
 use gpu_support::*;
 
+/// Two runs from the same seed, and runs whose data, products or command buffers are split
+/// differently, train to the same bits.
 #[test]
 fn same_seed_same_weights_however_the_work_is_split() {
     family("determinism");

@@ -185,7 +185,7 @@ fn a_dropped_command_buffer_is_an_error() {
         match drop {
             None => result.unwrap(),
             Some(_) => {
-                let m = gpu_message(result.err().expect("a dropped command buffer is an error"));
+                let m = gpu_message(result.expect_err("a dropped command buffer is an error"));
                 assert!(
                     m.contains("did not run (the first: number 3,")
                         && m.contains("counts as completed")
@@ -220,7 +220,7 @@ fn a_hang_is_an_error() {
         options,
     )
     .unwrap();
-    let m = gpu_message(backend.train_batches(&order, &hyper).err().expect("a hang"));
+    let m = gpu_message(backend.train_batches(&order, &hyper).expect_err("a hang"));
     assert!(
         m.contains("did not finish within")
             && m.contains("looks hung")

@@ -5,11 +5,9 @@
 //! full set runs through the thin callers in tests/gpu_kernels.rs, cpu_vs_gpu.rs,
 //! gpu_determinism.rs and numerics.rs.
 
-mod common;
 mod gpu_support;
 
-use common::gpu_mlp;
-use gpu_support::context;
+use gpu_support::{context, gpu_mlp};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -38,7 +38,8 @@ pub struct GpuOptions {
     pub max_binding_bytes: Option<u64>,
     /// Rows per evaluation batch.
     pub eval_rows: usize,
-    /// Steps recorded into one command buffer.
+    /// The most steps one command buffer holds; it holds about `submits::SUBMIT_SECONDS` of
+    /// work when that is fewer.
     pub steps_per_submit: usize,
     /// Time each kernel of the first few steps of an epoch with timestamp queries (when the
     /// adapter has them).

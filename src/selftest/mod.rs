@@ -68,7 +68,7 @@ pub struct Check {
 /// A family of checks.
 pub struct Family {
     pub name: &'static str,
-    /// What it checks, for `--help`-like listings.
+    /// What it checks, as the report file lists it.
     pub about: &'static str,
     run: fn(&mut Session) -> Result<Vec<Check>>,
 }

@@ -158,8 +158,10 @@ impl Report {
                 }
             }
         }
-        let families: Vec<&str> = FAMILIES.iter().map(|f| f.name).collect();
-        t += &format!("\nfamilies checked: {}\n", families.join(", "));
+        t += "\nfamilies checked:\n";
+        for f in &FAMILIES {
+            t += &format!("  {:<18} {}\n", f.name, f.about);
+        }
         for p in failing {
             t += &format!("\n---- WGSL of {} ----\n{}\n", p.name(), p.source());
         }

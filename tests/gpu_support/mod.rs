@@ -13,7 +13,7 @@ use std::sync::Arc;
 #[path = "../common/mod.rs"]
 mod common;
 #[allow(unused_imports)]
-pub use common::mnist_subset;
+pub use common::{gpu_mlp, mnist_subset};
 
 /// The adapter the GPU tests run on, or `None` (the test returns early) when there is none
 /// and CI is not set.
