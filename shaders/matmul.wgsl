@@ -53,7 +53,7 @@ fn main(
     let m = dim_or_rows(dims.m);
     let n = dims.n;
     let k = dim_or_rows(dims.k);
-    let row0 = group.y * TILE;
+    let row0 = (group.y + chunk.group_offset) * TILE;
     let col0 = group.x * TILE;
     let r = 2u * local.y;
     let c = 2u * local.x;

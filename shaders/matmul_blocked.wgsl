@@ -47,7 +47,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let n = dims.n;
     let k = dim_or_rows(dims.k);
     // x runs over blocks of columns, y over blocks of rows.
-    let row0 = id.y * BLOCK;
+    let row0 = (id.y + chunk.group_offset) * BLOCK;
     let col0 = id.x * BLOCK;
     if (row0 >= m || col0 >= n) {
         return;

@@ -25,7 +25,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let m = dim_or_rows(dims.m);
     let n = dims.n;
     let k4 = dims.k / 4u;
-    let row0 = id.y * BLOCK_K4;
+    let row0 = (id.y + chunk.group_offset) * BLOCK_K4;
     let col0 = id.x * BLOCK_K4;
     if (row0 >= m || col0 >= n) {
         return;

@@ -15,6 +15,9 @@
 //     the new value of a parameter whose current value is w, which the optimizer fragment
 //     defines (update_sgd.wgsl, update_momentum.wgsl, update_adam.wgsl; it keeps its own state
 //     at index of its slots, bindings 4 and 5).
+//   - a multiply may run as several dispatches of whole workgroup rows (src/gpu/chunks.rs):
+//     workgroup row y of a dispatch is row y + chunk.group_offset of the product's grid
+//     (step.wgsl), so each result is still one invocation's sum in the same order.
 // Bindings of group 1: 0 the Dims below, 1 A, 2 B (declared by the variant: as f32 in
 // matmul_operands.wgsl, as vec4 in matmul_blocked_k4.wgsl), 3.. the epilogue's.
 // Constants such as TILE and BLOCK come from src/gpu/layout.rs (prepended by kernels.rs).

@@ -4,7 +4,8 @@
 // constants η, 1/m, λ/n, μ, β₁, β₂, ε and the Adam bias corrections 1−β₁ᵗ, 1−β₂ᵗ of its step t.
 // One record per step lets a whole epoch be recorded at once with no host round trip per step.
 // The host's copy is StepRecord in src/gpu/layout.rs (eta .. bias_correction2 are
-// config::StepConstants, the same numbers the CPU's update rule applies).
+// config::StepConstants, the same numbers the CPU's update rule applies). `index` and `serial`
+// are read only by submit_mark.wgsl.
 
 struct Step {
     rows: u32,
@@ -12,7 +13,7 @@ struct Step {
     // 1: the batch is samples order_offset.. in storage order (evaluation);
     // 0: sample i of the batch is order[order_offset + i] (training).
     sequential: u32,
-    _pad0: u32,
+    index: u32,
     eta: f32,
     inv_rows: f32,
     decay: f32,
@@ -22,7 +23,7 @@ struct Step {
     epsilon: f32,
     bias_correction1: f32,
     bias_correction2: f32,
-    _pad1: u32,
+    serial: u32,
     _pad2: u32,
     _pad3: u32,
 }

@@ -29,6 +29,9 @@ pub enum Error {
     /// No GPU adapter, or one that cannot run what was asked.
     #[error("{0}")]
     Gpu(String),
+    /// `selftest`: the GPU computed results the CPU reference does not accept.
+    #[error("{0}")]
+    SelftestFailed(String),
     /// A failure that is not the user's: encoding a PNG or JSON, building a file gpu-mlp
     /// writes. The message says what was being made; it is a bug to report.
     #[error("internal error: {0} (please report this as a bug)")]
@@ -73,6 +76,7 @@ impl Error {
             Error::Io { .. } | Error::BadData { .. } | Error::BadCheckpoint { .. } => 3,
             Error::Diverged(_) => 4,
             Error::Gpu(_) => 5,
+            Error::SelftestFailed(_) => 6,
         }
     }
 }
@@ -95,9 +99,10 @@ mod tests {
             Error::bad_checkpoint("f", "x"),
             Error::Diverged("x".into()),
             Error::Gpu("x".into()),
+            Error::SelftestFailed("x".into()),
         ];
         let codes: Vec<i32> = errors.iter().map(Error::exit_code).collect();
-        assert_eq!(codes, [1, 2, 3, 3, 3, 4, 5]);
+        assert_eq!(codes, [1, 2, 3, 3, 3, 4, 5, 6]);
         for code in codes {
             assert!(
                 crate::cli::EXIT_CODES

@@ -26,6 +26,7 @@ pub mod plot;
 pub mod predict;
 pub mod progress;
 pub mod render;
+pub mod selftest;
 pub mod sweep;
 pub mod train;
 

@@ -1,5 +1,6 @@
 //! The GPU backend held against the CPU reference: one training step for every output, cost
-//! and optimizer combination, and one epoch of the textbook's network.
+//! and optimizer combination and a short run (the self-test's families), one epoch of the
+//! textbook's network, `compare`, and the contract both backends check.
 
 mod gpu_support;
 
@@ -7,134 +8,23 @@ use gpu_mlp::backend::{Backend, Split};
 use gpu_mlp::config::{Cost, OptimizerKind, Output};
 use gpu_mlp::cpu::CpuBackend;
 use gpu_mlp::data::epoch_order;
-use gpu_mlp::gpu::{GpuBackend, GpuOptions};
+use gpu_mlp::gpu::GpuBackend;
 use gpu_mlp::model::Params;
 use gpu_support::*;
 
-/// Two "epochs" of one step each (13 samples, in reverse order) on both backends from the
-/// same parameters, with each multiply (tiled and direct); then parameters, optimizer state
-/// and a test-set evaluation are compared.
-fn one_step(output: Output, cost: Cost, kind: OptimizerKind) {
-    for tiled in [true, false] {
-        one_step_with(output, cost, kind, tiled);
-    }
-}
-
-fn one_step_with(output: Output, cost: Cost, kind: OptimizerKind, tiled: bool) {
-    let Some(ctx) = context() else { return };
-    // 7 inputs, 30 hidden, 10 outputs: nothing a multiple of the 16-wide tile, and a batch of
-    // 13 rows. λ = 0.1 exercises the L2 term; two steps exercise Adam's t and the momentum.
-    let data = random_splits(7, 40, 7, 10);
-    let net = net(&[7, 30, 10], output, cost);
-    let params = Params::init(&net, 11);
-    let order: Vec<u32> = (0..13).rev().collect();
-    let h = hyper(kind, 0.5, 0.1, 40, 13);
-    let mut cpu = CpuBackend::new(&net, params.clone(), kind, data.clone(), 13, 1).unwrap();
-    let options = GpuOptions {
-        tiled: Some(tiled),
-        ..GpuOptions::default()
-    };
-    let mut gpu = GpuBackend::with_options(&ctx, &net, params, kind, &data, options).unwrap();
-    for _ in 0..2 {
-        cpu.train_batches(&order, &h).unwrap();
-        gpu.train_batches(&order, &h).unwrap();
-    }
-    let (pc, pg) = (cpu.params().unwrap(), gpu.params().unwrap());
-    // Tolerance: both paths sum the same f32 products in different orders (the CPU's gemm
-    // blocks vs the 16-wide tiles) and the GPU's exp may differ by a few ulp; two steps of
-    // η = 0.5 on O(1) values keep the difference within ~1e-5 relative. 1e-4 leaves margin
-    // and is still far below any real error (a wrong δ or update shows up at 1e-2 and above).
-    for (l, (a, b)) in pg.layers.iter().zip(&pc.layers).enumerate() {
-        let dw = max_rel(&a.weight, &b.weight);
-        let db = max_rel(&a.bias, &b.bias);
-        assert!(
-            dw < 1e-4 && db < 1e-4,
-            "{output:?}/{cost:?}/{kind:?} layer {l}: |ΔW| {dw}, |Δb| {db}"
-        );
-    }
-    let (sc, sg) = (
-        cpu.optimizer_state().unwrap(),
-        gpu.optimizer_state().unwrap(),
-    );
-    assert_eq!(sc.step, sg.step);
-    for (c, g) in sc.slots.iter().zip(&sg.slots) {
-        for (a, b) in g.layers.iter().zip(&c.layers) {
-            // The slots are sums of the same g: same tolerance, relative to 1 + |value|.
-            assert!(max_rel(&a.weight, &b.weight) < 1e-4 && max_rel(&a.bias, &b.bias) < 1e-4);
-        }
-    }
-    let (ec, eg) = (
-        cpu.evaluate(Split::Test).unwrap(),
-        gpu.evaluate(Split::Test).unwrap(),
-    );
-    assert_eq!(ec.count, eg.count);
-    // Costs are summed in f64 over per-sample f32 costs: 1e-4 relative.
-    assert!(
-        (ec.cost_sum - eg.cost_sum).abs() <= 1e-4 * (1.0 + ec.cost_sum.abs()),
-        "{} vs {}",
-        ec.cost_sum,
-        eg.cost_sum
-    );
-}
-
+/// One full training step (two, to exercise Adam's t and the momentum) for every output, cost
+/// and optimizer combination, with the tiled and the blocked multiply, against the CPU step:
+/// the self-test's `step` family (src/selftest/training.rs, where the 1e-4 bound is argued).
 #[test]
-fn step_sigmoid_quadratic_sgd() {
-    one_step(Output::Sigmoid, Cost::Quadratic, OptimizerKind::Sgd);
+fn every_step_matches_the_cpu_step() {
+    family("step");
 }
 
+/// One epoch on 2,000 MNIST images: the GPU's test accuracy within 0.2 points of the CPU's
+/// (the self-test's `end_to_end` family).
 #[test]
-fn step_sigmoid_quadratic_momentum() {
-    one_step(Output::Sigmoid, Cost::Quadratic, OptimizerKind::Momentum);
-}
-
-#[test]
-fn step_sigmoid_quadratic_adam() {
-    one_step(Output::Sigmoid, Cost::Quadratic, OptimizerKind::Adam);
-}
-
-#[test]
-fn step_sigmoid_cross_entropy_sgd() {
-    one_step(Output::Sigmoid, Cost::CrossEntropy, OptimizerKind::Sgd);
-}
-
-#[test]
-fn step_sigmoid_cross_entropy_momentum() {
-    one_step(Output::Sigmoid, Cost::CrossEntropy, OptimizerKind::Momentum);
-}
-
-#[test]
-fn step_sigmoid_cross_entropy_adam() {
-    one_step(Output::Sigmoid, Cost::CrossEntropy, OptimizerKind::Adam);
-}
-
-#[test]
-fn step_softmax_quadratic_sgd() {
-    one_step(Output::Softmax, Cost::Quadratic, OptimizerKind::Sgd);
-}
-
-#[test]
-fn step_softmax_quadratic_momentum() {
-    one_step(Output::Softmax, Cost::Quadratic, OptimizerKind::Momentum);
-}
-
-#[test]
-fn step_softmax_quadratic_adam() {
-    one_step(Output::Softmax, Cost::Quadratic, OptimizerKind::Adam);
-}
-
-#[test]
-fn step_softmax_cross_entropy_sgd() {
-    one_step(Output::Softmax, Cost::CrossEntropy, OptimizerKind::Sgd);
-}
-
-#[test]
-fn step_softmax_cross_entropy_momentum() {
-    one_step(Output::Softmax, Cost::CrossEntropy, OptimizerKind::Momentum);
-}
-
-#[test]
-fn step_softmax_cross_entropy_adam() {
-    one_step(Output::Softmax, Cost::CrossEntropy, OptimizerKind::Adam);
+fn a_short_run_matches_the_cpu_accuracy() {
+    family("end_to_end");
 }
 
 /// One epoch of the textbook's network (784-30-10, sigmoid/quadratic, η = 3, batch 10, N(0,1)

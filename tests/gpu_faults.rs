@@ -151,3 +151,80 @@ fn a_lost_device_is_an_error_not_a_crash() {
         eprintln!("{what}: {m}");
     }
 }
+
+/// A command buffer the driver drops without an error (on Metal, wgpu counts one that ended in
+/// an error, such as the GPU timeout, as completed) makes the run of steps fail with an error
+/// saying so, on every backend: here one is left unsubmitted, and the missing submit mark is
+/// found. The same options without the drop train.
+#[test]
+fn a_dropped_command_buffer_is_an_error() {
+    let Some(ctx) = context() else { return };
+    let data = mnist_subset(300, 10, 10);
+    let n = net(&[784, 16, 10]);
+    let hyper = gpu_support::hyper(OptimizerKind::Sgd, 0.5, 0.0, data.train.len(), 10);
+    let order: Vec<u32> = (0..data.train.len() as u32).collect();
+    let options = GpuOptions {
+        steps_per_submit: 4,
+        ..GpuOptions::default()
+    };
+    for drop in [None, Some(2)] {
+        let options = GpuOptions {
+            drop_submit: drop,
+            ..options
+        };
+        let mut backend = GpuBackend::with_options(
+            &ctx,
+            &n,
+            Params::init(&n, 1),
+            OptimizerKind::Sgd,
+            &data,
+            options,
+        )
+        .unwrap();
+        let result = backend.train_batches(&order, &hyper);
+        match drop {
+            None => result.unwrap(),
+            Some(_) => {
+                let m = gpu_message(result.expect_err("a dropped command buffer is an error"));
+                assert!(
+                    m.contains("did not run (the first: number 3,")
+                        && m.contains("counts as completed")
+                        && m.contains(&ctx.info().name),
+                    "{m}"
+                );
+            }
+        }
+    }
+}
+
+/// A wait that runs out of time reports the device as hung, naming it, instead of waiting
+/// forever (the timeout is shortened to a nanosecond; a 500-row step of 784-256-10 takes far
+/// longer).
+#[test]
+fn a_hang_is_an_error() {
+    let Some(ctx) = context() else { return };
+    let data = mnist_subset(1000, 10, 10);
+    let n = net(&[784, 256, 10]);
+    let hyper = gpu_support::hyper(OptimizerKind::Sgd, 0.5, 0.0, data.train.len(), 500);
+    let order: Vec<u32> = (0..data.train.len() as u32).collect();
+    let options = GpuOptions {
+        hang_timeout: Some(std::time::Duration::from_nanos(1)),
+        ..GpuOptions::default()
+    };
+    let mut backend = GpuBackend::with_options(
+        &ctx,
+        &n,
+        Params::init(&n, 1),
+        OptimizerKind::Sgd,
+        &data,
+        options,
+    )
+    .unwrap();
+    let m = gpu_message(backend.train_batches(&order, &hyper).expect_err("a hang"));
+    assert!(
+        m.contains("did not finish within")
+            && m.contains("looks hung")
+            && m.contains(&ctx.info().name),
+        "{m}"
+    );
+}

@@ -7,29 +7,18 @@
 
 mod gpu_support;
 
-use gpu_mlp::config::OptimizerKind;
 use gpu_mlp::config::{Cost, Output};
 use gpu_mlp::cpu::activation::{cost, output_delta_in_place, sigmoid, softmax_in_place};
 use gpu_mlp::cpu::backprop::{backward, forward, Gradients, LayerRef, Workspace};
-use gpu_mlp::gpu::probe::Probe;
-use gpu_mlp::model::Layer;
 
-/// Weighted inputs from harmless to far past f32's e^z overflow, both signs.
-const EXTREMES: [f32; 13] = [
-    -1e4, -5e3, -1e3, -100.0, -88.8, -20.0, 0.0, 20.0, 88.8, 100.0, 1e3, 5e3, 1e4,
-];
+/// Weighted inputs from harmless to far past f32's e^z overflow, both signs, and rows of z for
+/// a 4-class output: one class far ahead, two tied at the top, all far negative, mixed signs
+/// at the extremes, ordinary values. The self-test's (src/selftest/extremes.rs), which runs
+/// the GPU kernels on them.
+use gpu_mlp::selftest::{EXTREMES, EXTREME_ROWS};
 
-/// Rows of z for a 4-class output: one class far ahead, two tied at the top, all far
-/// negative, mixed signs at the extremes, and ordinary values.
 fn extreme_rows() -> Vec<[f32; 4]> {
-    vec![
-        [1e4, -1e4, 0.0, 5.0],
-        [1e4, 1e4, -1e4, -1e4],
-        [-1e4, -1e4, -1e4, -9_999.0],
-        [-1e4, 1e4, 88.8, -88.8],
-        [0.5, -0.25, 2.0, 1.0],
-        [1e3, -1e3, 100.0, -100.0],
-    ]
+    EXTREME_ROWS.to_vec()
 }
 
 /// The f64 truth for one row and label: (a, cost) for each output and cost, written the plain
@@ -185,63 +174,11 @@ fn backprop_through_saturated_layers_stays_finite() {
     }
 }
 
-/// The GPU kernels on the same values: the hidden layers' σ epilogue (a 1-input layer whose
-/// weights are the extremes, so z = w), then the output error and the evaluation's cost on
-/// every extreme row and label, for every output and cost. Each result is finite and matches
-/// the CPU's to f32 rounding.
+/// The GPU kernels on the same values: the hidden layers' σ epilogue, then the output error
+/// and the evaluation's cost on every extreme row and label, for every output and cost. Each
+/// result is finite and matches the CPU's to f32 rounding: the self-test's `extremes` family
+/// (src/selftest/extremes.rs), whose values are the ones above.
 #[test]
 fn gpu_kernels_are_finite_and_match_the_cpu_for_extreme_z() {
-    let Some(ctx) = gpu_support::context() else {
-        return;
-    };
-    let layer = Layer {
-        inputs: 1,
-        outputs: EXTREMES.len(),
-        weight: EXTREMES.to_vec(),
-        bias: vec![0.0; EXTREMES.len()],
-    };
-    let rows: Vec<[f32; 4]> = extreme_rows();
-    let z: Vec<f32> = rows.iter().flatten().copied().collect();
-    for output in [Output::Sigmoid, Output::Softmax] {
-        for c in [Cost::Quadratic, Cost::CrossEntropy] {
-            let probe = Probe::new(&ctx, output, c, OptimizerKind::Sgd, true).unwrap();
-            let what = format!("{output:?}/{c:?}");
-            let a = probe.forward(&[1.0], 1, &layer, true).unwrap();
-            for (&g, &z) in a.iter().zip(&EXTREMES) {
-                assert!(
-                    g.is_finite() && close(g as f64, sigmoid(z) as f64),
-                    "{what}: GPU σ({z}) = {g}, CPU {}",
-                    sigmoid(z)
-                );
-            }
-            for label in 0..4u8 {
-                let labels = vec![label; rows.len()];
-                let delta = probe.output_delta(&z, &labels, 4).unwrap();
-                let (costs, _) = probe.evaluate(&z, &labels, 4).unwrap();
-                for (r, zr) in rows.iter().enumerate() {
-                    let mut a = *zr;
-                    match output {
-                        Output::Sigmoid => a.iter_mut().for_each(|v| *v = sigmoid(*v)),
-                        Output::Softmax => softmax_in_place(&mut a),
-                    }
-                    let want_cost = cost(output, c, zr, &a, label as usize);
-                    let mut want_delta = a;
-                    output_delta_in_place(output, c, &mut want_delta, label as usize);
-                    let got = &delta[r * 4..r * 4 + 4];
-                    let ctx = format!("{what} z={zr:?} label={label}");
-                    assert!(
-                        costs[r].is_finite() && close(costs[r] as f64, want_cost as f64),
-                        "{ctx}: GPU cost {}, CPU {want_cost}",
-                        costs[r]
-                    );
-                    for (g, w) in got.iter().zip(&want_delta) {
-                        assert!(
-                            g.is_finite() && (g - w).abs() <= 1e-6,
-                            "{ctx}: GPU δ {got:?}, CPU {want_delta:?}"
-                        );
-                    }
-                }
-            }
-        }
-    }
+    gpu_support::family("extremes");
 }

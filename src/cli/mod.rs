@@ -20,7 +20,8 @@ Exit codes:
   2  bad flag or configuration (the message names the flag)
   3  unreadable or malformed file (data set, checkpoint, output path)
   4  training diverged (NaN or infinite cost); nothing was saved over a good checkpoint
-  5  GPU problem (no adapter for the backend asked for, device limits, device lost)";
+  5  GPU problem (no adapter for the backend asked for, device limits, device lost, a hang)
+  6  selftest: the GPU computed a result the CPU reference does not accept (see its FAIL lines)";
 
 /// gpu-mlp: train multilayer perceptrons with backpropagation on the GPU (wgpu + WGSL) or the
 /// CPU reference, on MNIST-format data.
@@ -43,6 +44,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// List the GPU adapters wgpu finds, with the limits that matter for training.
     Devices(DevicesArgs),
+    /// Check that gpu-mlp computes the right thing on your GPU: every kernel, a training step
+    /// of every kind, determinism and a short run, each held against the CPU reference.
+    Selftest(SelftestArgs),
     /// Train the same network on the CPU and the GPU and compare weights, accuracy and speed.
     Compare(Box<CompareArgs>),
     /// Write the textbook's expanded training set (each image and its four one-pixel shifts:

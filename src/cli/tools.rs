@@ -1,6 +1,6 @@
 //! The flags of the subcommands that do not train: evaluation, inspection, data and export.
 
-use super::{DataArgs, DatasetChoice, DeviceArgs};
+use super::{BackendChoice, DataArgs, DatasetChoice, DeviceArgs};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -69,6 +69,31 @@ pub struct DevicesArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SelftestArgs {
+    /// Check the adapters of this backend [default: every adapter `gpu-mlp devices` lists];
+    /// auto: the one `--backend auto` trains on.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendChoice>,
+    /// Check only the adapters whose name contains this text.
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
+    /// A smaller set of checks: three shapes per kernel, the training checks with the
+    /// adapter's own multiply only.
+    #[arg(long)]
+    pub quick: bool,
+    /// Print one JSON object instead of lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a report to attach to a bug report: the adapter, the failing checks,
+    /// gpu-mlp's version and the shader source of every failing pipeline.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Perturb one result of the checks of this name (a test of the self-test itself).
+    #[arg(long, value_name = "CHECK", hide = true)]
+    pub plant_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -4,11 +4,11 @@
 
 use super::values::{LayerList, SeedList, Typed};
 use super::{DataArgs, DeviceArgs};
-use crate::sweep::plan::{Dims, Plan};
 use crate::config::{
     BenchConfig, Cost, Init, Monitor, OptimizerKind, Output, Preset, Schedule, TrainConfig,
 };
 use crate::error::{Error, Result};
+use crate::sweep::plan::{Dims, Plan};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 

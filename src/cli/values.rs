@@ -55,9 +55,9 @@ impl FromStr for LayerList {
                 }
                 net.split(',')
                     .map(|w| {
-                        w.trim()
-                            .parse::<usize>()
-                            .map_err(|e| format!("width {w:?} in {net:?} is not a whole number: {e}"))
+                        w.trim().parse::<usize>().map_err(|e| {
+                            format!("width {w:?} in {net:?} is not a whole number: {e}")
+                        })
                     })
                     .collect::<Result<Vec<_>, _>>()
             })
@@ -85,9 +85,9 @@ impl FromStr for SeedList {
                 return Err("an empty item (two commas, or one at an end?)".into());
             }
             let number = |t: &str| {
-                t.trim()
-                    .parse::<u64>()
-                    .map_err(|e| format!("{t:?} in {item:?} is not a seed (a whole number >= 0): {e}"))
+                t.trim().parse::<u64>().map_err(|e| {
+                    format!("{t:?} in {item:?} is not a seed (a whole number >= 0): {e}")
+                })
             };
             match item.split_once('-') {
                 Some((a, b)) => {
@@ -152,11 +152,17 @@ mod tests {
 
     #[test]
     fn seeds_take_ranges_and_commas_in_order() {
-        assert_eq!("1-3,7,5-5".parse::<SeedList>().unwrap().0, vec![1, 2, 3, 7, 5]);
+        assert_eq!(
+            "1-3,7,5-5".parse::<SeedList>().unwrap().0,
+            vec![1, 2, 3, 7, 5]
+        );
         assert!("3-1".parse::<SeedList>().unwrap_err().contains("backwards"));
         assert!("1,,2".parse::<SeedList>().unwrap_err().contains("empty"));
         assert!("x".parse::<SeedList>().is_err());
-        assert!("0-99999999999".parse::<SeedList>().unwrap_err().contains("more than"));
+        assert!("0-99999999999"
+            .parse::<SeedList>()
+            .unwrap_err()
+            .contains("more than"));
     }
 
     #[test]
@@ -169,7 +175,10 @@ mod tests {
 
     #[test]
     fn shards_are_index_over_count() {
-        assert_eq!("1/4".parse::<Shard>().unwrap(), Shard { index: 1, count: 4 });
+        assert_eq!(
+            "1/4".parse::<Shard>().unwrap(),
+            Shard { index: 1, count: 4 }
+        );
         assert!("3/2".parse::<Shard>().is_err());
         assert!("4/4".parse::<Shard>().is_err());
         assert!("0/0".parse::<Shard>().is_err());

@@ -18,6 +18,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             args.runs
         )));
     }
+    // The adapter line `selftest` prints: a speed figure is tied to an adapter that passed.
+    if !args.json {
+        println!("{}", super::adapter_line(&args.device)?);
+    }
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     let n = splits.train.len();
     let mut results = Vec::new();

@@ -12,6 +12,7 @@ mod gradcheck;
 mod metrics_file;
 mod plot;
 mod predict;
+mod selftest;
 mod show_weights;
 mod train;
 
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Gradcheck(a) => gradcheck::run(&a),
         Command::Bench(a) => bench::run(&a),
         Command::Devices(a) => devices::run(&a),
+        Command::Selftest(a) => selftest::run(&a),
         Command::Compare(a) => compare::run(&a),
         Command::ExpandData(a) => expand::run(&a),
         Command::Plot(a) => plot::run(&a),
@@ -73,17 +75,26 @@ pub fn gpu_api(choice: BackendChoice) -> Option<GpuApi> {
 }
 
 /// The GPU context for a backend choice. `Ok(None)` means the CPU: asked for, or `auto` found
-/// no adapter (which it says on stderr, as it says which adapter it took).
+/// no adapter that opens (it tries them best first, and says on stderr which it skipped and
+/// why, and which it took).
 pub fn gpu_context(choice: BackendChoice, adapter: Option<&str>) -> Result<Option<GpuContext>> {
     match gpu_api(choice) {
         None => Ok(None),
         Some(GpuApi::Auto) => {
-            let ctx = GpuContext::find(GpuApi::Auto, adapter)?;
-            match &ctx {
-                Some(c) => eprintln!("backend auto: using {}", c.describe()),
-                None => eprintln!("backend auto: no GPU adapter found, using the CPU reference"),
+            let choice = GpuContext::open_best(adapter);
+            for reason in &choice.skipped {
+                eprintln!("backend auto: {reason}; trying the next adapter");
             }
-            Ok(ctx)
+            match &choice.context {
+                Some(c) => eprintln!("backend auto: using {}", c.describe()),
+                None if choice.skipped.is_empty() => {
+                    eprintln!("backend auto: no GPU adapter found, using the CPU reference")
+                }
+                None => eprintln!(
+                    "backend auto: no GPU adapter could be opened, using the CPU reference"
+                ),
+            }
+            Ok(choice.context)
         }
         Some(api) => GpuContext::new(api, adapter).map(Some),
     }
@@ -130,6 +141,21 @@ pub fn gpu_kernels(
         }
     };
     Ok(chosen)
+}
+
+/// The adapter line (`selftest` prints the same) of the device a backend choice runs on,
+/// opened quietly, or what stands in for it on the CPU.
+pub fn adapter_line(device: &DeviceArgs) -> Result<String> {
+    let adapter = device.adapter.as_deref();
+    Ok(match gpu_api(device.backend) {
+        None => "adapter: none (--backend cpu, the CPU reference)".to_string(),
+        Some(GpuApi::Auto) => match GpuContext::open_best(adapter).context {
+            Some(ctx) => ctx.info().line(),
+            None => "adapter: none (--backend auto found no GPU that opens: the CPU reference)"
+                .to_string(),
+        },
+        Some(api) => GpuContext::new(api, adapter)?.info().line(),
+    })
 }
 
 /// Builds the backend asked for, with `params` and a fresh optimizer state.

@@ -1,152 +1,20 @@
-//! Instance, adapter and device selection, the `devices` listing, and error routing: wgpu's
-//! default handler panics on an uncaptured error; here every such error is stored and turned
-//! into an [`Error::Gpu`] at the next check.
+//! An opened device, and error routing: wgpu's default handler panics on an uncaptured error;
+//! here every such error is stored and turned into an [`Error::Gpu`] at the next check. Waits
+//! have a timeout, and running out of it is an error too. Finding the adapters is
+//! `adapters.rs`'s.
 
+use super::adapters::{
+    first_that_opens, no_adapter_message, ranked, AutoChoice, DeviceInfo, GpuApi,
+};
+use super::limits;
 use crate::error::{Error, Result};
-use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// Which graphics API to run on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GpuApi {
-    Vulkan,
-    Metal,
-    Dx12,
-    Gl,
-    /// The best adapter of any API: a discrete or integrated GPU first, then a software one.
-    Auto,
-}
-
-impl GpuApi {
-    fn backends(self) -> wgpu::Backends {
-        match self {
-            GpuApi::Vulkan => wgpu::Backends::VULKAN,
-            GpuApi::Metal => wgpu::Backends::METAL,
-            GpuApi::Dx12 => wgpu::Backends::DX12,
-            GpuApi::Gl => wgpu::Backends::GL,
-            GpuApi::Auto => wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            GpuApi::Vulkan => "vulkan",
-            GpuApi::Metal => "metal",
-            GpuApi::Dx12 => "dx12",
-            GpuApi::Gl => "gl",
-            GpuApi::Auto => "auto",
-        }
-    }
-}
-
-/// What `gpu-mlp devices` shows of one adapter.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct DeviceInfo {
-    pub name: String,
-    pub backend: String,
-    pub device_type: String,
-    pub driver: String,
-    pub driver_info: String,
-    pub max_storage_buffer_binding_size: u64,
-    pub max_buffer_size: u64,
-    pub max_compute_workgroups_per_dimension: u32,
-    pub max_compute_invocations_per_workgroup: u32,
-    pub max_compute_workgroup_storage_size: u32,
-    pub timestamp_query: bool,
-}
-
-impl DeviceInfo {
-    fn of(adapter: &wgpu::Adapter) -> Self {
-        let info = adapter.get_info();
-        let limits = adapter.limits();
-        DeviceInfo {
-            name: info.name,
-            backend: info.backend.to_str().to_string(),
-            device_type: device_type_name(info.device_type).to_string(),
-            driver: info.driver,
-            driver_info: info.driver_info,
-            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
-            max_buffer_size: limits.max_buffer_size,
-            max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
-            max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
-            max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
-            timestamp_query: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
-        }
-    }
-
-    /// "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan, cpu]".
-    pub fn short(&self) -> String {
-        format!("{} [{}, {}]", self.name, self.backend, self.device_type)
-    }
-}
-
-impl fmt::Display for DeviceInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-        writeln!(f, "{}", self.name)?;
-        writeln!(f, "  backend:      {}", self.backend)?;
-        writeln!(f, "  type:         {}", self.device_type)?;
-        writeln!(f, "  driver:       {} ({})", self.driver, self.driver_info)?;
-        writeln!(
-            f,
-            "  storage binding: {:.0} MiB, buffer: {:.0} MiB",
-            mib(self.max_storage_buffer_binding_size),
-            mib(self.max_buffer_size)
-        )?;
-        writeln!(
-            f,
-            "  workgroups/dim: {}, invocations/workgroup: {}, workgroup storage: {} B",
-            self.max_compute_workgroups_per_dimension,
-            self.max_compute_invocations_per_workgroup,
-            self.max_compute_workgroup_storage_size
-        )?;
-        write!(
-            f,
-            "  timestamp queries: {}",
-            if self.timestamp_query { "yes" } else { "no" }
-        )
-    }
-}
-
-fn device_type_name(t: wgpu::DeviceType) -> &'static str {
-    match t {
-        wgpu::DeviceType::DiscreteGpu => "discrete",
-        wgpu::DeviceType::IntegratedGpu => "integrated",
-        wgpu::DeviceType::VirtualGpu => "virtual",
-        wgpu::DeviceType::Cpu => "cpu",
-        wgpu::DeviceType::Other => "other",
-    }
-}
-
-/// Preference order of `Auto`: real GPUs first, software last.
-fn rank(t: wgpu::DeviceType) -> u32 {
-    match t {
-        wgpu::DeviceType::DiscreteGpu => 0,
-        wgpu::DeviceType::IntegratedGpu => 1,
-        wgpu::DeviceType::VirtualGpu => 2,
-        wgpu::DeviceType::Other => 3,
-        wgpu::DeviceType::Cpu => 4,
-    }
-}
-
-fn instance(backends: wgpu::Backends) -> wgpu::Instance {
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = backends;
-    wgpu::Instance::new(desc)
-}
-
-fn adapters(backends: wgpu::Backends) -> (wgpu::Instance, Vec<wgpu::Adapter>) {
-    let inst = instance(backends);
-    let list = pollster::block_on(inst.enumerate_adapters(backends));
-    (inst, list)
-}
-
-/// Every adapter wgpu can see, of every API.
-pub fn list_devices() -> Vec<DeviceInfo> {
-    let (_inst, list) = adapters(wgpu::Backends::all());
-    list.iter().map(DeviceInfo::of).collect()
-}
+/// How long a wait outside training (an upload, a readback, building pipelines) may take
+/// before the device is taken to be hung. Training waits are timed from the work they wait
+/// for (`submits.rs`).
+pub(crate) const WAIT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Errors wgpu reports asynchronously (validation, out of memory, device lost), kept until the
 /// next [`GpuContext::check`].
@@ -209,44 +77,36 @@ impl GpuContext {
     /// As [`GpuContext::new`], but `Ok(None)` when no adapter matches, so that a caller can
     /// fall back to the CPU. Errors are for adapters that exist but cannot be opened.
     pub fn find(api: GpuApi, adapter_filter: Option<&str>) -> Result<Option<GpuContext>> {
-        let (inst, list) = adapters(api.backends());
-        let filter = adapter_filter.map(str::to_lowercase);
-        let mut candidates: Vec<wgpu::Adapter> = list
-            .into_iter()
-            .filter(|a| match &filter {
-                Some(f) => a.get_info().name.to_lowercase().contains(f.as_str()),
-                None => true,
-            })
-            .collect();
-        candidates.sort_by_key(|a| rank(a.get_info().device_type));
-        let Some(adapter) = candidates.into_iter().next() else {
-            return Ok(None);
-        };
-        GpuContext::open(inst, adapter).map(Some)
+        let (inst, candidates) = ranked(api, adapter_filter);
+        match candidates.into_iter().next() {
+            Some(adapter) => GpuContext::open(inst, adapter).map(Some),
+            None => Ok(None),
+        }
     }
 
-    fn open(inst: wgpu::Instance, adapter: wgpu::Adapter) -> Result<GpuContext> {
+    /// `--backend auto`: the best-ranked adapter that opens, trying the next when one cannot
+    /// be opened. `skipped` says why each one before it failed; `context` is `None` when none
+    /// opened (or none exists), and the caller falls back to the CPU.
+    pub fn open_best(adapter_filter: Option<&str>) -> AutoChoice {
+        let (inst, candidates) = ranked(GpuApi::Auto, adapter_filter);
+        let (context, skipped) =
+            first_that_opens(candidates, |a| GpuContext::open(inst.clone(), a));
+        AutoChoice { context, skipped }
+    }
+
+    pub(crate) fn open(inst: wgpu::Instance, adapter: wgpu::Adapter) -> Result<GpuContext> {
         let info = DeviceInfo::of(&adapter);
-        let have = adapter.limits();
-        // The defaults every WebGPU device offers, with the two size limits raised to what
-        // the adapter has: a training set is one storage binding where the adapter allows it.
-        let mut limits = wgpu::Limits::default();
-        if have.max_storage_buffer_binding_size < limits.max_storage_buffer_binding_size
-            || have.max_storage_buffers_per_shader_stage < 7
-        {
-            limits = wgpu::Limits::downlevel_defaults();
-        }
-        limits.max_storage_buffer_binding_size = have.max_storage_buffer_binding_size;
-        limits.max_buffer_size = have.max_buffer_size;
-        limits.max_storage_buffers_per_shader_stage =
-            limits.max_storage_buffers_per_shader_stage.max(7);
-        // The fused kernels keep a tile of a small network in workgroup memory: as much as the
-        // adapter has (src/gpu/fused/shape.rs decides from this whether a network fits).
-        limits.max_compute_workgroup_storage_size = have.max_compute_workgroup_storage_size.max(
-            limits
-                .max_compute_workgroup_storage_size
-                .min(have.max_compute_workgroup_storage_size),
-        );
+        let limits = limits::device_limits(&adapter.limits()).map_err(|short| {
+            Error::Gpu(format!(
+                "cannot open {}: it offers {} {} ({}), gpu-mlp needs at least {}; pick another \
+                 adapter (--adapter, `gpu-mlp devices`) or use --backend cpu",
+                info.short(),
+                short.offered,
+                short.what,
+                short.name,
+                short.need
+            ))
+        })?;
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let required_features = if timestamps {
             wgpu::Features::TIMESTAMP_QUERY
@@ -263,7 +123,8 @@ impl GpuContext {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
             Error::Gpu(format!(
-                "cannot open {}: {e} (it needs 7 storage buffers per shader stage and compute shaders)",
+                "cannot open {}: {e} (gpu-mlp needs compute shaders and the limits `gpu-mlp \
+                 selftest` lists)",
                 info.short()
             ))
         })?;
@@ -333,11 +194,44 @@ impl GpuContext {
         }
     }
 
-    /// Blocks until the queue is idle, then checks for errors.
+    /// The device limits gpu-mlp depends on, as this device was opened with them.
+    pub fn limits_used(&self) -> Vec<(&'static str, u64)> {
+        limits::describe(&self.device.limits())
+    }
+
+    /// Blocks until the queue is idle, then checks for errors; gives up (and reports a hang)
+    /// after [`WAIT_TIMEOUT`].
     pub(crate) fn wait(&self, what: &str) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("{what}: waiting for {}: {e}", self.describe())))?;
+        self.wait_within(what, WAIT_TIMEOUT)
+    }
+
+    /// Blocks until the queue is idle, at most `timeout`, then checks for errors. Running out
+    /// of time is an error: the device is taken to be hung.
+    pub(crate) fn wait_within(&self, what: &str, timeout: Duration) -> Result<()> {
+        let wait = wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: Some(timeout),
+        };
+        match self.device.poll(wait) {
+            Ok(_) => {}
+            Err(wgpu::PollError::Timeout) => {
+                // A lost device explains a wait that never ends better than a hang does.
+                self.check(what)?;
+                return Err(Error::Gpu(format!(
+                    "{what}: {} did not finish within {:.0} s; the GPU looks hung (a driver \
+                     fault, or a display GPU's watchdog about to reset it); try a smaller \
+                     --batch-size or narrower layers, another adapter, or --backend cpu",
+                    self.describe(),
+                    timeout.as_secs_f64()
+                )));
+            }
+            Err(e) => {
+                return Err(Error::Gpu(format!(
+                    "{what}: waiting for {}: {e}",
+                    self.describe()
+                )))
+            }
+        }
         self.check(what)
     }
 }
@@ -360,24 +254,4 @@ fn describe_error(e: &wgpu::Error) -> String {
                  fewer images, or --backend cpu)";
     }
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn no_adapter_message(api: GpuApi, filter: Option<&str>) -> String {
-    let all = list_devices();
-    let wanted = match filter {
-        Some(f) => format!("no {} adapter whose name contains {f:?}", api.name()),
-        None => format!("no {} adapter", api.name()),
-    };
-    if all.is_empty() {
-        format!(
-            "{wanted}, and no GPU adapter of any API was found; install a Vulkan driver \
-             (e.g. `apt-get install mesa-vulkan-drivers` for the llvmpipe software one) or use --backend cpu"
-        )
-    } else {
-        let names: Vec<String> = all.iter().map(DeviceInfo::short).collect();
-        format!(
-            "{wanted}; the adapters found are: {} (pick one with --backend and --adapter, or use --backend cpu)",
-            names.join(", ")
-        )
-    }
 }

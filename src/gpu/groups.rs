@@ -9,7 +9,7 @@ use super::trainer::DeviceBuffers;
 use crate::error::Result;
 
 pub(super) struct Groups {
-    /// Group 0 of every kernel: the step record, at a dynamic offset.
+    /// Group 0 of every kernel: the step record and the chunk, at dynamic offsets.
     pub step: wgpu::BindGroup,
     /// Per data set (train, validation, test): its images into acts[0].
     pub gather: Vec<wgpu::BindGroup>,
@@ -22,6 +22,8 @@ pub(super) struct Groups {
     pub output_delta: wgpu::BindGroup,
     /// Per data set.
     pub evaluate: Vec<wgpu::BindGroup>,
+    /// The submit marks.
+    pub submit_mark: wgpu::BindGroup,
 }
 
 impl Groups {
@@ -114,7 +116,8 @@ impl Groups {
             })
             .collect();
         Ok(Groups {
-            step: step_group(ctx, &k.step_layout, &b.steps),
+            step: step_group(ctx, &k.step_layout, &b.steps, &b.chunks.buffer),
+            submit_mark: bind(ctx, &k.submit_mark, "submit marks", &[&b.marks]),
             gather,
             forward,
             backprop,

@@ -6,7 +6,7 @@
 //! concatenation of its fragments ([`compose`]).
 
 use super::context::GpuContext;
-use super::layout::{wgsl_constants, STEP_BYTES};
+use super::layout::{wgsl_constants, CHUNK_BYTES, STEP_BYTES};
 use super::multiply::Multiply;
 use crate::config::{Cost, OptimizerKind, Output};
 use crate::error::{Error, Result};
@@ -30,10 +30,11 @@ pub(crate) const OUTPUT_COST: &str = include_str!("../../shaders/output_cost.wgs
 const OUTPUT_DELTA: &str = include_str!("../../shaders/output_delta.wgsl");
 const EVALUATE: &str = include_str!("../../shaders/evaluate.wgsl");
 const GATHER: &str = include_str!("../../shaders/gather.wgsl");
+const SUBMIT_MARK: &str = include_str!("../../shaders/submit_mark.wgsl");
 
 /// Every shader file but the multiply variants' (which `multiply.rs` holds), by name.
 #[cfg(test)]
-pub(crate) const SHADER_FILES: [(&str, &str); 19] = [
+pub(crate) const SHADER_FILES: [(&str, &str); 20] = [
     ("step.wgsl", STEP_SOURCE),
     ("step_binding.wgsl", STEP_BINDING),
     ("gradient.wgsl", GRADIENT),
@@ -53,6 +54,7 @@ pub(crate) const SHADER_FILES: [(&str, &str); 19] = [
     ("output_delta.wgsl", OUTPUT_DELTA),
     ("evaluate.wgsl", EVALUATE),
     ("gather.wgsl", GATHER),
+    ("submit_mark.wgsl", SUBMIT_MARK),
 ];
 
 /// How a binding of group 1 is used.
@@ -83,7 +85,7 @@ pub(crate) fn consecutive(slots: &[Slot]) -> Vec<(u32, Slot)> {
 }
 
 /// A per-layer pipeline's whole WGSL source: the layout constants, the step record and its
-/// binding, then `fragments`.
+/// bindings (step_binding.wgsl), then `fragments`.
 pub(crate) fn compose(fragments: &[&str]) -> String {
     let mut source = wgsl_constants();
     for f in [STEP_SOURCE, STEP_BINDING].iter().chain(fragments) {
@@ -94,6 +96,16 @@ pub(crate) fn compose(fragments: &[&str]) -> String {
 }
 
 use Slot::*;
+
+/// The end-of-submit mark (submits.rs): its one binding is the marks buffer.
+fn submit_mark_spec() -> Spec {
+    Spec {
+        name: "submit_mark".into(),
+        source: compose(&[SUBMIT_MARK]),
+        constants: vec![],
+        slots: consecutive(&[ReadWrite]),
+    }
+}
 
 fn gather_spec() -> Spec {
     Spec {
@@ -154,7 +166,7 @@ fn backprop_spec(m: Multiply) -> Spec {
     )
 }
 
-/// The optimizer's `update(index, g, w)` fragment (its state slots at bindings 4, 5, ...).
+/// The optimizer's `update(index, g, w) -> f32` fragment (its state slots at bindings 4, 5).
 pub(crate) fn update_fragment(opt: OptimizerKind) -> &'static str {
     match opt {
         OptimizerKind::Sgd => UPDATE_SGD,
@@ -180,14 +192,11 @@ fn update_spec(m: Multiply, opt: OptimizerKind) -> Spec {
 /// A per-sample output kernel: `fragments` after σ, the output activation and OutputDims.
 fn output_spec(name: &str, fragments: [&'static str; 2], output: Output, cost: Cost) -> Spec {
     let b = |v: bool| if v { 1.0 } else { 0.0 };
+    let mut all = vec![SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS];
+    all.extend(fragments);
     Spec {
-        name: name.into(),
-        source: compose(
-            &[SIGMOID, OUTPUT_ACTIVATION, OUTPUT_DIMS]
-                .into_iter()
-                .chain(fragments)
-                .collect::<Vec<_>>(),
-        ),
+        name: format!("{name}_{output:?}_{cost:?}").to_lowercase(),
+        source: compose(&all),
         constants: vec![
             ("OUTPUT_SOFTMAX", b(output == Output::Softmax)),
             ("COST_CROSS_ENTROPY", b(cost == Cost::CrossEntropy)),
@@ -208,27 +217,99 @@ fn evaluate_spec(output: Output, cost: Cost) -> Spec {
     spec
 }
 
+/// Every pipeline gpu-mlp builds, by what it computes: the one name for a pipeline that the
+/// trainer, the probe (`probe.rs`) and the self-test's reports share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pipeline {
+    Gather,
+    /// A layer's forward product: hidden (σ epilogue) or the output layer (z).
+    Forward {
+        hidden: bool,
+        multiply: Multiply,
+    },
+    Backprop(Multiply),
+    /// The gradient product and the optimizer's update.
+    Update(Multiply, OptimizerKind),
+    OutputDelta(Output, Cost),
+    Evaluate(Output, Cost),
+    SubmitMark,
+}
+
+impl Pipeline {
+    pub fn spec(self) -> Spec {
+        match self {
+            Pipeline::Gather => gather_spec(),
+            Pipeline::Forward { hidden, multiply } => forward_spec(hidden, multiply),
+            Pipeline::Backprop(m) => backprop_spec(m),
+            Pipeline::Update(m, opt) => update_spec(m, opt),
+            Pipeline::OutputDelta(output, cost) => output_delta_spec(output, cost),
+            Pipeline::Evaluate(output, cost) => evaluate_spec(output, cost),
+            Pipeline::SubmitMark => submit_mark_spec(),
+        }
+    }
+
+    /// The pipeline's name, e.g. "forward_hidden_tiled", "update_adam_blocked".
+    pub fn name(self) -> String {
+        self.spec().name
+    }
+
+    /// What a bug report quotes of the pipeline: its name, its `override` constants and its
+    /// whole WGSL source as compiled.
+    pub fn source(self) -> String {
+        let spec = self.spec();
+        let mut text = format!("// pipeline {}\n", spec.name);
+        for (name, value) in &spec.constants {
+            text += &format!("// override {name} = {value}\n");
+        }
+        text + &spec.source
+    }
+
+    /// Every pipeline gpu-mlp can build, for every multiply, optimizer, output and cost.
+    #[cfg(test)]
+    pub fn all() -> Vec<Pipeline> {
+        let mut all = vec![Pipeline::Gather, Pipeline::SubmitMark];
+        for output in [Output::Sigmoid, Output::Softmax] {
+            for cost in [Cost::Quadratic, Cost::CrossEntropy] {
+                all.push(Pipeline::OutputDelta(output, cost));
+                all.push(Pipeline::Evaluate(output, cost));
+            }
+        }
+        for m in Multiply::ALL {
+            for hidden in [true, false] {
+                all.push(Pipeline::Forward {
+                    hidden,
+                    multiply: m,
+                });
+            }
+            if m != Multiply::BlockedK4 {
+                all.push(Pipeline::Backprop(m));
+                for opt in OPTIMIZERS {
+                    all.push(Pipeline::Update(m, opt));
+                }
+            }
+        }
+        all
+    }
+}
+
+/// Every optimizer kind.
+pub(crate) const OPTIMIZERS: [OptimizerKind; 3] = [
+    OptimizerKind::Sgd,
+    OptimizerKind::Momentum,
+    OptimizerKind::Adam,
+];
+
+/// The spec of every pipeline gpu-mlp can build (the layout and limits tests check them all).
+#[cfg(test)]
+pub(crate) fn pipeline_specs() -> Vec<Spec> {
+    Pipeline::all().into_iter().map(Pipeline::spec).collect()
+}
+
 /// The name and composed source of every pipeline gpu-mlp can build, for every optimizer and
 /// multiply (the layout tests parse them all).
 #[cfg(test)]
 pub(crate) fn pipeline_sources() -> Vec<(String, String)> {
-    let mut specs = vec![
-        gather_spec(),
-        output_delta_spec(Output::Sigmoid, Cost::Quadratic),
-        evaluate_spec(Output::Sigmoid, Cost::Quadratic),
-    ];
-    for m in Multiply::ALL {
-        specs.push(forward_spec(true, m));
-        specs.push(forward_spec(false, m));
-        specs.push(backprop_spec(m));
-        for opt in [
-            OptimizerKind::Sgd,
-            OptimizerKind::Momentum,
-            OptimizerKind::Adam,
-        ] {
-            specs.push(update_spec(m, opt));
-        }
-    }
+    let mut specs = pipeline_specs();
     specs.extend(crate::gpu::fused::example_specs());
     specs.into_iter().map(|s| (s.name, s.source)).collect()
 }
@@ -242,7 +323,7 @@ pub(crate) struct Kernel {
 
 /// Every pipeline a network needs.
 pub(crate) struct Kernels {
-    /// Group 0: the per-step record, read at a dynamic offset.
+    /// Group 0: the per-step record and the dispatch's chunk, each at a dynamic offset.
     pub step_layout: wgpu::BindGroupLayout,
     pub gather: Kernel,
     /// The forward passes, hidden (σ epilogue) or output (z), for each multiply in use.
@@ -251,8 +332,30 @@ pub(crate) struct Kernels {
     pub update: Kernel,
     pub output_delta: Kernel,
     pub evaluate: Kernel,
+    /// The end-of-submit mark (`submits.rs`).
+    pub submit_mark: Kernel,
     /// True where the tiled multiply is used (see `multiply::prefer_tiled`).
     pub tiled: bool,
+}
+
+/// The layout of group 0 of every pipeline: binding 0 the step record (step.wgsl's `Step`),
+/// binding 1 the dispatch's chunk (`Chunk`), both at dynamic offsets.
+pub(crate) fn step_layout(ctx: &GpuContext) -> wgpu::BindGroupLayout {
+    let entry = |binding, size| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: true,
+            min_binding_size: wgpu::BufferSize::new(size),
+        },
+        count: None,
+    };
+    ctx.device
+        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("step"),
+            entries: &[entry(0, STEP_BYTES), entry(1, CHUNK_BYTES)],
+        })
 }
 
 impl Kernels {
@@ -265,22 +368,27 @@ impl Kernels {
         opt: OptimizerKind,
         tiled: bool,
     ) -> Result<Self> {
-        let step_layout = dynamic_uniform_layout(ctx, "step", STEP_BYTES);
-        let build = |spec: Spec| kernel(ctx, &step_layout, &spec);
+        let step_layout = step_layout(ctx);
+        let build = |p: Pipeline| build(ctx, &step_layout, p);
         let general = Multiply::general(tiled);
         let mut forward = Vec::new();
-        for &m in Multiply::used(tiled) {
+        for &multiply in Multiply::used(tiled) {
             for hidden in [true, false] {
-                forward.push((hidden, m, build(forward_spec(hidden, m))));
+                forward.push((
+                    hidden,
+                    multiply,
+                    build(Pipeline::Forward { hidden, multiply }),
+                ));
             }
         }
         let k = Kernels {
-            gather: build(gather_spec()),
+            gather: build(Pipeline::Gather),
             forward,
-            backprop: build(backprop_spec(general)),
-            update: build(update_spec(general, opt)),
-            output_delta: build(output_delta_spec(output, cost)),
-            evaluate: build(evaluate_spec(output, cost)),
+            backprop: build(Pipeline::Backprop(general)),
+            update: build(Pipeline::Update(general, opt)),
+            output_delta: build(Pipeline::OutputDelta(output, cost)),
+            evaluate: build(Pipeline::Evaluate(output, cost)),
+            submit_mark: build(Pipeline::SubmitMark),
             step_layout,
             tiled,
         };
@@ -313,8 +421,17 @@ impl Kernels {
     }
 }
 
+/// Builds `pipeline` with `step_layout` as its group 0.
+pub(crate) fn build(
+    ctx: &GpuContext,
+    step_layout: &wgpu::BindGroupLayout,
+    pipeline: Pipeline,
+) -> Kernel {
+    kernel(ctx, step_layout, &pipeline.spec())
+}
+
 /// The layout of a group 0 with one uniform binding read at a dynamic offset, at least
-/// `min_bytes` long: the per-layer kernels' step record, the fused kernels' chunk.
+/// `min_bytes` long (the fused kernels' chunk).
 pub(crate) fn dynamic_uniform_layout(
     ctx: &GpuContext,
     label: &str,

@@ -6,8 +6,8 @@
 //!   `kernels.rs` prepends to every pipeline's source. Where a shader's code is written for one
 //!   value (the 8×8 block of matmul_blocked.wgsl is unrolled by hand), the shader says so with
 //!   a `const_assert`, so changing the Rust constant alone fails the shader's compilation.
-//! - Structs (`StepRecord`, `MatDims`, `OutputDims`, `GatherDims`) are the host copies of the
-//!   WGSL structs `Step`, `Dims`, `OutputDims`, `GatherDims`. Their sizes are asserted at
+//! - Structs (`StepRecord`, `ChunkRecord`, `MatDims`, `OutputDims`, `GatherDims`) are the host
+//!   copies of the WGSL structs `Step`, `Chunk`, `Dims`, `OutputDims`, `GatherDims`. Their sizes are asserted at
 //!   compile time, and the tests at the end of this file parse every pipeline's source with
 //!   naga and hold each WGSL member's offset against the Rust field's.
 //! - How the buffers are laid out: a layer's parameters (W then b, [`layer_bytes`]) and the
@@ -77,10 +77,14 @@ pub(crate) struct StepRecord {
     /// 1: the batch is samples `order_offset..` in storage order (evaluation); 0: sample i of
     /// the batch is `order[order_offset + i]` (training).
     pub sequential: u32,
-    pub _pad0: u32,
+    /// The record's position in the step buffer, and the serial number of the run of steps it
+    /// belongs to: the submit mark (submit_mark.wgsl) writes `marks[index] = serial`. No
+    /// kernel that computes reads them.
+    pub index: u32,
     /// The update's constants, members `eta` to `bias_correction2` of `Step`.
     pub c: StepConstants,
-    pub _pad1: [u32; 3],
+    pub serial: u32,
+    pub _pad1: [u32; 2],
 }
 
 const _: () = assert!(size_of::<StepRecord>() as u64 == STEP_BYTES);
@@ -115,6 +119,8 @@ impl StepRecord {
             ("rows", offset_of!(StepRecord, rows)),
             ("order_offset", offset_of!(StepRecord, order_offset)),
             ("sequential", offset_of!(StepRecord, sequential)),
+            ("index", offset_of!(StepRecord, index)),
+            ("serial", offset_of!(StepRecord, serial)),
             ("eta", c + offset_of!(StepConstants, eta)),
             ("inv_rows", c + offset_of!(StepConstants, inv_rows)),
             ("decay", c + offset_of!(StepConstants, decay)),
@@ -131,6 +137,27 @@ impl StepRecord {
                 c + offset_of!(StepConstants, bias_correction2),
             ),
         ]
+    }
+}
+
+/// step.wgsl's `Chunk`: the first workgroup row of a dispatch's part of its grid (a product
+/// split over several dispatches, `chunks.rs`); 0 for a dispatch that covers its whole grid.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct ChunkRecord {
+    pub group_offset: u32,
+    pub _pad: [u32; 3],
+}
+
+/// The size of step.wgsl's `Chunk`.
+pub(crate) const CHUNK_BYTES: u64 = 16;
+
+const _: () = assert!(size_of::<ChunkRecord>() as u64 == CHUNK_BYTES);
+
+impl ChunkRecord {
+    #[cfg(test)]
+    fn members() -> Vec<(&'static str, usize)> {
+        vec![("group_offset", offset_of!(ChunkRecord, group_offset))]
     }
 }
 
@@ -291,40 +318,52 @@ pub(crate) fn layer_from_floats(inputs: usize, outputs: usize, floats: &[f32]) -
     }
 }
 
-/// Bytes between consecutive step records: a record, rounded up to the device's alignment of
-/// dynamic uniform offsets.
+/// Bytes between consecutive step records (and chunk records): a record, rounded up to the
+/// device's alignment of dynamic uniform offsets.
 pub(crate) fn step_stride(ctx: &GpuContext) -> u64 {
     STEP_BYTES.max(ctx.device.limits().min_uniform_buffer_offset_alignment as u64)
 }
 
-/// A uniform buffer of `capacity` step records, `stride` bytes apart.
-pub(crate) fn steps_buffer(ctx: &GpuContext, capacity: usize, stride: u64) -> wgpu::Buffer {
+/// A uniform buffer of `capacity` records, `stride` bytes apart.
+pub(crate) fn records_buffer(
+    ctx: &GpuContext,
+    label: &str,
+    capacity: usize,
+    stride: u64,
+) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("step records"),
+        label: Some(label),
         size: capacity.max(1) as u64 * stride,
         usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     })
 }
 
-/// The bind group 0 of every kernel: one record of `steps`, chosen per dispatch by a dynamic
-/// offset.
+/// A uniform buffer of `capacity` step records, `stride` bytes apart.
+pub(crate) fn steps_buffer(ctx: &GpuContext, capacity: usize, stride: u64) -> wgpu::Buffer {
+    records_buffer(ctx, "step records", capacity, stride)
+}
+
+/// The bind group 0 of every kernel: one record of `steps` and one of `chunks`, each chosen
+/// per dispatch by a dynamic offset.
 pub(crate) fn step_group(
     ctx: &GpuContext,
     layout: &wgpu::BindGroupLayout,
     steps: &wgpu::Buffer,
+    chunks: &wgpu::Buffer,
 ) -> wgpu::BindGroup {
+    let entry = |binding, buffer, size| wgpu::BindGroupEntry {
+        binding,
+        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset: 0,
+            size: wgpu::BufferSize::new(size),
+        }),
+    };
     ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("step"),
         layout,
-        entries: &[wgpu::BindGroupEntry {
-            binding: 0,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: steps,
-                offset: 0,
-                size: wgpu::BufferSize::new(STEP_BYTES),
-            }),
-        }],
+        entries: &[entry(0, steps, STEP_BYTES), entry(1, chunks, CHUNK_BYTES)],
     })
 }
 
@@ -371,7 +410,7 @@ mod tests {
         members: Vec<(&'static str, usize)>,
     }
 
-    fn host_structs() -> [Host; 5] {
+    fn host_structs() -> [Host; 6] {
         let host = |wgsl, size, members| Host {
             wgsl,
             size,
@@ -379,6 +418,7 @@ mod tests {
         };
         [
             host("Step", size_of::<StepRecord>(), StepRecord::members()),
+            host("Chunk", size_of::<ChunkRecord>(), ChunkRecord::members()),
             host("Dims", size_of::<MatDims>(), MatDims::members()),
             host("OutputDims", size_of::<OutputDims>(), OutputDims::members()),
             host("GatherDims", size_of::<GatherDims>(), GatherDims::members()),

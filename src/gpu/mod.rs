@@ -1,6 +1,7 @@
 //! The GPU backend: backpropagation as WGSL compute shaders (`shaders/`) through wgpu.
 //!
-//! - `context`: adapter and device selection, the `devices` listing, error routing;
+//! - `adapters`: the APIs, the `devices` listing, `--backend auto`'s ranking and fallback;
+//! - `context`: an opened device, error routing, waits with a timeout;
 //! - `layout`: the host side of the host–shader seam: constants the shaders are built with,
 //!   the host copies of the shader structs, how buffers are laid out;
 //! - `multiply`: which multiply variant a product runs through, and its dispatch grid;
@@ -14,23 +15,32 @@
 //! - `timing`: per-kernel timestamps;
 //! - `fused`: whole small networks in one workgroup each, many steps per dispatch, several
 //!   members at once;
-//! - `probe`: one kernel run alone, for the kernel tests.
+//! - `limits`: the device limits gpu-mlp asks for, in one place;
+//! - `chunks`: products too large for one dispatch, split into several;
+//! - `submits`: command buffers bounded by time, waits with a timeout, the submit marks;
+//! - `probe`: one kernel run alone, for the self-test (`crate::selftest`).
 
+mod adapters;
 mod backend;
 mod buffers;
-mod context;
+pub(crate) mod chunks;
+pub(crate) mod context;
 mod dataset;
 pub mod fused;
 mod groups;
-mod kernels;
+pub(crate) mod kernels;
 mod layout;
-mod multiply;
-#[doc(hidden)]
-pub mod probe;
+pub(crate) mod limits;
+pub(crate) mod multiply;
+pub(crate) mod probe;
 mod record;
+mod submits;
 pub mod timing;
 mod trainer;
 
-pub use context::{list_devices, DeviceInfo, GpuApi, GpuContext};
+pub use adapters::{
+    find_adapters, list_devices, no_adapter_error, AutoChoice, DeviceInfo, FoundAdapter, GpuApi,
+};
+pub use context::GpuContext;
 pub use fused::FusedBackend;
 pub use trainer::{GpuBackend, GpuOptions};

@@ -22,7 +22,6 @@ pub(crate) enum Multiply {
 }
 
 impl Multiply {
-    #[cfg(test)]
     pub const ALL: [Multiply; 3] = [Multiply::Tiled, Multiply::Blocked, Multiply::BlockedK4];
 
     /// The multiply of the backward and gradient products: tiled or blocked.
@@ -67,6 +66,15 @@ impl Multiply {
             Multiply::Tiled => "tiled",
             Multiply::Blocked => "blocked",
             Multiply::BlockedK4 => "blocked_k4",
+        }
+    }
+
+    /// Rows of the result one workgroup row of the grid covers.
+    pub fn rows_per_group(self) -> u32 {
+        match self {
+            Multiply::Tiled => TILE,
+            Multiply::Blocked => BLOCK,
+            Multiply::BlockedK4 => BLOCK_K4,
         }
     }
 

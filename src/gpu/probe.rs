@@ -1,56 +1,101 @@
-//! Runs one kernel alone on host data and reads its result back: how the kernel tests hold
-//! each shader against a few lines of host arithmetic. Not used by training.
+//! Runs one kernel alone on host data and reads its result back: how the self-test
+//! (`crate::selftest`, and the kernel tests through it) holds each shader against a few lines
+//! of host arithmetic. Any pipeline can be probed, whichever multiply variant an adapter trains
+//! with; the products go through the same chunking (`chunks.rs`) as training. Not used by
+//! training.
 
 use super::buffers;
+use super::chunks::{self, ChunkTable, MAX_DISPATCH_MACS};
 use super::context::GpuContext;
 use super::dataset::DeviceSet;
-use super::kernels::{self, Kernel, Kernels};
+use super::kernels::{self, Kernel, Pipeline};
 use super::layout::{
     layer_bytes, layer_from_floats, step_group, step_stride, steps_buffer, MatDims, OutputDims,
     StepRecord, IMAGE_BINDINGS, ROW_GROUP,
 };
-use super::multiply::groups_of;
+use super::multiply::{groups_of, Multiply};
 use crate::config::{Cost, OptimizerKind, Output, StepHyper};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::model::Layer;
 
-/// The pipelines of one output/cost/optimizer/multiply choice, ready to run alone.
-pub struct Probe {
+/// Built pipelines, kept for the probe's lifetime, and the chunk records its dispatches use.
+pub(crate) struct Probe {
     ctx: GpuContext,
-    kernels: Kernels,
+    step_layout: wgpu::BindGroupLayout,
+    kernels: Vec<(Pipeline, Kernel)>,
+    chunks: ChunkTable,
+    max_dispatch_macs: u64,
 }
 
 fn f32_bytes(x: &[f32]) -> &[u8] {
     bytemuck::cast_slice(x)
 }
 
+/// The dispatches of one kernel: each its chunk's first workgroup row and its grid.
+type Grid = Vec<(u32, [u32; 3])>;
+
+fn whole(grid: [u32; 3]) -> Grid {
+    vec![(0, grid)]
+}
+
 impl Probe {
-    pub fn new(
-        ctx: &GpuContext,
-        output: Output,
-        cost: Cost,
-        optimizer: OptimizerKind,
-        tiled: bool,
-    ) -> Result<Probe> {
-        Ok(Probe {
+    pub fn new(ctx: &GpuContext) -> Probe {
+        Probe {
             ctx: ctx.clone(),
-            kernels: Kernels::new(ctx, output, cost, optimizer, tiled)?,
-        })
+            step_layout: kernels::step_layout(ctx),
+            kernels: Vec::new(),
+            chunks: ChunkTable::new(ctx),
+            max_dispatch_macs: MAX_DISPATCH_MACS,
+        }
+    }
+
+    /// Splits the products into dispatches of at most `macs` multiply-adds, as training does
+    /// with products beyond [`MAX_DISPATCH_MACS`].
+    pub fn set_max_dispatch_macs(&mut self, macs: u64) {
+        self.max_dispatch_macs = macs.max(1);
+    }
+
+    /// How many dispatches the product M×N×K through `m` takes.
+    pub fn dispatches(&self, m: Multiply, rows: usize, n: usize, k: usize) -> usize {
+        chunks::split(m, rows, n, k, self.max_dispatch_macs).len()
+    }
+
+    fn product(&self, m: Multiply, rows: usize, n: usize, k: usize) -> Grid {
+        chunks::split(m, rows, n, k, self.max_dispatch_macs)
+            .into_iter()
+            .map(|c| (c.group_offset, c.grid))
+            .collect()
+    }
+
+    /// The index of `pipeline` among the built ones, building it first.
+    fn kernel(&mut self, pipeline: Pipeline) -> Result<usize> {
+        if let Some(i) = self.kernels.iter().position(|(p, _)| *p == pipeline) {
+            return Ok(i);
+        }
+        let kernel = kernels::build(&self.ctx, &self.step_layout, pipeline);
+        self.ctx
+            .check(&format!("building the {} pipeline", pipeline.name()))?;
+        self.kernels.push((pipeline, kernel));
+        Ok(self.kernels.len() - 1)
     }
 
     fn run(
-        &self,
-        kernel: &Kernel,
+        &mut self,
+        pipeline: Pipeline,
         buffers: &[&wgpu::Buffer],
         record: StepRecord,
-        grid: [u32; 3],
+        grid: Grid,
     ) -> Result<()> {
+        let k = self.kernel(pipeline)?;
+        // The step group is built below, over the table's buffer as it is then.
+        self.chunks.include(&self.ctx, grid.iter().map(|g| g.0));
+        let kernel = &self.kernels[k].1;
         let steps = steps_buffer(&self.ctx, 1, step_stride(&self.ctx));
         self.ctx
             .queue
             .write_buffer(&steps, 0, bytemuck::bytes_of(&record));
-        let step = step_group(&self.ctx, &self.kernels.step_layout, &steps);
+        let step = step_group(&self.ctx, &self.step_layout, &steps, &self.chunks.buffer);
         let group = kernels::bind(&self.ctx, kernel, "probe", buffers);
         let mut encoder = self
             .ctx
@@ -61,12 +106,15 @@ impl Probe {
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
             pass.set_pipeline(&kernel.pipeline);
-            pass.set_bind_group(0, &step, &[0]);
             pass.set_bind_group(1, &group, &[]);
-            pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+            for (offset, g) in grid {
+                pass.set_bind_group(0, &step, &[0, self.chunks.dynamic_offset(offset)?]);
+                pass.dispatch_workgroups(g[0], g[1], g[2]);
+            }
         }
         self.ctx.queue.submit([encoder.finish()]);
-        self.ctx.wait("running a probe kernel")
+        self.ctx
+            .wait(&format!("running the {} kernel", pipeline.name()))
     }
 
     fn read(&self, buffer: &wgpu::Buffer, floats: usize) -> Result<Vec<f32>> {
@@ -74,25 +122,24 @@ impl Probe {
         Ok(buffers::to_f32(&bytes[0]))
     }
 
-    /// The forward product of `layer` over `rows` rows of `input` [rows, in]: σ(A·Wᵀ + b) for a
-    /// hidden layer, A·Wᵀ + b (z) for the output layer.
+    /// The forward product of `layer` through `multiply` over `rows` rows of `input`
+    /// [rows, in]: σ(A·Wᵀ + b) for a hidden layer, A·Wᵀ + b (z) for the output layer.
     pub fn forward(
-        &self,
+        &mut self,
+        multiply: Multiply,
+        hidden: bool,
         input: &[f32],
         rows: usize,
         layer: &Layer,
-        hidden: bool,
     ) -> Result<Vec<f32>> {
         let dims = MatDims::forward(layer.inputs, layer.outputs);
         let dims = buffers::uniform_init(&self.ctx, "dims", bytemuck::bytes_of(&dims));
         let a = buffers::storage_init(&self.ctx, "a", f32_bytes(input));
         let w = buffers::storage_init(&self.ctx, "params", &layer_bytes(layer));
         let out = buffers::storage_zeroed(&self.ctx, "out", (rows * layer.outputs * 4) as u64);
-        let multiply = self.kernels.forward_multiply(layer.inputs);
-        let kernel = self.kernels.forward(hidden, multiply)?;
-        let grid = multiply.grid(rows, layer.outputs);
+        let grid = self.product(multiply, rows, layer.outputs, layer.inputs);
         self.run(
-            kernel,
+            Pipeline::Forward { hidden, multiply },
             &[&dims, &a, &w, &out],
             StepRecord::sequential(rows, 0),
             grid,
@@ -102,7 +149,8 @@ impl Probe {
 
     /// δ [rows, in] = (δ_next [rows, out] · W) ⊙ a(1 − a) with `activation` [rows, in].
     pub fn backprop(
-        &self,
+        &mut self,
+        multiply: Multiply,
         delta_next: &[f32],
         rows: usize,
         layer: &Layer,
@@ -114,9 +162,9 @@ impl Probe {
         let w = buffers::storage_init(&self.ctx, "params", &layer_bytes(layer));
         let act = buffers::storage_init(&self.ctx, "activation", f32_bytes(activation));
         let out = buffers::storage_zeroed(&self.ctx, "delta", (rows * layer.inputs * 4) as u64);
-        let grid = self.kernels.general().grid(rows, layer.inputs);
+        let grid = self.product(multiply, rows, layer.inputs, layer.outputs);
         self.run(
-            &self.kernels.backprop,
+            Pipeline::Backprop(multiply),
             &[&dims, &d, &w, &act, &out],
             StepRecord::sequential(rows, 0),
             grid,
@@ -125,10 +173,12 @@ impl Probe {
     }
 
     /// One update of `layer` (and its optimizer `slots`) from δ [rows, out] and the previous
-    /// activations [rows, in], as update number `t`. Returns the new layer and slots.
+    /// activations [rows, in], as update number `t`, through `multiply`. Returns the new layer
+    /// and slots.
     #[allow(clippy::too_many_arguments)]
     pub fn update(
-        &self,
+        &mut self,
+        multiply: Multiply,
         delta: &[f32],
         previous: &[f32],
         rows: usize,
@@ -148,9 +198,10 @@ impl Probe {
             .collect();
         let mut list = vec![&dims, &d, &prev, &params];
         list.extend(slot_buffers.iter());
-        let grid = self.kernels.general().grid(layer.outputs, layer.inputs + 1);
+        let grid = self.product(multiply, layer.outputs, layer.inputs + 1, rows);
+        let kind: OptimizerKind = hyper.optimizer.kind;
         self.run(
-            &self.kernels.update,
+            Pipeline::Update(multiply, kind),
             &list,
             StepRecord::training(hyper, rows, 0, t),
             grid,
@@ -182,24 +233,32 @@ impl Probe {
     }
 
     /// δᴸ [rows, classes] from z [rows, classes] and one label per row.
-    pub fn output_delta(&self, z: &[f32], labels: &[u8], classes: usize) -> Result<Vec<f32>> {
+    pub fn output_delta(
+        &mut self,
+        output: Output,
+        cost: Cost,
+        z: &[f32],
+        labels: &[u8],
+        classes: usize,
+    ) -> Result<Vec<f32>> {
         let rows = labels.len();
         let (dims, zb, lb) = self.output_inputs(z, labels, classes);
         let order = buffers::storage_zeroed(&self.ctx, "order", 4);
         let out = buffers::storage_zeroed(&self.ctx, "delta", (rows * classes * 4) as u64);
-        let grid = [groups_of(rows, ROW_GROUP), 1, 1];
         self.run(
-            &self.kernels.output_delta,
+            Pipeline::OutputDelta(output, cost),
             &[&dims, &zb, &lb, &order, &out],
             StepRecord::sequential(rows, 0),
-            grid,
+            whole([groups_of(rows, ROW_GROUP), 1, 1]),
         )?;
         self.read(&out, rows * classes)
     }
 
     /// Per-row cost and prediction from z [rows, classes] and the labels.
     pub fn evaluate(
-        &self,
+        &mut self,
+        output: Output,
+        cost: Cost,
         z: &[f32],
         labels: &[u8],
         classes: usize,
@@ -208,12 +267,11 @@ impl Probe {
         let (dims, zb, lb) = self.output_inputs(z, labels, classes);
         let costs = buffers::storage_zeroed(&self.ctx, "costs", rows as u64 * 4);
         let predictions = buffers::storage_zeroed(&self.ctx, "predictions", rows as u64 * 4);
-        let grid = [groups_of(rows, ROW_GROUP), 1, 1];
         self.run(
-            &self.kernels.evaluate,
+            Pipeline::Evaluate(output, cost),
             &[&dims, &zb, &lb, &costs, &predictions],
             StepRecord::sequential(rows, 0),
-            grid,
+            whole([groups_of(rows, ROW_GROUP), 1, 1]),
         )?;
         let bytes = buffers::read_back(
             &self.ctx,
@@ -225,7 +283,7 @@ impl Probe {
     /// The batch X [rows, pixels] gathered from `set` through `order[offset..offset+rows]`, with
     /// the images split over bindings of at most `max_binding_bytes`.
     pub fn gather(
-        &self,
+        &mut self,
         set: &Dataset,
         order: &[u32],
         offset: usize,
@@ -249,7 +307,7 @@ impl Probe {
         ];
         let mut list = vec![&device_set.dims, &order_buffer, &out];
         list.extend((0..IMAGE_BINDINGS as usize).map(|i| device_set.chunk(i)));
-        self.run(&self.kernels.gather, &list, record, grid)?;
+        self.run(Pipeline::Gather, &list, record, whole(grid))?;
         self.read(&out, rows * pixels)
     }
 }

@@ -1,9 +1,13 @@
-//! Recording steps: the list of dispatches one step makes, and the loop that writes a batch of
-//! step records, records their dispatches into command buffers (the first few in timed passes
-//! when profiling), submits them and waits once.
+//! Recording steps: the list of dispatches one step makes (a product too large for one
+//! dispatch split into several, `chunks.rs`), and the loop that writes a batch of step
+//! records, records their dispatches into command buffers of bounded duration (the first few
+//! in timed passes when profiling), each ending in its submit mark, submits them, waits once
+//! with a timeout and checks the marks (`submits.rs`).
 
+use super::chunks::{self, ChunkTable};
+use super::groups::Groups;
 use super::layout::{StepRecord, ROW_GROUP, STEP_BYTES};
-use super::multiply::groups_of;
+use super::multiply::{groups_of, Multiply};
 use super::timing::Profiler;
 use super::trainer::GpuBackend;
 use crate::error::Result;
@@ -15,38 +19,55 @@ pub(super) struct Dispatch<'a> {
     pub pipeline: &'a wgpu::ComputePipeline,
     pub group: &'a wgpu::BindGroup,
     pub workgroups: [u32; 3],
+    /// The first workgroup row of its product's grid that the dispatch covers (`chunks.rs`).
+    pub group_offset: u32,
 }
 
 /// Records `dispatches` into `pass`, all reading the step record at byte `offset` of the step
-/// buffer bound by `step`. The one place a dispatch is encoded.
+/// buffer bound by `step`, each its chunk record from `chunks`. The one place a dispatch is
+/// encoded.
 fn encode(
     pass: &mut wgpu::ComputePass<'_>,
     step: &wgpu::BindGroup,
     offset: u32,
+    chunks: &ChunkTable,
     dispatches: &[Dispatch<'_>],
-) {
-    pass.set_bind_group(0, step, &[offset]);
+) -> Result<()> {
     for d in dispatches {
+        pass.set_bind_group(0, step, &[offset, chunks.dynamic_offset(d.group_offset)?]);
         pass.set_pipeline(d.pipeline);
         pass.set_bind_group(1, d.group, &[]);
         pass.dispatch_workgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
     }
+    Ok(())
 }
 
 impl GpuBackend {
     /// The dispatches of one step over `rows` samples of set `set`: training (forward,
     /// backward, update) or evaluation (forward, evaluate).
-    pub(super) fn step_dispatches(
-        &self,
+    pub(super) fn step_dispatches<'a>(
+        &'a self,
         rows: usize,
         set: usize,
         training: bool,
-    ) -> Result<Vec<Dispatch<'_>>> {
+    ) -> Result<Vec<Dispatch<'a>>> {
         let k = &self.kernels;
         let g = &self.groups;
         let layers = &self.bufs.layers;
         let last = layers.len() - 1;
         let rowwise = [groups_of(rows, ROW_GROUP), 1, 1];
+        let max_macs = self.options.max_dispatch_macs;
+        // A product C[M,N] (sums of K) through `multiply`: one dispatch per chunk of its grid.
+        let product = |list: &mut Vec<Dispatch<'a>>, d: Dispatch<'a>, multiply: Multiply, mnk| {
+            let (m, n, k) = mnk;
+            for c in chunks::split(multiply, m, n, k, max_macs) {
+                list.push(Dispatch {
+                    workgroups: c.grid,
+                    group_offset: c.group_offset,
+                    ..d
+                });
+            }
+        };
         let mut list = vec![Dispatch {
             name: "gather",
             layer: 0,
@@ -57,10 +78,11 @@ impl GpuBackend {
                 rows as u32,
                 1,
             ],
+            group_offset: 0,
         }];
         for (l, layer) in layers.iter().enumerate() {
             let hidden = l != last;
-            list.push(Dispatch {
+            let d = Dispatch {
                 name: if hidden {
                     "forward_hidden"
                 } else {
@@ -69,8 +91,12 @@ impl GpuBackend {
                 layer: l,
                 pipeline: &k.forward(hidden, layer.forward)?.pipeline,
                 group: &g.forward[l],
-                workgroups: layer.forward.grid(rows, layer.outputs),
-            });
+                workgroups: [0; 3],
+                group_offset: 0,
+            };
+            // Z[rows, out] = A[rows, in]·Wᵀ
+            let mnk = (rows, layer.outputs, layer.inputs);
+            product(&mut list, d, layer.forward, mnk);
         }
         if !training {
             list.push(Dispatch {
@@ -79,6 +105,7 @@ impl GpuBackend {
                 pipeline: &k.evaluate.pipeline,
                 group: &g.evaluate[set],
                 workgroups: rowwise,
+                group_offset: 0,
             });
             return Ok(list);
         }
@@ -88,31 +115,65 @@ impl GpuBackend {
             pipeline: &k.output_delta.pipeline,
             group: &g.output_delta,
             workgroups: rowwise,
+            group_offset: 0,
         });
         let general = k.general();
         for (l, layer) in layers.iter().enumerate().rev() {
             if let Some(group) = &g.backprop[l] {
-                list.push(Dispatch {
+                let d = Dispatch {
                     name: "backprop",
                     layer: l,
                     pipeline: &k.backprop.pipeline,
                     group,
-                    workgroups: general.grid(rows, layer.inputs),
-                });
+                    workgroups: [0; 3],
+                    group_offset: 0,
+                };
+                // D[rows, in] = δ[rows, out]·W
+                product(&mut list, d, general, (rows, layer.inputs, layer.outputs));
             }
-            list.push(Dispatch {
+            let d = Dispatch {
                 name: "update",
                 layer: l,
                 pipeline: &k.update.pipeline,
                 group: &g.update[l],
-                workgroups: general.grid(layer.outputs, layer.inputs + 1),
-            });
+                workgroups: [0; 3],
+                group_offset: 0,
+            };
+            // G[out, in + 1] = δᵀ·[A_prev | 1], summed over the rows
+            product(
+                &mut list,
+                d,
+                general,
+                (layer.outputs, layer.inputs + 1, rows),
+            );
         }
         Ok(list)
     }
 
-    /// Writes `records` into the step buffer and records them, `steps_per_submit` to a command
-    /// buffer; the first `profiled` steps get one timed pass per dispatch. Waits once at the end.
+    /// Writes the chunk record of every dispatch the steps `records` make into the chunk table
+    /// (once per distinct batch size), building group 0 again if the table grew.
+    fn include_chunks(&mut self, records: &[StepRecord], set: usize, training: bool) -> Result<()> {
+        let mut rows: Vec<u32> = Vec::new();
+        for r in records {
+            if !rows.contains(&r.rows) {
+                rows.push(r.rows);
+            }
+        }
+        let mut offsets = Vec::new();
+        for r in rows {
+            let list = self.step_dispatches(r as usize, set, training)?;
+            offsets.extend(list.iter().map(|d| d.group_offset));
+        }
+        if self.bufs.chunks.include(&self.ctx, offsets) {
+            self.groups = Groups::new(&self.ctx, &self.kernels, &self.bufs)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `records` into the step buffer and records them into command buffers of about
+    /// `submits::SUBMIT_SECONDS` of work (at most `steps_per_submit` steps), each ending in its
+    /// submit mark; the first `profiled` steps get one timed pass per dispatch. Waits once at
+    /// the end, with a timeout, and checks that every command buffer ran (`submits.rs`).
     pub(super) fn run_steps(
         &mut self,
         records: &[StepRecord],
@@ -121,6 +182,8 @@ impl GpuBackend {
         profiled: usize,
     ) -> Result<()> {
         self.ensure_capacity(self.bufs.rows, records.len())?;
+        self.include_chunks(records, set, training)?;
+        let (mut run, records) = self.begin_run(records, training);
         let stride = self.bufs.step_stride as usize;
         let mut bytes = vec![0u8; records.len() * stride];
         for (i, r) in records.iter().enumerate() {
@@ -144,12 +207,10 @@ impl GpuBackend {
             }
             _ => None,
         };
-        let per_submit = self.options.steps_per_submit.max(1);
-        let trace = std::env::var_os("GPU_MLP_TRACE").is_some();
-        let began = std::time::Instant::now();
-        let step = &self.groups.step;
-        for start in (0..records.len()).step_by(per_submit) {
-            let end = (start + per_submit).min(records.len());
+        while let Some(steps) = self.next_submit(&run) {
+            let (start, end) = (steps.start, steps.end);
+            let step = &self.groups.step;
+            let chunks = &self.bufs.chunks;
             let mut encoder =
                 self.ctx
                     .device
@@ -165,11 +226,11 @@ impl GpuBackend {
                             label: Some(d.name),
                             timestamp_writes: p.next_writes(format!("{}[{}]", d.name, d.layer)),
                         });
-                        encode(&mut pass, step, (s * stride) as u32, &[d]);
+                        encode(&mut pass, step, (s * stride) as u32, chunks, &[d])?;
                     }
                 }
             }
-            // The rest: one pass for all of them.
+            // The rest: one pass for all of them, and the command buffer's mark last.
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("steps"),
@@ -177,28 +238,19 @@ impl GpuBackend {
                 });
                 for (s, r) in records.iter().enumerate().take(end).skip(timed_end) {
                     let list = self.step_dispatches(r.rows as usize, set, training)?;
-                    encode(&mut pass, step, (s * stride) as u32, &list);
+                    encode(&mut pass, step, (s * stride) as u32, chunks, &list)?;
                 }
+                let mark = [self.submit_mark()];
+                encode(&mut pass, step, ((end - 1) * stride) as u32, chunks, &mark)?;
             }
             if let Some(p) = profiler.as_mut() {
                 if end >= profiled {
                     p.resolve(&mut encoder);
                 }
             }
-            self.ctx.queue.submit([encoder.finish()]);
-            self.ctx.check("recording the steps")?;
+            self.submit(&mut run, encoder, steps)?;
         }
-        let recorded = began.elapsed();
-        self.ctx
-            .wait(if training { "training" } else { "evaluating" })?;
-        if trace {
-            eprintln!(
-                "gpu: {} steps recorded and submitted in {:.3} s, done after {:.3} s",
-                records.len(),
-                recorded.as_secs_f64(),
-                began.elapsed().as_secs_f64()
-            );
-        }
+        self.finish_run(run)?;
         if let Some(p) = profiler {
             self.timings = Some(p.read(&self.ctx)?);
         }

@@ -14,6 +14,7 @@
 //! that is 2L + 1 + (L − 1) + 1 = 3L + 1 dispatches (7 for 784-30-10).
 
 use super::buffers;
+use super::chunks::{ChunkTable, MAX_DISPATCH_MACS};
 use super::context::GpuContext;
 use super::dataset::DeviceSet;
 use super::groups::Groups;
@@ -22,6 +23,7 @@ use super::layout::{
     layer_bytes, layer_from_floats, step_stride, steps_buffer, MatDims, OutputDims,
 };
 use super::multiply::{prefer_tiled, Multiply};
+use super::submits::{marks_buffer, Pacer, Serials};
 use crate::backend::Split;
 use crate::config::{NetworkConfig, OptimizerKind};
 use crate::data::Splits;
@@ -36,7 +38,8 @@ pub struct GpuOptions {
     pub max_binding_bytes: Option<u64>,
     /// Rows per evaluation batch.
     pub eval_rows: usize,
-    /// Steps recorded into one command buffer.
+    /// The most steps one command buffer holds; it holds about `submits::SUBMIT_SECONDS` of
+    /// work when that is fewer.
     pub steps_per_submit: usize,
     /// Time each kernel of the first few steps of an epoch with timestamp queries (when the
     /// adapter has them).
@@ -44,6 +47,17 @@ pub struct GpuOptions {
     /// Force the tiled (`Some(true)`) or register-blocked (`Some(false)`) multiply; `None` picks what
     /// suits the adapter.
     pub tiled: Option<bool>,
+    /// The most multiply-adds one dispatch may do (`chunks.rs`); a larger product runs as
+    /// several dispatches with the same results.
+    pub max_dispatch_macs: u64,
+    /// Replaces the time a run of steps may take before the device is called hung
+    /// (`submits.rs`); for tests.
+    #[doc(hidden)]
+    pub hang_timeout: Option<std::time::Duration>,
+    /// Leaves the command buffer of this number (from 0) of every run of steps unsubmitted, as
+    /// a driver that drops one would; for tests.
+    #[doc(hidden)]
+    pub drop_submit: Option<usize>,
 }
 
 impl Default for GpuOptions {
@@ -54,6 +68,9 @@ impl Default for GpuOptions {
             steps_per_submit: 1000,
             profile: true,
             tiled: None,
+            max_dispatch_macs: MAX_DISPATCH_MACS,
+            hang_timeout: None,
+            drop_submit: None,
         }
     }
 }
@@ -101,6 +118,10 @@ pub(super) struct DeviceBuffers {
     pub steps: wgpu::Buffer,
     pub steps_capacity: usize,
     pub step_stride: u64,
+    /// One submit mark per step record (`submits.rs`).
+    pub marks: wgpu::Buffer,
+    /// The chunk records of split dispatches (`chunks.rs`).
+    pub chunks: ChunkTable,
 }
 
 /// The GPU backend.
@@ -114,6 +135,9 @@ pub struct GpuBackend {
     /// Updates taken so far (Adam's t of the last step).
     pub(super) updates: u64,
     pub(super) timings: Option<Vec<(String, f64)>>,
+    /// How many steps a command buffer holds and how long to wait (`submits.rs`).
+    pub(super) pacer: Pacer,
+    pub(super) serials: Serials,
 }
 
 pub(super) fn split_index(split: Split) -> usize {
@@ -211,6 +235,8 @@ impl GpuBackend {
             steps: steps_buffer(&ctx, steps_capacity, step_stride),
             steps_capacity,
             step_stride,
+            marks: marks_buffer(&ctx, steps_capacity),
+            chunks: ChunkTable::new(&ctx),
             layers,
             sets,
             eval,
@@ -231,6 +257,8 @@ impl GpuBackend {
             groups,
             updates: 0,
             timings: None,
+            pacer: Pacer::default(),
+            serials: Serials::default(),
         })
     }
 
@@ -272,6 +300,7 @@ impl GpuBackend {
         if steps > b.steps_capacity {
             b.steps_capacity = steps.next_power_of_two();
             b.steps = steps_buffer(&self.ctx, b.steps_capacity, b.step_stride);
+            b.marks = marks_buffer(&self.ctx, b.steps_capacity);
         }
         self.groups = Groups::new(&self.ctx, &self.kernels, &self.bufs)?;
         Ok(())

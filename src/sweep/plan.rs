@@ -2,7 +2,7 @@
 //! configuration, as members in a fixed order, each named by its swept flags; and how members
 //! group (those that can train in the same dispatches) and shard (spread over processes).
 
-use crate::config::{NetworkConfig, OptimizerKind, Output, Cost, TrainConfig};
+use crate::config::{Cost, NetworkConfig, OptimizerKind, Output, TrainConfig};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +55,13 @@ impl Member {
         }
         let clean = |s: &str| -> String {
             s.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
                 .collect()
         };
         self.values
@@ -105,6 +111,9 @@ pub struct Plan {
     pub members: Vec<Member>,
 }
 
+/// A listing flag of f32 values: its name, its values, and the field they set.
+type FloatDim<'a> = (&'static str, &'a [(String, f32)], &'a mut f32);
+
 fn several<T>(name: &'static str, list: &[T]) -> Option<&'static str> {
     (list.len() > 1).then_some(name)
 }
@@ -146,9 +155,7 @@ impl Plan {
             d.adam_epsilon.len(),
             d.seed.len(),
         ];
-        let count = lens
-            .iter()
-            .fold(1usize, |n, &l| n.saturating_mul(l.max(1)));
+        let count = lens.iter().fold(1usize, |n, &l| n.saturating_mul(l.max(1)));
         if count > max_members {
             return Err(Error::config(format!(
                 "the flags' lists make a sweep of {count} members, more than --max-members {max_members}; give shorter lists, or raise --max-members if you mean it"
@@ -181,13 +188,17 @@ impl Plan {
                 cfg.batch_size = *v;
                 note("batch-size", t.clone(), d.batch_size.len());
             }
-            let floats: [(&str, &[(String, f32)], &mut f32); 6] = [
+            let floats: [FloatDim; 6] = [
                 ("eta", &d.eta[..], &mut cfg.eta),
                 ("lambda", &d.lambda[..], &mut cfg.lambda),
                 ("momentum", &d.momentum[..], &mut cfg.optimizer.momentum),
                 ("beta1", &d.beta1[..], &mut cfg.optimizer.beta1),
                 ("beta2", &d.beta2[..], &mut cfg.optimizer.beta2),
-                ("adam-epsilon", &d.adam_epsilon[..], &mut cfg.optimizer.epsilon),
+                (
+                    "adam-epsilon",
+                    &d.adam_epsilon[..],
+                    &mut cfg.optimizer.epsilon,
+                ),
             ];
             for (i, (name, list, slot)) in floats.into_iter().enumerate() {
                 if let Some((t, v)) = list.get(pick[2 + i]) {
@@ -282,7 +293,10 @@ mod tests {
         assert_eq!((m.cfg.eta, m.cfg.seed, m.cfg.lambda), (3.0, 2, 1.0));
         assert_eq!(m.label(), "eta=3 seed=2");
         assert_eq!(m.stem(), "eta-3_seed-2");
-        assert_eq!(plan.shard(1, 4).iter().map(|m| m.index).collect::<Vec<_>>(), [1, 5]);
+        assert_eq!(
+            plan.shard(1, 4).iter().map(|m| m.index).collect::<Vec<_>>(),
+            [1, 5]
+        );
         assert_eq!(groups(&plan.members.iter().collect::<Vec<_>>()).len(), 1);
     }
 
@@ -315,6 +329,11 @@ mod tests {
         let gs = groups(&plan.members.iter().collect::<Vec<_>>());
         assert_eq!(gs.len(), 2);
         assert_eq!(gs[1][0].label(), "layers=784,100,10 seed=1");
-        assert_ne!(plan.fingerprint(), Plan::cross(&base, &Dims::default(), 10).unwrap().fingerprint());
+        assert_ne!(
+            plan.fingerprint(),
+            Plan::cross(&base, &Dims::default(), 10)
+                .unwrap()
+                .fingerprint()
+        );
     }
 }

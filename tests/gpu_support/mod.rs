@@ -5,6 +5,7 @@
 use gpu_mlp::config::{Cost, Init, NetworkConfig, Optimizer, OptimizerKind, Output, StepHyper};
 use gpu_mlp::data::{Dataset, Splits};
 use gpu_mlp::gpu::{GpuApi, GpuContext};
+use gpu_mlp::selftest::{self, Check, Plan};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 #[path = "../common/mod.rs"]
 mod common;
 #[allow(unused_imports)]
-pub use common::mnist_subset;
+pub use common::{gpu_mlp, mnist_subset};
 
 /// The adapter the GPU tests run on, or `None` (the test returns early) when there is none
 /// and CI is not set.
@@ -95,4 +96,32 @@ pub fn max_rel(x: &[f32], y: &[f32]) -> f32 {
         .zip(y)
         .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
         .fold(0.0, f32::max)
+}
+
+/// Runs the self-test family `name` (src/selftest/) on the test adapter with the full plan and
+/// fails, listing every failed check, unless each one passed. Returns the checks.
+pub fn family(name: &str) -> Vec<Check> {
+    family_with(name, &Plan::default())
+}
+
+pub fn family_with(name: &str, plan: &Plan) -> Vec<Check> {
+    let Some(ctx) = context() else {
+        return Vec::new();
+    };
+    let checks = selftest::run_family(&ctx, name, plan)
+        .unwrap_or_else(|e| panic!("the {name} checks could not run: {e}"));
+    assert!(!checks.is_empty(), "the {name} family ran no check");
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(selftest::check_line)
+        .collect();
+    assert!(
+        failed.is_empty() || plan.plant.is_some(),
+        "{} of {} {name} checks failed:\n{}",
+        failed.len(),
+        checks.len(),
+        failed.join("\n")
+    );
+    checks
 }

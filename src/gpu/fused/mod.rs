@@ -50,6 +50,7 @@ pub fn fused_plan(
             .min(limits.max_buffer_size),
         largest_set_bytes: largest,
         invocations: limits.max_compute_invocations_per_workgroup,
+        storage_buffers: limits.max_storage_buffers_per_shader_stage,
     };
     plan(&net.layers, batch, data.inputs(), ctx.is_software(), &needs)
 }

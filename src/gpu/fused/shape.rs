@@ -180,6 +180,8 @@ pub(crate) struct FusedNeeds {
     pub largest_set_bytes: u64,
     /// Invocations per workgroup the adapter allows.
     pub invocations: u32,
+    /// Storage buffers a shader may bind on the device.
+    pub storage_buffers: u32,
 }
 
 /// The fused training shape for `widths` and `batch`, or why the network takes the per-layer
@@ -221,6 +223,13 @@ pub(crate) fn plan(
             shape.group, needs.invocations
         ));
     }
+    let storage = crate::gpu::limits::FUSED_STORAGE_BUFFERS as u32;
+    if needs.storage_buffers < storage {
+        return Err(format!(
+            "{storage} storage buffers per shader needed, the device allows {}",
+            needs.storage_buffers
+        ));
+    }
     if needs.largest_set_bytes > needs.max_binding {
         return Err(format!(
             "a data set of {} MiB packed does not fit one {} MiB storage binding",
@@ -252,6 +261,7 @@ mod tests {
             max_binding: 1 << 27,
             largest_set_bytes: 39 << 20,
             invocations: 256,
+            storage_buffers: 8,
         };
         assert!(plan(&[784, 30, 10], 10, 784, true, &needs).is_ok());
         assert!(plan(&[784, 100, 10], 10, 784, true, &needs).is_ok());

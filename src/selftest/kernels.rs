@@ -1,0 +1,313 @@
+//! Each kernel alone against the f64 reference: the gather, every multiply variant in every
+//! transpose form it is used in (forward A·Wᵀ: TRANS_B; backward δ·W: none; gradient δᵀ·A with
+//! the ones column: TRANS_A), each epilogue, each update rule, and the products split over
+//! several dispatches. The shapes are not multiples of the 16-wide tile (1, 7, 30, 100, 784,
+//! 1025 in every position).
+
+use super::compare::{dot_bound, plant, Comparison};
+use super::data::{layer, random_set, rng, uniform, unit};
+use super::{reference, Check, Session};
+use crate::config::{Optimizer, OptimizerKind, StepHyper};
+use crate::error::Result;
+use crate::gpu::kernels::{Pipeline, OPTIMIZERS};
+use crate::gpu::multiply::Multiply;
+use crate::model::Layer;
+use rand_chacha::ChaCha8Rng;
+
+/// (rows, inputs, outputs) of the multiply checks.
+pub(crate) const SHAPES: [(usize, usize, usize); 6] = [
+    (1, 1, 1),
+    (7, 784, 30),
+    (30, 7, 100),
+    (100, 1025, 7),
+    (13, 100, 1025),
+    (1025, 30, 1),
+];
+
+/// The quick plan's multiply shapes: each of 1, 7, 30, 100, 784, 1025 still appears.
+const QUICK_SHAPES: [(usize, usize, usize); 3] = [(1, 1, 1), (7, 784, 30), (100, 1025, 7)];
+
+fn shapes(s: &Session) -> &'static [(usize, usize, usize)] {
+    if s.plan.quick {
+        &QUICK_SHAPES
+    } else {
+        &SHAPES
+    }
+}
+
+fn shape(rows: usize, inputs: usize, outputs: usize, dispatches: usize) -> String {
+    let split = if dispatches > 1 {
+        format!(" in {dispatches} dispatches")
+    } else {
+        String::new()
+    };
+    format!("{rows}x{inputs}->{outputs}{split}")
+}
+
+/// The gather is exact: u8 · (1/255) in f32 is one rounding on both sides.
+pub(crate) fn gather(s: &mut Session) -> Result<Vec<Check>> {
+    let mut rng = rng(5);
+    let all: &[(usize, usize)] = &[(1, 1), (30, 7), (100, 30), (40, 784), (9, 1025)];
+    let quick: &[(usize, usize)] = &[(1, 1), (30, 7), (40, 784)];
+    let mut checks = Vec::new();
+    for &(n, pixels) in if s.plan.quick { quick } else { all } {
+        let set = random_set(&mut rng, n, pixels, 10);
+        let mut order: Vec<u32> = (0..n as u32).rev().collect();
+        order.rotate_left(n / 3);
+        let image_bytes = pixels.div_ceil(4) as u64 * 4;
+        // One binding for all, and the smallest binding that keeps within four.
+        for (bindings, binding) in [(1, 1 << 27), (n.min(4), image_bytes * n.div_ceil(4) as u64)] {
+            let offset = n / 4;
+            let rows = n - offset;
+            let mut got = s.probe().gather(&set, &order, offset, rows, binding)?;
+            plant(s.planted(), "gather", &mut got);
+            let mut c = Comparison::default();
+            for r in 0..rows {
+                let image = set.image(order[offset + r] as usize);
+                for p in 0..pixels {
+                    let want = image[p] as f32 * (1.0 / 255.0);
+                    let at = || format!("row {r} (image {}) pixel {p}", order[offset + r]);
+                    c.add(at, got[r * pixels + p] as f64, want as f64, 0.0);
+                }
+            }
+            let shape = format!("{rows} of {n} images of {pixels} px, {bindings} binding(s)");
+            checks.push(c.finish("gather", "gather".into(), shape, vec![Pipeline::Gather]));
+        }
+    }
+    Ok(checks)
+}
+
+/// z = A·Wᵀ + b (output layer) or σ(z) (hidden) through `multiply`; σ' ≤ 1/4, so z's bound
+/// carries over to σ(z).
+fn check_forward(
+    s: &mut Session,
+    rng: &mut ChaCha8Rng,
+    family: &'static str,
+    multiply: Multiply,
+    (rows, i, o): (usize, usize, usize),
+) -> Result<Vec<Check>> {
+    let a = uniform(rng, rows * i, 1.0);
+    let l = layer(rng, i, o);
+    let want = reference::forward(&a, rows, &l);
+    let dispatches = s.probe().dispatches(multiply, rows, o, i);
+    let mut checks = Vec::new();
+    for hidden in [true, false] {
+        let pipeline = Pipeline::Forward { hidden, multiply };
+        let mut got = s.probe().forward(multiply, hidden, &a, rows, &l)?;
+        plant(s.planted(), &pipeline.name(), &mut got);
+        let mut c = Comparison::default();
+        for (x, sum) in want.iter().enumerate() {
+            let w = if hidden {
+                reference::sigmoid(sum.value)
+            } else {
+                sum.value
+            };
+            let at = || format!("[{}, {}]", x / o, x % o);
+            c.add(at, got[x] as f64, w, dot_bound(i, sum.abs, w));
+        }
+        checks.push(c.finish(
+            family,
+            pipeline.name(),
+            shape(rows, i, o, dispatches),
+            vec![pipeline],
+        ));
+    }
+    Ok(checks)
+}
+
+/// δ = (δ_next·W) ⊙ a(1 − a) through `multiply`; the bound of the sum over the outputs, whose
+/// factor a(1 − a) ≤ 1/4 only shrinks it.
+fn check_backprop(
+    s: &mut Session,
+    rng: &mut ChaCha8Rng,
+    family: &'static str,
+    multiply: Multiply,
+    (rows, i, o): (usize, usize, usize),
+) -> Result<Check> {
+    let d = uniform(rng, rows * o, 1.0);
+    let act = unit(rng, rows * i);
+    let l = layer(rng, i, o);
+    let pipeline = Pipeline::Backprop(multiply);
+    let dispatches = s.probe().dispatches(multiply, rows, i, o);
+    let mut got = s.probe().backprop(multiply, &d, rows, &l, &act)?;
+    plant(s.planted(), &pipeline.name(), &mut got);
+    let mut c = Comparison::default();
+    for (x, sum) in reference::backprop(&d, rows, &l).iter().enumerate() {
+        let a = act[x] as f64;
+        let want = sum.value * a * (1.0 - a);
+        let at = || format!("[{}, {}]", x / i, x % i);
+        c.add(at, got[x] as f64, want, dot_bound(o, sum.abs, want));
+    }
+    Ok(c.finish(
+        family,
+        pipeline.name(),
+        shape(rows, i, o, dispatches),
+        vec![pipeline],
+    ))
+}
+
+/// The update's constants: λ > 0 exercises the L2 term.
+fn hyper(kind: OptimizerKind) -> StepHyper {
+    StepHyper {
+        eta: 0.3,
+        lambda: 2.0,
+        n_train: 1000,
+        batch_size: 0,
+        optimizer: Optimizer {
+            kind,
+            ..Optimizer::default()
+        },
+    }
+}
+
+/// The gradient Σ δᵀ·a_prev, Σ δ and the optimizer's update through `multiply`, as update
+/// number 3 (so Adam's bias corrections are not trivial).
+fn check_update(
+    s: &mut Session,
+    rng: &mut ChaCha8Rng,
+    family: &'static str,
+    multiply: Multiply,
+    kind: OptimizerKind,
+    (rows, i, o): (usize, usize, usize),
+) -> Result<Check> {
+    let h = hyper(kind);
+    let d = uniform(rng, rows * o, 1.0);
+    let prev = unit(rng, rows * i);
+    let l = layer(rng, i, o);
+    let slots: Vec<Layer> = (0..kind.state_slots())
+        .map(|slot| {
+            let mut x = layer(rng, i, o);
+            if slot == 1 {
+                // Adam's second moment is non-negative.
+                x.weight
+                    .iter_mut()
+                    .chain(x.bias.iter_mut())
+                    .for_each(|v| *v = v.abs() * 0.1);
+            }
+            x
+        })
+        .collect();
+    let t = 3;
+    let pipeline = Pipeline::Update(multiply, kind);
+    let dispatches = s.probe().dispatches(multiply, o, i + 1, rows);
+    let (new, new_slots) = s
+        .probe()
+        .update(multiply, &d, &prev, rows, &l, &slots, &h, t)?;
+    let flat = |x: &Layer| [x.weight.as_slice(), x.bias.as_slice()].concat();
+    let (old, mut got) = (flat(&l), flat(&new));
+    plant(s.planted(), &pipeline.name(), &mut got);
+    let old_slots: Vec<Vec<f32>> = slots.iter().map(flat).collect();
+    let got_slots: Vec<Vec<f32>> = new_slots.iter().map(flat).collect();
+    let (m, eta) = (rows as f64, h.eta as f64);
+    let decay = h.lambda as f64 / h.n_train as f64;
+    let mut c = Comparison::default();
+    for (x, sum) in reference::gradient(&d, &prev, rows, &l).iter().enumerate() {
+        let is_bias = x >= o * i;
+        let w = old[x];
+        let g = sum.value / m + if is_bias { 0.0 } else { decay * w as f64 };
+        let before: Vec<f32> = old_slots.iter().map(|q| q[x]).collect();
+        let (want, want_slots) = reference::update(&h, t, g, w, &before);
+        // The gradient's error (the dot-product bound over m, scaled by η/m) plus a few ulp
+        // of the update arithmetic; Adam divides by √v̂, which can amplify the gradient's
+        // relative error by up to ~1, hence the relative term.
+        let tol = 2.0 * (m + 1.0) * 2f64.powi(-24) * sum.abs / m * (1.0 + eta) * 10.0
+            + 2e-6 * (1.0 + want.abs());
+        let what = |x: usize| match x.checked_sub(o * i) {
+            Some(j) => format!("bias {j}"),
+            None => format!("weight [{}, {}]", x / i, x % i),
+        };
+        c.add(|| what(x), got[x] as f64, want, tol);
+        for (slot, ws) in want_slots.iter().enumerate() {
+            let at = || format!("optimizer slot {slot} of {}", what(x));
+            c.add(at, got_slots[slot][x] as f64, *ws, tol + 2e-6 * ws.abs());
+        }
+    }
+    Ok(c.finish(
+        family,
+        pipeline.name(),
+        shape(rows, i, o, dispatches),
+        vec![pipeline],
+    ))
+}
+
+/// Every multiply variant's forward product with both epilogues (the vec4 variant where the
+/// input count is a multiple of 4, as training uses it).
+pub(crate) fn forward(s: &mut Session) -> Result<Vec<Check>> {
+    let mut rng = rng(1);
+    let mut checks = Vec::new();
+    for multiply in Multiply::ALL {
+        for &dims in shapes(s) {
+            if multiply == Multiply::BlockedK4 && !dims.1.is_multiple_of(4) {
+                continue;
+            }
+            checks.extend(check_forward(s, &mut rng, "forward", multiply, dims)?);
+        }
+    }
+    Ok(checks)
+}
+
+/// The backward product of the tiled and blocked multiplies (the vec4 one does only the
+/// forward product).
+pub(crate) fn backprop(s: &mut Session) -> Result<Vec<Check>> {
+    let mut rng = rng(2);
+    let mut checks = Vec::new();
+    for multiply in [Multiply::Tiled, Multiply::Blocked] {
+        for &dims in shapes(s) {
+            checks.push(check_backprop(s, &mut rng, "backprop", multiply, dims)?);
+        }
+    }
+    Ok(checks)
+}
+
+/// The gradient product and each update rule, through the tiled and blocked multiplies.
+pub(crate) fn update(s: &mut Session) -> Result<Vec<Check>> {
+    let mut rng = rng(3);
+    let mut checks = Vec::new();
+    for kind in OPTIMIZERS {
+        for multiply in [Multiply::Tiled, Multiply::Blocked] {
+            for &dims in shapes(s) {
+                checks.push(check_update(s, &mut rng, "update", multiply, kind, dims)?);
+            }
+        }
+    }
+    Ok(checks)
+}
+
+/// The products split over several dispatches of whole workgroup rows (as training splits a
+/// product too large for one dispatch): the same bounds, and a lost or doubled band of rows
+/// is off by O(1).
+pub(crate) fn split_dispatches(s: &mut Session) -> Result<Vec<Check>> {
+    let mut rng = rng(6);
+    let all: &[(usize, usize, usize)] = &[(1025, 30, 7), (100, 30, 1025)];
+    let dims_list = if s.plan.quick { &all[..1] } else { all };
+    // 50,000 multiply-adds a dispatch splits every product of these shapes.
+    s.probe().set_max_dispatch_macs(50_000);
+    let mut checks = Vec::new();
+    let result = (|| {
+        for multiply in [Multiply::Tiled, Multiply::Blocked] {
+            for &dims in dims_list {
+                let forward = check_forward(s, &mut rng, "split_dispatches", multiply, dims)?;
+                checks.push(forward[0].clone());
+                checks.push(check_backprop(
+                    s,
+                    &mut rng,
+                    "split_dispatches",
+                    multiply,
+                    dims,
+                )?);
+                checks.push(check_update(
+                    s,
+                    &mut rng,
+                    "split_dispatches",
+                    multiply,
+                    OptimizerKind::Sgd,
+                    dims,
+                )?);
+            }
+        }
+        Ok(())
+    })();
+    s.probe()
+        .set_max_dispatch_macs(crate::gpu::chunks::MAX_DISPATCH_MACS);
+    result.map(|()| checks)
+}
