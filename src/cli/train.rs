@@ -2,7 +2,7 @@
 //! hyper-parameters ([`HyperArgs`], resolved on top of a preset or a resumed run's
 //! configuration), and what a training run writes.
 
-use super::values::{LayerList, SeedList, Typed};
+use super::values::{LayerList, SeedList, Shard, Typed};
 use super::{DataArgs, DeviceArgs};
 use crate::config::{
     BenchConfig, Cost, Init, Monitor, OptimizerKind, Output, Preset, Schedule, TrainConfig,
@@ -118,17 +118,32 @@ pub struct HyperArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub hyper: HyperArgs,
-    /// Write one JSON object per epoch (JSON Lines) to PATH.
+    /// Write one JSON object per epoch (JSON Lines) to PATH; for a sweep, a directory with one
+    /// file per member, named by its flags.
     #[arg(long, value_name = "PATH")]
     pub metrics: Option<PathBuf>,
-    /// Save the trained model (safetensors) to PATH, atomically.
+    /// Save the trained model (safetensors) to PATH, atomically; for a sweep, a directory
+    /// that gets every member's checkpoint (named by its flags) and the sweep's record.
     #[arg(long, value_name = "PATH")]
     pub save: Option<PathBuf>,
+    /// Also keep the best model by validation accuracy (of the run, or of every member of a
+    /// sweep) in PATH, written whenever it improves.
+    #[arg(long, value_name = "PATH")]
+    pub save_best: Option<PathBuf>,
+    /// The most members a sweep may have (the product of the lists' lengths).
+    #[arg(long, value_name = "N", default_value_t = crate::sweep::plan::DEFAULT_MAX_MEMBERS)]
+    pub max_members: usize,
+    /// Train only shard I of N of a sweep: members I, I+N, I+2N, … (I from 0), so that a
+    /// scheduler (a Slurm array, GNU parallel) spreads the sweep; `gpu-mlp sweep-report`
+    /// merges the shards' results.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
     /// Also write the --save checkpoint every N epochs, so a killed run can resume.
     #[arg(long, value_name = "N", requires = "save")]
     pub checkpoint_every: Option<usize>,
     /// Continue the run saved in this checkpoint (its configuration, optimizer state and
-    /// schedule; flags given override). --epochs is the total, counting the epochs already run.
+    /// schedule; flags given override), or the sweep saved in this directory. --epochs is the
+    /// total, counting the epochs already run.
     #[arg(long, value_name = "PATH")]
     pub resume: Option<PathBuf>,
     /// Print only the final summary (no progress bar, no line per epoch).

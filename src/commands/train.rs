@@ -14,6 +14,12 @@ use std::io::Write;
 use std::sync::Arc;
 
 pub fn run(args: &TrainArgs) -> Result<()> {
+    if args.resume.as_deref().is_some_and(std::path::Path::is_dir) {
+        let flags = args
+            .hyper
+            .plan(args.hyper.preset.config(), args.max_members)?;
+        return super::sweep::run(args, flags);
+    }
     let resumed = args.resume.as_deref().map(Checkpoint::load).transpose()?;
     let (base, start) = match &resumed {
         Some(ck) => {
@@ -27,7 +33,26 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         None => (args.hyper.preset.config(), None),
     };
-    let cfg = args.hyper.resolve(base)?;
+    let plan = args.hyper.plan(base, args.max_members)?;
+    if plan.is_sweep() {
+        if resumed.is_some() {
+            return Err(Error::config(
+                "--resume FILE continues one run; a sweep resumes from its directory (--resume DIR)",
+            ));
+        }
+        return super::sweep::run(args, plan);
+    }
+    if let Some(shard) = args.shard {
+        return Err(Error::config(format!(
+            "--shard {shard} spreads a sweep over processes, but the flags name one network"
+        )));
+    }
+    let cfg = plan
+        .members
+        .into_iter()
+        .next()
+        .map(|m| m.cfg)
+        .ok_or_else(|| Error::internal("a plan of no members"))?;
     if args.checkpoint_every == Some(0) {
         return Err(Error::config("--checkpoint-every must be at least 1"));
     }
@@ -169,6 +194,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 if progress.epoch.is_multiple_of(n) {
                     save(backend, progress)?;
                 }
+            }
+            if let (Some(path), true) = (&args.save_best, progress.improved()) {
+                Checkpoint {
+                    network: cfg.network.clone(),
+                    params: backend.params()?,
+                    optimizer: Some((cfg.optimizer.kind, backend.optimizer_state()?)),
+                    train: Some((cfg.clone(), progress.clone())),
+                }
+                .save(path)?;
             }
             Ok(())
         },

@@ -5,6 +5,7 @@
 pub mod activation;
 pub mod backprop;
 pub mod matmul;
+pub mod members;
 pub mod optimizer;
 
 use crate::backend::{check_batches, Backend, Evaluation, Split};
