@@ -60,6 +60,9 @@ pub enum Command {
     Predict(PredictArgs),
     /// Download a data set's four IDX files from its public mirrors, checking their MD5s.
     Download(DownloadArgs),
+    /// Merge the results of a sweep's shards (their directories or results files) into the
+    /// table one unsharded run prints.
+    SweepReport(SweepReportArgs),
     /// Write a saved model in another format (ONNX).
     Export(ExportArgs),
     /// Print a shell completion script (e.g. `gpu-mlp completions bash > ~/.local/share/bash-completion/completions/gpu-mlp`).

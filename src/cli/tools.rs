@@ -98,8 +98,9 @@ pub struct SelftestArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PlotArgs {
-    /// Metrics files written by `train --metrics` (JSON Lines); several are drawn together.
-    #[arg(required = true, value_name = "METRICS.jsonl")]
+    /// Metrics files written by `train --metrics` (JSON Lines), or a sweep's metrics directory
+    /// (its members' median and range); several are drawn together.
+    #[arg(required = true, value_name = "METRICS.jsonl|DIR")]
     pub metrics: Vec<PathBuf>,
     /// The PNG to write.
     #[arg(short, long, value_name = "PATH.png")]
@@ -187,4 +188,15 @@ pub struct CompletionsArgs {
     /// The shell to write the completion script for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SweepReportArgs {
+    /// Sweep directories (`--save DIR` or `--metrics DIR` of each shard) or results files
+    /// (sweep-results*.json) to merge.
+    #[arg(required = true, value_name = "DIR|FILE")]
+    pub paths: Vec<PathBuf>,
+    /// Print the merged report as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }

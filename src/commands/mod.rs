@@ -15,6 +15,7 @@ mod predict;
 mod selftest;
 mod show_weights;
 mod sweep;
+mod sweep_report;
 mod train;
 
 use crate::backend::Backend;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(a) => predict::run(&a),
         Command::Download(a) => download::run(&a),
         Command::Export(a) => export::run(&a),
+        Command::SweepReport(a) => sweep_report::run(&a),
         Command::Completions(a) => completions::run(&a),
     }
 }

@@ -216,10 +216,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             Some(m) => crate::plot::read_metrics(m)?,
             None => outcome.reports.iter().map(MetricsLine::from).collect(),
         };
-        let run = Run {
-            label: "training run".to_string(),
-            lines,
-        };
+        let run = Run::new("training run".to_string(), lines);
         crate::plot::draw(&[run], path, crate::plot::DEFAULT_SIZE)?;
     }
     let last = outcome.reports.last();

@@ -139,7 +139,7 @@ impl SweepReport {
             .max(6);
         let mut s = format!(
             "{:<width$}  {:>9} {:>5} {:>9}  {:>9} {:>9}  {}\n",
-            "member", "best val", "epoch", "its test", "final val", "final test", "status"
+            "member", "best val", "epoch", "test@best", "final val", "final test", "status"
         );
         for r in &self.results {
             s += &format!(
@@ -154,9 +154,8 @@ impl SweepReport {
             );
         }
         s += &format!(
-            "\nover {} of {} members: {:>9} {:>9} {:>9} {:>9} {:>9}\n",
-            self.results.len(),
-            self.members,
+            "\n{:<24} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+            format!("over {} of {} members", self.results.len(), self.members),
             "mean",
             "median",
             "sd",
@@ -165,7 +164,7 @@ impl SweepReport {
         );
         for (name, d) in [
             ("best validation", &self.best_validation),
-            ("its test", &self.best_test),
+            ("test at the best epoch", &self.best_test),
             ("final validation", &self.final_validation),
             ("final test", &self.final_test),
         ] {
