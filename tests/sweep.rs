@@ -108,7 +108,13 @@ fn shards_merge_into_the_unsharded_table() {
         .output()
         .is_ok_and(|o| o.status.success());
     if parallel {
-        let mut cmd = vec![env!("CARGO_BIN_EXE_gpu-mlp"), "train", "--quiet", "--test-size", "500"];
+        let mut cmd = vec![
+            env!("CARGO_BIN_EXE_gpu-mlp"),
+            "train",
+            "--quiet",
+            "--test-size",
+            "500",
+        ];
         cmd.extend_from_slice(&SMALL);
         let base = dir.path().join("shard-");
         let line = format!(
@@ -122,7 +128,11 @@ fn shards_merge_into_the_unsharded_table() {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .expect("run parallel");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     } else {
         assert!(
             std::env::var("CI").is_err(),
@@ -130,10 +140,21 @@ fn shards_merge_into_the_unsharded_table() {
         );
         for i in 0..2 {
             let shard = format!("{i}/2");
-            ok(&train(&["--seeds", "1-5", "--shard", &shard, "--save", s(&shard_dir(i))]));
+            ok(&train(&[
+                "--seeds",
+                "1-5",
+                "--shard",
+                &shard,
+                "--save",
+                s(&shard_dir(i)),
+            ]));
         }
     }
-    let merged = ok(&gpu_mlp(&["sweep-report", s(&shard_dir(0)), s(&shard_dir(1))]));
+    let merged = ok(&gpu_mlp(&[
+        "sweep-report",
+        s(&shard_dir(0)),
+        s(&shard_dir(1)),
+    ]));
     assert_eq!(merged, table);
     // One shard alone is reported as such, not as the whole sweep.
     let one = gpu_mlp(&["sweep-report", s(&shard_dir(1))]);
@@ -154,7 +175,10 @@ fn bad_lists_and_directories_are_refused() {
         (vec!["--eta", "0.5,,3"], "--eta"),
         (vec!["--seeds", "1-10000", "--eta", "1,2"], max),
         (vec!["--seeds", "1-3", "--shard", "3/2"], "--shard"),
-        (vec!["--seeds", "1-3", "--resume", s(&sweep)], "another sweep"),
+        (
+            vec!["--seeds", "1-3", "--resume", s(&sweep)],
+            "another sweep",
+        ),
         (vec!["--seeds", "1-2", "--save", s(&sweep)], "--resume"),
     ];
     for (args, needle) in cases {

@@ -138,8 +138,9 @@ pub struct TrainArgs {
     /// merges the shards' results.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
-    /// Also write the --save checkpoint every N epochs, so a killed run can resume.
-    #[arg(long, value_name = "N", requires = "save")]
+    /// Also write the --save checkpoint every N epochs, so a killed run can resume (a sweep
+    /// resumed with --resume DIR keeps writing into DIR).
+    #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<usize>,
     /// Continue the run saved in this checkpoint (its configuration, optimizer state and
     /// schedule; flags given override), or the sweep saved in this directory. --epochs is the

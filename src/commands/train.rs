@@ -42,6 +42,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         return super::sweep::run(args, plan);
     }
+    if args.checkpoint_every.is_some() && args.save.is_none() {
+        return Err(Error::config(
+            "--checkpoint-every needs --save PATH, the checkpoint it writes",
+        ));
+    }
     if let Some(shard) = args.shard {
         return Err(Error::config(format!(
             "--shard {shard} spreads a sweep over processes, but the flags name one network"
