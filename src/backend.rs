@@ -87,6 +87,11 @@ pub trait Backend {
     fn kernel_timings(&self) -> Option<Vec<(String, f64)>> {
         None
     }
+
+    /// GPU dispatches recorded so far; `None` for the CPU.
+    fn dispatches(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The contract of [`Backend::train_batches`], checked the same way by every backend: a
@@ -142,6 +147,11 @@ pub trait Members {
 
     /// Replaces member `m`'s parameters and optimizer state.
     fn load_state(&mut self, m: usize, params: &Params, state: &OptimizerState) -> Result<()>;
+
+    /// GPU dispatches recorded so far; `None` for the CPU.
+    fn dispatches(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The checks every [`Members::train_batches`] makes first: one order, one set of constants
@@ -237,5 +247,9 @@ impl Members for OneByOne {
 
     fn load_state(&mut self, m: usize, params: &Params, state: &OptimizerState) -> Result<()> {
         self.member(m)?.load_state(params, state)
+    }
+
+    fn dispatches(&self) -> Option<u64> {
+        self.0.iter().map(|b| b.dispatches()).sum()
     }
 }

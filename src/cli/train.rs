@@ -327,6 +327,10 @@ pub struct BenchArgs {
     /// Timed epochs per configuration (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Train this many members of each configuration together (seeds 1..=N), as a sweep does,
+    /// and report seconds per epoch of them all and per member-epoch.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub members: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -113,6 +113,10 @@ impl Members for FusedBackend {
         self.members
     }
 
+    fn dispatches(&self) -> Option<u64> {
+        Some(self.dispatches)
+    }
+
     fn train_batches(
         &mut self,
         orders: &[&[u32]],
@@ -158,6 +162,10 @@ impl Members for FusedBackend {
 impl Backend for FusedBackend {
     fn describe(&self) -> String {
         Members::describe(self)
+    }
+
+    fn dispatches(&self) -> Option<u64> {
+        Some(self.dispatches)
     }
 
     fn train_batches(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
