@@ -6,6 +6,7 @@ use crate::cli::{LogFormat, TrainArgs};
 use crate::data;
 use crate::error::{Error, Result};
 use crate::model::Params;
+use crate::outputs::Outputs;
 use crate::plot::{MetricsLine, Run};
 use crate::progress::{epoch_bar, summary_of, LogMode, ProgressBackend};
 use crate::train::{train, StopReason, TrainingState};
@@ -31,8 +32,16 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if args.checkpoint_every == Some(0) {
         return Err(Error::config("--checkpoint-every must be at least 1"));
     }
-    // The numbers are checked before the data is read, so a bad flag fails at once.
+    // The numbers and every output path are checked before the data is read, so a bad flag
+    // fails at once; the outputs stay locked against a second run until this one ends.
     cfg.validate(args.data.train_size)?;
+    let _outputs = Outputs::new()
+        .reads("--resume", args.resume.as_deref())
+        .writes_over("--save", args.save.as_deref(), "--resume")
+        .writes("--metrics", args.metrics.as_deref())
+        .writes("--plot", args.plot.as_deref())
+        .check()?
+        .lock()?;
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     cfg.network.validate(splits.inputs(), splits.classes)?;
     cfg.validate(splits.train.len())?;
