@@ -17,8 +17,10 @@ Exit codes:
   0  success
   1  unexpected internal error
   2  bad flag or configuration (the message names the flag)
-  3  unreadable or malformed file (data set, checkpoint, output path)
-  4  training diverged (NaN or infinite cost); nothing was saved over a good checkpoint
+  3  unreadable or malformed file (data set, checkpoint), or an output path that cannot or
+     must not be written (not a regular file, missing directory, held by another run)
+  4  training diverged (NaN or infinite values, saturated weights, accuracy collapsed to
+     chance) or its state would not read back; nothing was saved over the last good checkpoint
   5  GPU problem (no adapter for the backend asked for, device limits, device lost)";
 
 /// gpu-mlp: train multilayer perceptrons with backpropagation on the GPU (wgpu + WGSL) or the

@@ -50,10 +50,15 @@ pub struct HyperArgs {
     /// Weight initialisation: N(0,1) or N(0,1/n_in) [default: normal (nielsen), scaled (network2)].
     #[arg(long, value_enum)]
     pub init: Option<Init>,
-    /// Learning rate η [default: 3.0 (nielsen), 0.5 (network2)].
+    /// Learning rate η [default: 3.0 (nielsen), 0.5 (network2)]. With --lambda it must keep
+    /// the first update within f32 (largest value F = 3.4e38), or the run could only save
+    /// state that does not read back: with n training images and w the largest initial
+    /// |weight|, w + η·(1 + λw/n) < F for sgd and momentum.
     #[arg(long)]
     pub eta: Option<f32>,
     /// L2 regularisation λ; weights decay by 1 − ηλ/n [default: 0 (nielsen), 5.0 (network2)].
+    /// Bounded as --eta says; for adam (1 + λw/n)² < F, since its second moment squares the
+    /// gradient.
     #[arg(long)]
     pub lambda: Option<f32>,
     /// Mini-batch size: 1 is online learning, the training-set size is full-batch gradient
@@ -84,7 +89,8 @@ pub struct HyperArgs {
     /// Step schedule: epochs between decays [default: 10].
     #[arg(long)]
     pub step_every: Option<usize>,
-    /// Step schedule: factor applied to η [default: 0.5].
+    /// Step schedule: factor applied to η [default: 0.5]. A factor above 1 must not take η
+    /// past f32's largest value within --epochs.
     #[arg(long)]
     pub decay: Option<f32>,
     /// Plateau schedule: epochs without a better validation accuracy before dividing η
@@ -187,6 +193,11 @@ impl HyperArgs {
                 Schedule::Constant
             }
             ScheduleChoice::Step => {
+                if plateau_given {
+                    return Err(Error::config(
+                        "--patience/--divisor/--max-divisions need --schedule plateau, not step",
+                    ));
+                }
                 let (every, factor) = match c.schedule {
                     Schedule::Step { every, factor } => (every, factor),
                     _ => (10, 0.5),
@@ -197,6 +208,11 @@ impl HyperArgs {
                 }
             }
             ScheduleChoice::Plateau => {
+                if step_given {
+                    return Err(Error::config(
+                        "--step-every/--decay need --schedule step, not plateau",
+                    ));
+                }
                 let (p, d, m) = match c.schedule {
                     Schedule::Plateau {
                         patience,

@@ -9,7 +9,7 @@ use crate::model::Params;
 use crate::outputs::Outputs;
 use crate::plot::{MetricsLine, Run};
 use crate::progress::{epoch_bar, summary_of, LogMode, ProgressBackend};
-use crate::train::{train, StopReason, TrainingState};
+use crate::train::{train, with_checkpoint_note, StopReason, TrainingState};
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use std::io::Write;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
     // The numbers and every output path are checked before the data is read, so a bad flag
     // fails at once; the outputs stay locked against a second run until this one ends.
-    cfg.validate(args.data.train_size)?;
+    cfg.validate_data(args.data.train_size, args.data.validation_size)?;
     let _outputs = Outputs::new()
         .reads("--resume", args.resume.as_deref())
         .writes_over("--save", args.save.as_deref(), "--resume")
@@ -44,7 +44,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .lock()?;
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     cfg.network.validate(splits.inputs(), splits.classes)?;
-    cfg.validate(splits.train.len())?;
+    cfg.validate_data(splits.train.len(), splits.validation.len())?;
     if let Some(n) = start.as_ref().and_then(|p| p.train_size) {
         if n != splits.train.len() {
             return Err(Error::config(format!(
@@ -85,6 +85,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             TrainingState::start(&cfg),
         ),
     };
+    cfg.check_first_step(splits.train.len(), params.max_abs())?;
     let mut backend = make_backend(
         &args.device,
         &cfg.network,
@@ -122,6 +123,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             cfg.optimizer.kind
         );
     }
+    let saved_epoch = std::cell::Cell::new(None);
     let save =
         |backend: &mut dyn crate::backend::Backend, progress: &TrainingState| -> Result<()> {
             if let Some(path) = &args.save {
@@ -132,6 +134,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                     train: Some((cfg.clone(), progress.clone())),
                 };
                 ck.save(path)?;
+                saved_epoch.set(Some(progress.epoch));
             }
             Ok(())
         };
@@ -183,7 +186,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         },
     );
     bar.finish_and_clear();
-    let outcome = outcome?;
+    let outcome =
+        outcome.map_err(|e| with_checkpoint_note(e, args.save.as_deref(), saved_epoch.get()))?;
     save(backend.as_mut(), &outcome.state)?;
     if let Some(path) = &args.plot {
         // The metrics file also holds the epochs before a --resume; without one, this run's.

@@ -1,15 +1,18 @@
-//! The epoch loop: shuffling, monitoring and the divergence guard, with the run's state
+//! The epoch loop: shuffling, monitoring and the divergence guard (`divergence`: NaN, saturated
+//! weights, accuracy collapsed to chance), with the run's state
 //! (`state`: epoch, current η, best so far, the schedule and early stopping) moved on after each
 //! epoch. It drives any [`Backend`] and knows nothing of the terminal.
 
+pub mod divergence;
 mod state;
 
+pub use divergence::with_checkpoint_note;
 pub use state::{StopReason, TrainingState};
 
 use crate::backend::{Backend, Split};
-use crate::config::{Schedule, TrainConfig};
+use crate::config::TrainConfig;
 use crate::data::epoch_order;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -81,8 +84,7 @@ pub fn train<F>(
 where
     F: FnMut(&EpochReport, &TrainingState, &mut dyn Backend) -> Result<()>,
 {
-    let needs_validation =
-        cfg.early_stop.is_some() || matches!(cfg.schedule, Schedule::Plateau { .. });
+    let needs_validation = cfg.needs_validation();
     let mut reports = Vec::new();
     let mut stop = StopReason::Completed;
     while state.epoch < cfg.epochs {
@@ -95,9 +97,8 @@ where
 
         let t1 = Instant::now();
         let params = backend.params()?;
-        if !params.is_finite() {
-            return Err(diverged(epoch + 1, "the weights", state.eta));
-        }
+        divergence::check_params(&params, epoch + 1, state.eta)?;
+        let classes = params.layers.last().map_or(0, |l| l.outputs);
         let l2 = 0.5 * cfg.lambda as f64 * params.weight_norm_sq();
         let mut report = EpochReport {
             epoch: epoch + 1,
@@ -129,12 +130,19 @@ where
                 continue;
             }
             let cost = e.cost_sum / e.count as f64 + l2 / e.count as f64;
-            if !cost.is_finite() {
-                return Err(diverged(
+            divergence::check_cost(cost, split.name(), epoch + 1, state.eta)?;
+            if split == Split::Validation {
+                let best = state
+                    .best_validation_accuracy
+                    .map(|b| (b, state.best_epoch));
+                divergence::check_collapse(
+                    e.accuracy(),
+                    e.count,
+                    best,
+                    classes,
                     epoch + 1,
-                    &format!("the {} cost", split.name()),
                     state.eta,
-                ));
+                )?;
             }
             let (c, a) = match split {
                 Split::Train => (&mut report.train_cost, &mut report.train_accuracy),
@@ -158,10 +166,4 @@ where
         state,
         stop,
     })
-}
-
-fn diverged(epoch: usize, what: &str, eta: f32) -> Error {
-    Error::Diverged(format!(
-        "training diverged in epoch {epoch}: {what} became NaN or infinite; try a smaller --eta (this run used {eta})"
-    ))
 }
