@@ -69,8 +69,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             };
             let progress = match (start, &ck.train) {
                 (Some(saved), Some((saved_cfg, _))) => {
-                    let (progress, note) = TrainingState::resume(saved, saved_cfg, &cfg);
-                    if let Some(note) = note {
+                    let (progress, notes) = TrainingState::resume(saved, saved_cfg, &cfg);
+                    for note in notes {
                         eprintln!("{note}");
                     }
                     progress

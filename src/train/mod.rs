@@ -4,6 +4,7 @@
 //! epoch. It drives any [`Backend`] and knows nothing of the terminal.
 
 pub mod divergence;
+mod overrides;
 mod state;
 
 pub use divergence::with_checkpoint_note;
