@@ -198,6 +198,10 @@ fn a_stale_temporary_is_removed_before_writing_on_a_small_filesystem() {
     );
     assert!(!stale.exists(), "the stale temporary file is still there");
     assert_eq!(sha256(&ck), sha256(&reference));
+    // The writer itself clears them before it writes (not only the run's pre-flight check).
+    std::fs::write(&stale, vec![7u8; (size / 2) as usize]).unwrap();
+    gpu_mlp::fs::write_atomically(&ck, &std::fs::read(&reference).unwrap()).unwrap();
+    assert!(!stale.exists(), "the writer left the stale temporary file");
 
     // Now fill the disk so that even without leftovers the new copy cannot fit.
     let before = sha256(&ck);
