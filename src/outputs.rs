@@ -181,9 +181,8 @@ impl Checked {
 /// Whether `input` and `output` are one existing file (the same device and inode, so that
 /// symbolic and hard links count as the same).
 fn same_existing_file(input: &Path, output: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
     match (std::fs::metadata(input), std::fs::metadata(output)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        (Ok(a), Ok(b)) => crate::fs::same_file(&a, &b),
         _ => false,
     }
 }

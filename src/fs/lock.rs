@@ -16,7 +16,6 @@ use super::target::Target;
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// The lock file of a directory output.
@@ -86,7 +85,7 @@ impl OutputLock {
                 Err(TryLockError::Error(e)) => return Err(fail(e)),
             }
             let same = match (file.metadata(), std::fs::metadata(&lock)) {
-                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                (Ok(a), Ok(b)) => super::platform::same_file(&a, &b),
                 _ => false,
             };
             if !same {

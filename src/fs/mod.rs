@@ -15,17 +15,18 @@
 //! - [`lock::OutputLock`] keeps a second run off an output a run is writing.
 
 pub mod lock;
+mod platform;
 pub mod siblings;
 pub mod target;
 
 pub use lock::OutputLock;
+pub use platform::same_file;
 pub use target::Target;
 
 use crate::error::{Error, Result};
 use siblings::Sibling;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Test hook: milliseconds to pause halfway through writing the temporary file, so that a test
@@ -69,7 +70,7 @@ pub fn write_atomically_with(
     let result = (|| -> io::Result<()> {
         let file = create_temporary(&tmp)?;
         if let Some(m) = &target.existing {
-            keep_owner_and_mode(&file, m)?;
+            platform::keep_owner_and_mode(&file, m)?;
         }
         let mut counted = Counted {
             inner: io::BufWriter::new(file),
@@ -108,7 +109,7 @@ pub fn start_appending(path: &Path, initial: &[u8]) -> Result<File> {
 /// breaks reported, the directory synced. Downloads install their partial file through this.
 pub fn install_file(tmp: &Path, target: &Target) -> io::Result<()> {
     if let Some(m) = &target.existing {
-        keep_owner_and_mode(&File::open(tmp)?, m)?;
+        platform::keep_owner_and_mode(&File::open(tmp)?, m)?;
     }
     install(tmp, target)
 }
@@ -151,13 +152,6 @@ fn create_temporary(tmp: &Path) -> io::Result<File> {
     };
     file.lock()?;
     Ok(file)
-}
-
-/// Gives the new file the existing one's owner and group (where this process may: as its owner
-/// or as root) and then its permission bits (after the owner, which would clear set-id bits).
-fn keep_owner_and_mode(file: &File, existing: &std::fs::Metadata) -> io::Result<()> {
-    let _ = std::os::unix::fs::fchown(file, Some(existing.uid()), Some(existing.gid()));
-    file.set_permissions(std::fs::Permissions::from_mode(existing.mode() & 0o7777))
 }
 
 /// A write's failure with the temporary file named, so that "no space left" says which file

@@ -11,7 +11,6 @@
 
 use md5::{Digest, Md5};
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// The longest file name the file systems gpu-mlp writes to accept (NAME_MAX).
@@ -48,7 +47,7 @@ impl Sibling {
 /// The part of a hidden name that stands for `name`: `.NAME`, or `.PREFIX~HASH` when `name` is
 /// too long to carry the longest suffix within [`NAME_MAX`] bytes.
 fn stem(name: &OsStr) -> OsString {
-    let bytes = name.as_bytes();
+    let bytes = name.as_encoded_bytes();
     if 1 + bytes.len() + LONGEST_SUFFIX <= NAME_MAX {
         let mut s = OsString::from(".");
         s.push(name);
@@ -59,18 +58,19 @@ fn stem(name: &OsStr) -> OsString {
         .map(|b| format!("{b:02x}"))
         .collect();
     let room = NAME_MAX - 1 - LONGEST_SUFFIX - 1 - hash.len();
-    // Cut at a character boundary when the name is UTF-8, so the hidden name stays printable.
-    let mut cut = room.min(bytes.len());
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
+    // The prefix is cut at a character boundary; a name that is not UTF-8 gets none (the hash
+    // alone tells it apart), so the hidden name stays printable and within the limit.
+    let prefix = match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut cut = room.min(text.len());
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            &text[..cut]
         }
-    }
-    let mut s = vec![b'.'];
-    s.extend_from_slice(&bytes[..cut]);
-    s.push(b'~');
-    s.extend_from_slice(hash.as_bytes());
-    OsString::from_vec(s)
+        Err(_) => "",
+    };
+    OsString::from(format!(".{prefix}~{hash}"))
 }
 
 /// The hidden file of kind `kind` for the output `name` in `dir`.
@@ -89,8 +89,8 @@ pub fn path(dir: &Path, name: &OsStr, kind: Sibling) -> PathBuf {
 pub fn remove_stale(dir: &Path, name: &OsStr) {
     let stem = stem(name);
     let prefixes = [
-        [stem.as_bytes(), b".tmp-"].concat(),
-        [stem.as_bytes(), b".try-"].concat(),
+        [stem.as_encoded_bytes(), b".tmp-"].concat(),
+        [stem.as_encoded_bytes(), b".try-"].concat(),
     ];
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -100,7 +100,7 @@ pub fn remove_stale(dir: &Path, name: &OsStr) {
         let file_name = entry.file_name();
         let Some(pid) = prefixes
             .iter()
-            .find_map(|p| file_name.as_bytes().strip_prefix(p.as_slice()))
+            .find_map(|p| file_name.as_encoded_bytes().strip_prefix(p.as_slice()))
             .and_then(|p| std::str::from_utf8(p).ok())
             .and_then(|p| p.parse::<u32>().ok())
         else {

@@ -14,7 +14,6 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// How many symbolic links a path may go through (Linux's own limit, ELOOP).
@@ -96,7 +95,9 @@ impl Target {
 
     /// How many names the existing file has (1 for a new file).
     pub fn hard_links(&self) -> u64 {
-        self.existing.as_ref().map_or(1, |m| m.nlink())
+        self.existing
+            .as_ref()
+            .map_or(1, super::platform::hard_links)
     }
 
     /// A key that is the same for two paths that write the same file: the directory with its
@@ -108,25 +109,8 @@ impl Target {
     }
 }
 
-/// What a file type is, in words, when it is not a regular file.
-pub fn not_regular(m: &std::fs::Metadata) -> Option<&'static str> {
-    let t = m.file_type();
-    Some(if t.is_file() {
-        return None;
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_fifo() {
-        "a fifo (named pipe)"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
-    })
-}
+/// What a file is, in words, when it is not a regular file.
+pub use super::platform::not_regular;
 
 /// An error that is a refusal, not a failure of the system.
 pub fn refusal(message: String) -> io::Error {
