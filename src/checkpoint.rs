@@ -107,15 +107,36 @@ impl Checkpoint {
         with_sorted_header(bytes)
     }
 
-    /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename).
+    /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename), after
+    /// reading its bytes back with the reader's own rules ([`Checkpoint::from_bytes`]: finite
+    /// weights and optimizer state, every configuration and progress number a finite f32, the
+    /// shapes) and comparing what they hold with what was meant to be saved. A checkpoint that
+    /// would not read back, or would read back as something else, is not written: the previous
+    /// file stays, and the error is a divergence (exit code 4), since only a run gone wrong
+    /// produces such state (an η grown to ∞, moments that overflowed).
     pub fn save(&self, path: &Path) -> Result<()> {
-        if !self.params.is_finite() {
-            return Err(Error::Diverged(format!(
-                "refusing to save {}: the parameters hold NaN or infinite values",
+        let bytes = self.to_bytes()?;
+        let refuse = |why: String| {
+            Error::Diverged(format!(
+                "refusing to save {}: {why}; the file keeps its previous content",
                 path.display()
-            )));
+            ))
+        };
+        match Self::from_bytes(&bytes, path) {
+            Err(Error::BadCheckpoint { message, .. }) => {
+                return Err(refuse(format!(
+                    "the checkpoint would not read back ({message})"
+                )))
+            }
+            Err(e) => return Err(e),
+            Ok(back) if back != *self => {
+                return Err(refuse(
+                    "the checkpoint would read back different from the training state".into(),
+                ))
+            }
+            Ok(_) => {}
         }
-        crate::fs::write_atomically(path, &self.to_bytes()?)
+        crate::fs::write_atomically(path, &bytes)
     }
 
     /// Reads and checks a checkpoint file.

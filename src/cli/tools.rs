@@ -167,7 +167,9 @@ pub struct DownloadArgs {
     /// Use only the --mirror URLs, not the data set's public mirrors.
     #[arg(long, requires = "mirror")]
     pub only_mirrors: bool,
-    /// Seconds without progress before a transfer counts as broken.
+    /// Seconds without progress before a transfer counts as broken; also bounds each file's
+    /// time on a mirror: this many seconds plus 1 s per 16 KiB of the file (a mirror slower
+    /// than that on average is given up).
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,
 }

@@ -54,10 +54,14 @@ pub struct HyperArgs {
     #[arg(long, value_enum)]
     pub init: Option<Init>,
     /// Learning rate η; a comma list makes a sweep [default: 3.0 (nielsen), 0.5 (network2)].
+    /// With --lambda it must keep the first update within f32 (largest value F = 3.4e38), or
+    /// the run could only save state that does not read back: with n training images and w the
+    /// largest initial |weight|, w + η·(1 + λw/n) < F for sgd and momentum.
     #[arg(long, value_delimiter = ',', value_name = "ETA[,ETA...]")]
     pub eta: Option<Vec<Typed<f32>>>,
     /// L2 regularisation λ; weights decay by 1 − ηλ/n; a comma list makes a sweep [default: 0
-    /// (nielsen), 5.0 (network2)].
+    /// (nielsen), 5.0 (network2)]. Bounded as --eta says; for adam (1 + λw/n)² < F, since its
+    /// second moment squares the gradient.
     #[arg(long, value_delimiter = ',', value_name = "LAMBDA[,...]")]
     pub lambda: Option<Vec<Typed<f32>>>,
     /// Mini-batch size: 1 is online learning, the training-set size is full-batch gradient
@@ -88,7 +92,8 @@ pub struct HyperArgs {
     /// Step schedule: epochs between decays [default: 10].
     #[arg(long)]
     pub step_every: Option<usize>,
-    /// Step schedule: factor applied to η [default: 0.5].
+    /// Step schedule: factor applied to η [default: 0.5]. A factor above 1 must not take η
+    /// past f32's largest value within --epochs.
     #[arg(long)]
     pub decay: Option<f32>,
     /// Plateau schedule: epochs without a better validation accuracy before dividing η
@@ -244,6 +249,11 @@ impl HyperArgs {
                 Schedule::Constant
             }
             ScheduleChoice::Step => {
+                if plateau_given {
+                    return Err(Error::config(
+                        "--patience/--divisor/--max-divisions need --schedule plateau, not step",
+                    ));
+                }
                 let (every, factor) = match c.schedule {
                     Schedule::Step { every, factor } => (every, factor),
                     _ => (10, 0.5),
@@ -254,6 +264,11 @@ impl HyperArgs {
                 }
             }
             ScheduleChoice::Plateau => {
+                if step_given {
+                    return Err(Error::config(
+                        "--step-every/--decay need --schedule step, not plateau",
+                    ));
+                }
                 let (p, d, m) = match c.schedule {
                     Schedule::Plateau {
                         patience,

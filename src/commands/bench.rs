@@ -139,7 +139,10 @@ fn members(
         &args.device,
         ctx.as_ref(),
         &cfg.network,
-        seeds.iter().map(|&s| Params::init(&cfg.network, s)).collect(),
+        seeds
+            .iter()
+            .map(|&s| Params::init(&cfg.network, s))
+            .collect(),
         cfg.optimizer.kind,
         splits.clone(),
         cfg.batch_size,

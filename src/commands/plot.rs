@@ -16,6 +16,11 @@ pub fn run(args: &PlotArgs) -> Result<()> {
             )));
         }
     }
+    let mut outputs = crate::outputs::Outputs::new();
+    for m in &args.metrics {
+        outputs = outputs.reads("METRICS.jsonl", Some(m));
+    }
+    outputs.writes("--output", Some(&args.output)).check()?;
     let runs = args
         .metrics
         .iter()

@@ -50,17 +50,6 @@ impl Outputs {
     }
 }
 
-/// A directory for `flag`, made if missing; refused if something else is there.
-fn directory(flag: &str, dir: &Path) -> Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(Error::config(format!(
-            "{flag} {}: a sweep writes a directory there (one file per member), but it is a file; give a directory",
-            dir.display()
-        )));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
-}
-
 /// The plan to run: the flags' own, or when resuming the one recorded in the directory (the
 /// flags may then only raise --epochs).
 fn resolve_plan(args: &TrainArgs, flags: Plan) -> Result<(Plan, bool)> {
@@ -241,10 +230,18 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
     };
     // The numbers are checked before the data is read, so a bad flag fails at once.
     for m in &members {
-        m.cfg.validate(args.data.train_size)?;
+        m.cfg
+            .validate_data(args.data.train_size, args.data.validation_size)?;
     }
+    // The directories (and --save-best) are checked and locked before the data is read: a
+    // second run writing the same sweep directory exits at once.
+    let _locked = crate::outputs::Outputs::new()
+        .fills_dir("--save", outputs.save.as_deref())
+        .fills_dir("--metrics", outputs.metrics.as_deref())
+        .writes("--save-best", outputs.save_best.as_deref())
+        .check()?
+        .lock()?;
     if let Some(dir) = &outputs.save {
-        directory("--save", dir)?;
         match Manifest::read(dir)? {
             Some(found) if found.sweep != plan.fingerprint() || found.shard != shard => {
                 return Err(Error::config(format!(
@@ -263,13 +260,11 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
             _ => Manifest::new(&plan, shard).write(dir)?,
         }
     }
-    if let Some(dir) = &outputs.metrics {
-        directory("--metrics", dir)?;
-    }
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     for m in &members {
         m.cfg.network.validate(splits.inputs(), splits.classes)?;
-        m.cfg.validate(splits.train.len())?;
+        m.cfg
+            .validate_data(splits.train.len(), splits.validation.len())?;
     }
     let ctx = gpu_context(args.device.backend, args.device.adapter.as_deref())?;
     let mode = LogMode::for_stdout(args.quiet, args.log_format == LogFormat::Json);

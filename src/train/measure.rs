@@ -2,28 +2,27 @@
 //! diverged. Shared by the solo loop and the members' loop, so a member's report is exactly
 //! its solo run's.
 
-use super::{EpochReport, TrainingState};
+use super::{divergence, EpochReport, TrainingState};
 use crate::backend::{Evaluation, Split};
-use crate::config::{Schedule, TrainConfig};
+use crate::config::TrainConfig;
 use crate::error::Result;
 use crate::model::Params;
 
 /// The report of the epoch just trained (`state` is still before it), from the parameters and
 /// an evaluation of each split the run monitors (or needs: the validation set for early
-/// stopping and the plateau schedule). `Ok(Err(what))` when the run diverged: `what` became
-/// NaN or infinite. `eval_seconds` is left 0 for the caller to fill.
+/// stopping and the plateau schedule). An [`crate::Error::Diverged`] when the epoch diverged
+/// by the rule of [`super::divergence`]. `eval_seconds` is left 0 for the caller to fill.
 pub fn measure(
     cfg: &TrainConfig,
     state: &TrainingState,
     seconds: f64,
     params: &Params,
     mut evaluate: impl FnMut(Split) -> Result<Evaluation>,
-) -> Result<std::result::Result<EpochReport, String>> {
-    if !params.is_finite() {
-        return Ok(Err("the weights".into()));
-    }
-    let needs_validation =
-        cfg.early_stop.is_some() || matches!(cfg.schedule, Schedule::Plateau { .. });
+) -> Result<EpochReport> {
+    let epoch = state.epoch + 1;
+    divergence::check_params(params, epoch, state.eta)?;
+    let classes = params.layers.last().map_or(0, |l| l.outputs);
+    let needs_validation = cfg.needs_validation();
     let l2 = 0.5 * cfg.lambda as f64 * params.weight_norm_sq();
     let mut report = EpochReport {
         epoch: state.epoch + 1,
@@ -55,8 +54,12 @@ pub fn measure(
             continue;
         }
         let cost = e.cost_sum / e.count as f64 + l2 / e.count as f64;
-        if !cost.is_finite() {
-            return Ok(Err(format!("the {} cost", split.name())));
+        divergence::check_cost(cost, split.name(), epoch, state.eta)?;
+        if split == Split::Validation {
+            let best = state
+                .best_validation_accuracy
+                .map(|b| (b, state.best_epoch));
+            divergence::check_collapse(e.accuracy(), e.count, best, classes, epoch, state.eta)?;
         }
         let (c, a) = match split {
             Split::Train => (&mut report.train_cost, &mut report.train_accuracy),
@@ -66,16 +69,13 @@ pub fn measure(
         *c = want_cost.then_some(cost);
         *a = want_acc.then_some(e.accuracy());
     }
-    Ok(Ok(report))
+    Ok(report)
 }
 
 /// The splits `cfg` evaluates after an epoch.
 pub(crate) fn splits_needed(cfg: &TrainConfig) -> Vec<Split> {
     let m = &cfg.monitor;
-    let validation = m.validation_cost
-        || m.validation_accuracy
-        || cfg.early_stop.is_some()
-        || matches!(cfg.schedule, Schedule::Plateau { .. });
+    let validation = m.validation_cost || m.validation_accuracy || cfg.needs_validation();
     [
         (Split::Train, m.train_cost || m.train_accuracy),
         (Split::Validation, validation),

@@ -124,17 +124,15 @@ where
                     .find(|(s, _)| *s == split)
                     .and_then(|(_, e)| e.get(m).cloned())
                     .ok_or_else(|| Error::internal(format!("no {} evaluation", split.name())))
-            })?;
+            });
             let mut report = match measured {
                 Ok(report) => report,
-                Err(what) => {
-                    run.diverged = Some(format!(
-                        "diverged in epoch {}: {what} became NaN or infinite (η {})",
-                        epoch + 1,
-                        run.state.eta
-                    ));
+                // A member that diverged drops out; the others go on.
+                Err(Error::Diverged(why)) => {
+                    run.diverged = Some(why);
                     continue;
                 }
+                Err(e) => return Err(e),
             };
             report.eval_seconds = eval_seconds;
             let stop = run.state.finish_epoch(&run.cfg, n_train, &report);

@@ -1,18 +1,22 @@
-//! The epoch loop: shuffling, monitoring and the divergence guard, with the run's state
+//! The epoch loop: shuffling, monitoring and the divergence guard (`divergence`: NaN, saturated
+//! weights, accuracy collapsed to chance), with the run's state
 //! (`state`: epoch, current η, best so far, the schedule and early stopping) moved on after each
 //! epoch. It drives any [`Backend`] and knows nothing of the terminal.
 
+pub mod divergence;
 mod measure;
 pub mod members;
+mod overrides;
 mod state;
 
+pub use divergence::with_checkpoint_note;
 pub use measure::measure;
 pub use state::{StopReason, TrainingState};
 
 use crate::backend::Backend;
 use crate::config::TrainConfig;
 use crate::data::epoch_order;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -96,12 +100,9 @@ where
 
         let t1 = Instant::now();
         let params = backend.params()?;
-        let mut report = match measure(cfg, &state, seconds, &params, |split| {
+        let mut report = measure(cfg, &state, seconds, &params, |split| {
             backend.evaluate(split)
-        })? {
-            Ok(report) => report,
-            Err(what) => return Err(diverged(epoch + 1, &what, state.eta)),
-        };
+        })?;
         report.eval_seconds = t1.elapsed().as_secs_f64();
 
         stop = state.finish_epoch(cfg, n_train, &report);
@@ -116,10 +117,4 @@ where
         state,
         stop,
     })
-}
-
-pub(crate) fn diverged(epoch: usize, what: &str, eta: f32) -> Error {
-    Error::Diverged(format!(
-        "training diverged in epoch {epoch}: {what} became NaN or infinite; try a smaller --eta (this run used {eta})"
-    ))
 }

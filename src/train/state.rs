@@ -66,24 +66,27 @@ impl TrainingState {
     }
 
     /// Continues a saved run under `cfg`, the saved configuration `saved_cfg` with the flags
-    /// given on resume on top. An η equal to the saved run's own is no override, so re-running
+    /// given on resume on top, and says what the flags change, one line each
+    /// (`train::overrides`). An η equal to the saved run's own is no override, so re-running
     /// the original command with `--resume` keeps the schedule's current η; a different η
-    /// replaces it, and the returned line says so.
+    /// replaces it. Every other setting comes from `cfg` anyway; a flag equal to the
+    /// checkpoint's value changes nothing and is not reported.
     pub fn resume(
         saved: TrainingState,
         saved_cfg: &TrainConfig,
         cfg: &TrainConfig,
-    ) -> (Self, Option<String>) {
+    ) -> (Self, Vec<String>) {
         let mut state = saved;
-        if cfg.eta == saved_cfg.eta {
-            return (state, None);
+        let mut notes = Vec::new();
+        if cfg.eta != saved_cfg.eta {
+            notes.push(format!(
+                "η: checkpoint {}, overridden by --eta {}",
+                state.eta, cfg.eta
+            ));
+            state.eta = cfg.eta;
         }
-        let note = format!(
-            "η: checkpoint {}, overridden by --eta {}",
-            state.eta, cfg.eta
-        );
-        state.eta = cfg.eta;
-        (state, Some(note))
+        notes.extend(super::overrides::overrides(saved_cfg, cfg));
+        (state, notes)
     }
 
     /// True when the epoch just finished is the best so far.
