@@ -253,9 +253,9 @@ impl Checkpoint {
         let train = match (meta.get("train_config"), meta.get("progress")) {
             (Some(c), Some(p)) => {
                 let cfg: TrainConfig = serde_json::from_str(c)
-                    .map_err(|e| bad(format!("metadata \"train_config\": {e}")))?;
+                    .map_err(|e| bad(json_error("train_config", &e)))?;
                 let progress: TrainingState = serde_json::from_str(p)
-                    .map_err(|e| bad(format!("metadata \"progress\": {e}")))?;
+                    .map_err(|e| bad(json_error("progress", &e)))?;
                 if cfg.network.layers != network.layers {
                     return Err(bad("train_config's layers disagree with the tensors".into()));
                 }
@@ -393,4 +393,16 @@ fn with_sorted_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|e| Error::internal(format!("cannot serialise checkpoint metadata: {e}")))
+}
+
+/// The message for metadata `key` that does not parse: a number too large for its f32 (such
+/// as 1e300) is named as such, since that is what a fuzzer or a hand edit produces.
+fn json_error(key: &str, e: &serde_json::Error) -> String {
+    if e.to_string().contains("out of range") {
+        format!(
+            "metadata \"{key}\" holds a number that is not a finite f32 (η, λ, an optimizer or schedule constant): {e}"
+        )
+    } else {
+        format!("metadata \"{key}\": {e}")
+    }
 }
