@@ -4,6 +4,7 @@
 
 pub mod activation;
 pub mod backprop;
+pub mod isa;
 pub mod matmul;
 pub mod optimizer;
 
@@ -197,7 +198,11 @@ pub fn evaluate_set(
 
 impl Backend for CpuBackend {
     fn describe(&self) -> String {
-        format!("cpu ({} threads)", self.threads)
+        format!(
+            "cpu ({} threads, {} kernels)",
+            self.threads,
+            isa::Isa::detected().name()
+        )
     }
 
     fn train_epoch(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
