@@ -7,6 +7,8 @@ pub mod backprop;
 pub mod isa;
 pub mod matmul;
 pub mod optimizer;
+mod simd;
+mod small_batch;
 
 use crate::backend::{Backend, Evaluation, Split};
 use crate::config::{NetworkConfig, OptimizerKind, StepHyper};
@@ -15,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::model::{OptimizerState, Params};
 use backprop::{backward, forward, Gradients, LayerRef, Workspace};
 use optimizer::UpdateRule;
+use small_batch::SmallBatch;
 use std::sync::Arc;
 
 /// The float types the reference runs in: f32 (training) and f64 (gradient checking).
@@ -36,6 +39,8 @@ pub struct CpuBackend {
     train_ws: Workspace<f32>,
     eval_ws: Option<Workspace<f32>>,
     grads: Gradients<f32>,
+    /// Buffers of the fused path for small SGD mini-batches (`small_batch.rs`).
+    small: SmallBatch,
 }
 
 impl CpuBackend {
@@ -60,6 +65,7 @@ impl CpuBackend {
             train_ws: Workspace::new(&net.layers, batch_size.max(1)),
             eval_ws: None,
             grads: Gradients::zeros(&net.layers),
+            small: SmallBatch::new(&net.layers),
             state: OptimizerState::new(net, kind.state_slots()),
             net: net.clone(),
             params,
@@ -73,6 +79,14 @@ impl CpuBackend {
     fn step(&mut self, batch: &[u32], hyper: &StepHyper) {
         let train = &self.data.train;
         let m = batch.len();
+        if SmallBatch::takes(m, hyper.optimizer.kind) {
+            self.state.step += 1;
+            let rule = UpdateRule::new(hyper, m, self.state.step);
+            let (output, cost) = (self.net.output, self.net.cost);
+            self.small
+                .sgd_step(&mut self.params, output, cost, train, batch, &rule);
+            return;
+        }
         fill_inputs(train, batch, self.train_ws.input_mut(m));
         let labels: Vec<u8> = batch.iter().map(|&i| train.labels[i as usize]).collect();
         {
