@@ -5,6 +5,7 @@
 pub mod activation;
 pub mod backprop;
 pub mod isa;
+mod large_batch;
 pub mod matmul;
 pub mod optimizer;
 mod simd;
@@ -79,12 +80,28 @@ impl CpuBackend {
     fn step(&mut self, batch: &[u32], hyper: &StepHyper) {
         let train = &self.data.train;
         let m = batch.len();
-        if SmallBatch::takes(m, hyper.optimizer.kind) {
+        if hyper.optimizer.kind == OptimizerKind::Sgd {
+            // SGD never stores the gradient: see small_batch.rs and large_batch.rs.
             self.state.step += 1;
             let rule = UpdateRule::new(hyper, m, self.state.step);
             let (output, cost) = (self.net.output, self.net.cost);
-            self.small
-                .sgd_step(&mut self.params, output, cost, train, batch, &rule);
+            if SmallBatch::takes(m, rule.kind) {
+                self.small
+                    .sgd_step(&mut self.params, output, cost, train, batch, &rule);
+            } else {
+                fill_inputs(train, batch, self.train_ws.input_mut(m));
+                let labels: Vec<u8> = batch.iter().map(|&i| train.labels[i as usize]).collect();
+                let ws = &mut self.train_ws;
+                large_batch::sgd_step(
+                    &mut self.params,
+                    output,
+                    cost,
+                    &labels,
+                    ws,
+                    &rule,
+                    self.threads,
+                );
+            }
             return;
         }
         fill_inputs(train, batch, self.train_ws.input_mut(m));
