@@ -242,7 +242,11 @@ impl Backend for CpuBackend {
             self.train_ws = Workspace::new(&self.net.layers, m.max(1));
         }
         without_subnormals(|| {
-            for batch in order.chunks(m.max(1)) {
+            let mut batches = order.chunks(m.max(1)).peekable();
+            while let Some(batch) = batches.next() {
+                if let Some(next) = batches.peek() {
+                    small_batch::prefetch_images(&self.data.train, next);
+                }
                 self.step(batch, hyper);
             }
         });
