@@ -4,22 +4,26 @@
 //! σ, σ' and the update cost as much again.
 //!
 //! With m samples as rows (batch-major), W of layer l `n × k` row-major, read where it lies:
-//! - forward, dot form: z[r][j] = Σ_p a[r][p]·W[j][p] + b[j], over register tiles of 4 rows × 3
-//!   outputs whose 12 sums run along p in vector lanes and are added across lanes at the end;
+//! - forward, dot form: z[r][j] = Σ_p a[r][p]·W[j][p] + b[j], over register tiles of rows ×
+//!   outputs whose sums run along p in vector lanes and are added across lanes at the end;
 //!   the hidden layers' σ is applied as each z is formed;
 //! - (BP1) δᴸ from aᴸ and the label, row by row, as the reference does;
 //! - (BP2) δˡ[r][q] = (Σ_j δˡ⁺¹[r][j]·Wˡ⁺¹[j][q]) · a[r][q](1 − a[r][q]), vectors along q
-//!   (the rows of Wˡ⁺¹), tiles of 4 rows × 2 vectors, σ' applied before the tile is stored;
-//! - (BP3, BP4 and the update, fused) for each tile of 4 outputs × 2 vectors of inputs,
-//!   Σ_r δ[r][j]·a[r][p] in registers, then straight away W ← W − η(Σ/m + (λ/n)W): the
-//!   gradient is never stored, and W is read once and written once.
+//!   (the rows of Wˡ⁺¹), tiles of 4 rows × 4 (AVX2: 2) vectors, σ' applied before the tile is
+//!   stored;
+//! - (BP3, BP4 and the update, fused) for each tile of 4 outputs × 4 (AVX2: 2) vectors of
+//!   inputs, Σ_r δ[r][j]·a[r][p] in registers, then straight away
+//!   W ← (1 − ηλ/n)W − (η/m)Σ, the SGD rule rearranged as `large_batch.rs` has gemm apply it:
+//!   the gradient is never stored, and W is read once and written once.
 //!
-//! The update and the BP2 and BP4 sums add their terms in the order gemm's kernels do (one
-//! fused multiply-add per sample or unit, from zero); the forward sums run in vector lanes and
-//! then across them, so z differs from gemm's in the last bits (the unit tests bound both
-//! against f64). δᴸ, σ and the bias update are the reference's own functions.
+//! The tiles are 5 × 4 sums with AVX-512 (32 registers) and 4 × 3 with AVX2 (16). The BP2 and
+//! BP4 sums add their terms in the order gemm's kernels do (one fused multiply-add per unit or
+//! sample, from zero); the forward sums run in vector lanes and then across them, and the
+//! update rounds once where the reference's rounds three times, so the results differ from
+//! the gemm path's in the last bits (the unit tests bound each kernel against f64). δᴸ, σ and
+//! the bias update are the reference's own functions.
 
-use super::activation::{activate_output, output_delta_in_place, sigmoid};
+use super::activation::{activate_output, output_delta_in_place};
 use super::isa::Isa;
 use super::optimizer::UpdateRule;
 #[cfg(target_arch = "x86_64")]
@@ -33,13 +37,9 @@ use crate::model::Params;
 /// for itself there.
 pub const MAX_ROWS: usize = 64;
 
-/// Rows × outputs of a forward tile (12 accumulators: fits AVX2's 16 registers).
-const FWD_ROWS: usize = 4;
-const FWD_OUTS: usize = 3;
-/// Rows of a BP2 tile, and outputs of an update tile; both are 2 vectors wide.
+/// Rows of a BP2 tile, and outputs of an update tile (their width is `Simd::TILE_VECS`).
 const BP_ROWS: usize = 4;
 const UPD_OUTS: usize = 4;
-const TILE_VECS: usize = 2;
 
 /// The activations and errors of one small mini-batch.
 pub struct SmallBatch {
@@ -213,7 +213,7 @@ fn prefetch(bytes: &[u8]) {
         unsafe {
             std::arch::x86_64::_mm_prefetch(
                 line.as_ptr() as *const i8,
-                std::arch::x86_64::_MM_HINT_T0,
+                std::arch::x86_64::_MM_HINT_T1,
             )
         };
     }
@@ -243,10 +243,21 @@ pub(crate) fn forward_layer(
     unsafe {
         match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => forward_avx512(a, w, b, out, m, k, n, hidden),
+            Isa::Avx512 => forward_avx512(a, w, b, out, m, k, n),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma => forward_avx2(a, w, b, out, m, k, n, hidden),
-            _ => forward_generic::<Portable>(a, w, b, out, m, k, n, hidden),
+            Isa::Avx2Fma => forward_avx2(a, w, b, out, m, k, n),
+            _ => forward_generic::<Portable>(a, w, b, out, m, k, n),
+        }
+        // σ in a pass of its own over the m × n values (in L1): inside the same function as
+        // the tiles it made the compiler spill their accumulators.
+        if hidden {
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => sigmoid_avx512(out),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2Fma => sigmoid_avx2(out),
+                _ => sigmoid_in_place::<Portable>(out),
+            }
         }
     }
 }
@@ -285,7 +296,8 @@ pub(crate) fn delta_layer(
     }
 }
 
-/// W ← W − η(Σ_r δ[r][j]·a[r][p] / m + (λ/n)·W), the reference's SGD update with ∂C/∂W never
+/// W ← (1 − ηλ/n)·W − (η/m)·Σ_r δ[r][j]·a[r][p]: the SGD rule w ← w − η(∂C/∂w / m + (λ/n)w)
+/// of `optimizer.rs` rearranged (as `large_batch.rs` has gemm apply it), with ∂C/∂W never
 /// stored; `delta` is `m × n`, `a` `m × k`, `w` `n × k`.
 pub(crate) fn sgd_update_layer(
     isa: Isa,
@@ -302,9 +314,8 @@ pub(crate) fn sgd_update_layer(
         "sgd_update_layer: shapes do not agree"
     );
     let c = Step {
-        inv_m: rule.inv_m,
-        decay: rule.decay,
-        eta: rule.eta,
+        keep: 1.0 - rule.eta * rule.decay,
+        scale: -rule.eta * rule.inv_m,
     };
     // SAFETY: as in forward_layer.
     unsafe {
@@ -318,12 +329,11 @@ pub(crate) fn sgd_update_layer(
     }
 }
 
-/// The constants of the SGD update: g = Σ·inv_m + decay·w, w ← w − eta·g.
+/// The constants of the SGD update w ← keep·w + scale·Σ: keep = 1 − ηλ/n, scale = −η/m.
 #[derive(Clone, Copy)]
 struct Step {
-    inv_m: f32,
-    decay: f32,
-    eta: f32,
+    keep: f32,
+    scale: f32,
 }
 
 // ---- entry points: the generic kernels compiled for each instruction set ------------------
@@ -339,9 +349,14 @@ unsafe fn forward_avx512(
     m: usize,
     k: usize,
     n: usize,
-    hidden: bool,
 ) {
-    forward_generic::<Avx512>(a, w, b, out, m, k, n, hidden)
+    forward_generic::<Avx512>(a, w, b, out, m, k, n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn sigmoid_avx512(out: &mut [f32]) {
+    sigmoid_in_place::<Avx512>(out)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -355,9 +370,14 @@ unsafe fn forward_avx2(
     m: usize,
     k: usize,
     n: usize,
-    hidden: bool,
 ) {
-    forward_generic::<Avx2>(a, w, b, out, m, k, n, hidden)
+    forward_generic::<Avx2>(a, w, b, out, m, k, n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sigmoid_avx2(out: &mut [f32]) {
+    sigmoid_in_place::<Avx2>(out)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -416,35 +436,237 @@ unsafe fn update_avx2(
     update_generic::<Avx2>(delta, a, w, m, n, k, c)
 }
 
+/// The tile kernels for one instruction set. With AVX, each shape of tile is a function of
+/// its own, compiled for the instruction set and not inlined: inlined, all of them into one
+/// function with the loops around them, they made the register allocator spill the
+/// accumulators of the 5 × 4 forward tile to the stack (nielsen's epoch 20–50% slower).
+trait Tiles: Simd {
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn forward_tile<const R: usize, const J: usize>(
+        a: &[f32],
+        w: &[f32],
+        b: &[f32],
+        out: &mut [f32],
+        k: usize,
+        n: usize,
+        r0: usize,
+        j0: usize,
+    );
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn delta_tile<const R: usize, const C: usize, const PARTIAL: bool>(
+        d_up: &[f32],
+        w_up: &[f32],
+        a: &[f32],
+        d: &mut [f32],
+        n_up: usize,
+        n: usize,
+        r0: usize,
+        q0: usize,
+    );
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn update_tile<const J: usize, const C: usize, const PARTIAL: bool>(
+        delta: &[f32],
+        a: &[f32],
+        w: &mut [f32],
+        m: usize,
+        n: usize,
+        k: usize,
+        j0: usize,
+        p0: usize,
+        c: Step,
+    );
+}
+
+/// Implements [`Tiles`] for `$s` through functions compiled with `$feat` (`$fwd`, `$delta`,
+/// `$update` name them); the portable version inline.
+macro_rules! tiles_for {
+    ($s:ty) => {
+        impl Tiles for $s {
+            #[inline(always)]
+            unsafe fn forward_tile<const R: usize, const J: usize>(
+                a: &[f32],
+                w: &[f32],
+                b: &[f32],
+                out: &mut [f32],
+                k: usize,
+                n: usize,
+                r0: usize,
+                j0: usize,
+            ) {
+                forward_tile::<$s, R, J>(a, w, b, out, k, n, r0, j0)
+            }
+            #[inline(always)]
+            unsafe fn delta_tile<const R: usize, const C: usize, const PARTIAL: bool>(
+                d_up: &[f32],
+                w_up: &[f32],
+                a: &[f32],
+                d: &mut [f32],
+                n_up: usize,
+                n: usize,
+                r0: usize,
+                q0: usize,
+            ) {
+                delta_tile::<$s, R, C, PARTIAL>(d_up, w_up, a, d, n_up, n, r0, q0)
+            }
+            #[inline(always)]
+            unsafe fn update_tile<const J: usize, const C: usize, const PARTIAL: bool>(
+                delta: &[f32],
+                a: &[f32],
+                w: &mut [f32],
+                m: usize,
+                n: usize,
+                k: usize,
+                j0: usize,
+                p0: usize,
+                c: Step,
+            ) {
+                update_tile::<$s, J, C, PARTIAL>(delta, a, w, m, n, k, j0, p0, c)
+            }
+        }
+    };
+    ($s:ty, $feat:literal, $fwd:ident, $delta:ident, $update:ident) => {
+        impl Tiles for $s {
+            #[inline(always)]
+            unsafe fn forward_tile<const R: usize, const J: usize>(
+                a: &[f32],
+                w: &[f32],
+                b: &[f32],
+                out: &mut [f32],
+                k: usize,
+                n: usize,
+                r0: usize,
+                j0: usize,
+            ) {
+                $fwd::<R, J>(a, w, b, out, k, n, r0, j0)
+            }
+            #[inline(always)]
+            unsafe fn delta_tile<const R: usize, const C: usize, const PARTIAL: bool>(
+                d_up: &[f32],
+                w_up: &[f32],
+                a: &[f32],
+                d: &mut [f32],
+                n_up: usize,
+                n: usize,
+                r0: usize,
+                q0: usize,
+            ) {
+                $delta::<R, C, PARTIAL>(d_up, w_up, a, d, n_up, n, r0, q0)
+            }
+            #[inline(always)]
+            unsafe fn update_tile<const J: usize, const C: usize, const PARTIAL: bool>(
+                delta: &[f32],
+                a: &[f32],
+                w: &mut [f32],
+                m: usize,
+                n: usize,
+                k: usize,
+                j0: usize,
+                p0: usize,
+                c: Step,
+            ) {
+                $update::<J, C, PARTIAL>(delta, a, w, m, n, k, j0, p0, c)
+            }
+        }
+        #[target_feature(enable = $feat)]
+        #[inline(never)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $fwd<const R: usize, const J: usize>(
+            a: &[f32],
+            w: &[f32],
+            b: &[f32],
+            out: &mut [f32],
+            k: usize,
+            n: usize,
+            r0: usize,
+            j0: usize,
+        ) {
+            forward_tile::<$s, R, J>(a, w, b, out, k, n, r0, j0)
+        }
+        #[target_feature(enable = $feat)]
+        #[inline(never)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $delta<const R: usize, const C: usize, const PARTIAL: bool>(
+            d_up: &[f32],
+            w_up: &[f32],
+            a: &[f32],
+            d: &mut [f32],
+            n_up: usize,
+            n: usize,
+            r0: usize,
+            q0: usize,
+        ) {
+            delta_tile::<$s, R, C, PARTIAL>(d_up, w_up, a, d, n_up, n, r0, q0)
+        }
+        #[target_feature(enable = $feat)]
+        #[inline(never)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $update<const J: usize, const C: usize, const PARTIAL: bool>(
+            delta: &[f32],
+            a: &[f32],
+            w: &mut [f32],
+            m: usize,
+            n: usize,
+            k: usize,
+            j0: usize,
+            p0: usize,
+            c: Step,
+        ) {
+            update_tile::<$s, J, C, PARTIAL>(delta, a, w, m, n, k, j0, p0, c)
+        }
+    };
+}
+
+tiles_for!(Portable);
+#[cfg(target_arch = "x86_64")]
+tiles_for!(
+    Avx512,
+    "avx512f",
+    forward_tile_avx512,
+    delta_tile_avx512,
+    update_tile_avx512
+);
+#[cfg(target_arch = "x86_64")]
+tiles_for!(
+    Avx2,
+    "avx2,fma",
+    forward_tile_avx2,
+    delta_tile_avx2,
+    update_tile_avx2
+);
+
 // ---- the kernels -------------------------------------------------------------------------
 
-/// Calls `$f::<S, R, J>` with the const R, J matching the runtime `$r` ∈ 1..=4, `$j` ∈ 1..=4.
+/// Calls `S::$f::<R, J>` (see [`Tiles`]) with the const R, J matching the runtime `$r` ∈ 1..=5, `$j` ∈ 1..=4.
 macro_rules! tile_dispatch {
     ($r:expr, $j:expr, $f:ident::<$s:ty>($($arg:expr),*)) => {
         match ($r, $j) {
-            (4, 4) => $f::<$s, 4, 4>($($arg),*),
-            (4, 3) => $f::<$s, 4, 3>($($arg),*),
-            (4, 2) => $f::<$s, 4, 2>($($arg),*),
-            (4, 1) => $f::<$s, 4, 1>($($arg),*),
-            (3, 4) => $f::<$s, 3, 4>($($arg),*),
-            (3, 3) => $f::<$s, 3, 3>($($arg),*),
-            (3, 2) => $f::<$s, 3, 2>($($arg),*),
-            (3, 1) => $f::<$s, 3, 1>($($arg),*),
-            (2, 4) => $f::<$s, 2, 4>($($arg),*),
-            (2, 3) => $f::<$s, 2, 3>($($arg),*),
-            (2, 2) => $f::<$s, 2, 2>($($arg),*),
-            (2, 1) => $f::<$s, 2, 1>($($arg),*),
-            (1, 4) => $f::<$s, 1, 4>($($arg),*),
-            (1, 3) => $f::<$s, 1, 3>($($arg),*),
-            (1, 2) => $f::<$s, 1, 2>($($arg),*),
-            _ => $f::<$s, 1, 1>($($arg),*),
+            (5, 4) => <$s as Tiles>::$f::<5, 4>($($arg),*),
+            (5, 3) => <$s as Tiles>::$f::<5, 3>($($arg),*),
+            (5, 2) => <$s as Tiles>::$f::<5, 2>($($arg),*),
+            (5, 1) => <$s as Tiles>::$f::<5, 1>($($arg),*),
+            (4, 4) => <$s as Tiles>::$f::<4, 4>($($arg),*),
+            (4, 3) => <$s as Tiles>::$f::<4, 3>($($arg),*),
+            (4, 2) => <$s as Tiles>::$f::<4, 2>($($arg),*),
+            (4, 1) => <$s as Tiles>::$f::<4, 1>($($arg),*),
+            (3, 4) => <$s as Tiles>::$f::<3, 4>($($arg),*),
+            (3, 3) => <$s as Tiles>::$f::<3, 3>($($arg),*),
+            (3, 2) => <$s as Tiles>::$f::<3, 2>($($arg),*),
+            (3, 1) => <$s as Tiles>::$f::<3, 1>($($arg),*),
+            (2, 4) => <$s as Tiles>::$f::<2, 4>($($arg),*),
+            (2, 3) => <$s as Tiles>::$f::<2, 3>($($arg),*),
+            (2, 2) => <$s as Tiles>::$f::<2, 2>($($arg),*),
+            (2, 1) => <$s as Tiles>::$f::<2, 1>($($arg),*),
+            (1, 4) => <$s as Tiles>::$f::<1, 4>($($arg),*),
+            (1, 3) => <$s as Tiles>::$f::<1, 3>($($arg),*),
+            (1, 2) => <$s as Tiles>::$f::<1, 2>($($arg),*),
+            _ => <$s as Tiles>::$f::<1, 1>($($arg),*),
         }
     };
 }
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn forward_generic<S: Simd>(
+unsafe fn forward_generic<S: Tiles>(
     a: &[f32],
     w: &[f32],
     b: &[f32],
@@ -452,26 +674,38 @@ unsafe fn forward_generic<S: Simd>(
     m: usize,
     k: usize,
     n: usize,
-    hidden: bool,
 ) {
     let mut r0 = 0;
     while r0 < m {
-        let rows = FWD_ROWS.min(m - r0);
+        let rows = S::FWD_ROWS.min(m - r0);
         let mut j0 = 0;
         while j0 < n {
-            let outs = FWD_OUTS.min(n - j0);
-            tile_dispatch!(
-                rows,
-                outs,
-                forward_tile::<S>(a, w, b, out, k, n, r0, j0, hidden)
-            );
+            let outs = S::FWD_OUTS.min(n - j0);
+            tile_dispatch!(rows, outs, forward_tile::<S>(a, w, b, out, k, n, r0, j0));
             j0 += outs;
         }
         r0 += rows;
     }
 }
 
-/// R rows × J outputs of the forward pass: R·J sums along p in the lanes of as many vectors.
+/// out ← σ(out), a vector at a time.
+#[inline(always)]
+unsafe fn sigmoid_in_place<S: Simd>(out: &mut [f32]) {
+    let p = out.as_mut_ptr();
+    let full = out.len() - out.len() % S::LANES;
+    let mut i = 0;
+    while i < full {
+        S::store(p.add(i), S::sigmoid(S::load(p.add(i))));
+        i += S::LANES;
+    }
+    let rest = out.len() - full;
+    if rest > 0 {
+        S::store_first(p.add(i), S::sigmoid(S::load_first(p.add(i), rest)), rest);
+    }
+}
+
+/// R rows × J outputs of the forward pass: R·J sums along p in the lanes of as many vectors,
+/// then z = Σ + b.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn forward_tile<S: Simd, const R: usize, const J: usize>(
@@ -483,7 +717,6 @@ unsafe fn forward_tile<S: Simd, const R: usize, const J: usize>(
     n: usize,
     r0: usize,
     j0: usize,
-    hidden: bool,
 ) {
     let a = a.as_ptr().add(r0 * k);
     let w = w.as_ptr().add(j0 * k);
@@ -514,50 +747,59 @@ unsafe fn forward_tile<S: Simd, const R: usize, const J: usize>(
         let row = out.as_mut_ptr().add((r0 + r) * n + j0);
         for (j, &v) in acc_r.iter().enumerate() {
             let z = S::sum(v) + *b.get_unchecked(j0 + j);
-            *row.add(j) = if hidden { sigmoid(z) } else { z };
+            *row.add(j) = z;
         }
     }
 }
 
-/// Calls `$f::<S, R, C, PARTIAL>` for the runtime `$r` ∈ 1..=4 and one of the three column
-/// shapes: two full vectors, one full vector, one partial vector.
+/// Calls `S::$f::<R, C, PARTIAL>` (see [`Tiles`]) for the runtime `$r` ∈ 1..=4 and one of the column
+/// shapes: four or two full vectors, one full vector, one partial vector.
 macro_rules! cols_dispatch {
     ($r:expr, $cols:expr, $f:ident::<$s:ty>($($arg:expr),*)) => {
         match ($r, $cols) {
-            (4, Cols::Two) => $f::<$s, 4, 2, false>($($arg),*),
-            (4, Cols::One) => $f::<$s, 4, 1, false>($($arg),*),
-            (4, Cols::Part) => $f::<$s, 4, 1, true>($($arg),*),
-            (3, Cols::Two) => $f::<$s, 3, 2, false>($($arg),*),
-            (3, Cols::One) => $f::<$s, 3, 1, false>($($arg),*),
-            (3, Cols::Part) => $f::<$s, 3, 1, true>($($arg),*),
-            (2, Cols::Two) => $f::<$s, 2, 2, false>($($arg),*),
-            (2, Cols::One) => $f::<$s, 2, 1, false>($($arg),*),
-            (2, Cols::Part) => $f::<$s, 2, 1, true>($($arg),*),
-            (_, Cols::Two) => $f::<$s, 1, 2, false>($($arg),*),
-            (_, Cols::One) => $f::<$s, 1, 1, false>($($arg),*),
-            (_, Cols::Part) => $f::<$s, 1, 1, true>($($arg),*),
+            (4, Cols::Four) => <$s as Tiles>::$f::<4, 4, false>($($arg),*),
+            (4, Cols::Two) => <$s as Tiles>::$f::<4, 2, false>($($arg),*),
+            (4, Cols::One) => <$s as Tiles>::$f::<4, 1, false>($($arg),*),
+            (4, Cols::Part) => <$s as Tiles>::$f::<4, 1, true>($($arg),*),
+            (3, Cols::Four) => <$s as Tiles>::$f::<3, 4, false>($($arg),*),
+            (3, Cols::Two) => <$s as Tiles>::$f::<3, 2, false>($($arg),*),
+            (3, Cols::One) => <$s as Tiles>::$f::<3, 1, false>($($arg),*),
+            (3, Cols::Part) => <$s as Tiles>::$f::<3, 1, true>($($arg),*),
+            (2, Cols::Four) => <$s as Tiles>::$f::<2, 4, false>($($arg),*),
+            (2, Cols::Two) => <$s as Tiles>::$f::<2, 2, false>($($arg),*),
+            (2, Cols::One) => <$s as Tiles>::$f::<2, 1, false>($($arg),*),
+            (2, Cols::Part) => <$s as Tiles>::$f::<2, 1, true>($($arg),*),
+            (_, Cols::Four) => <$s as Tiles>::$f::<1, 4, false>($($arg),*),
+            (_, Cols::Two) => <$s as Tiles>::$f::<1, 2, false>($($arg),*),
+            (_, Cols::One) => <$s as Tiles>::$f::<1, 1, false>($($arg),*),
+            (_, Cols::Part) => <$s as Tiles>::$f::<1, 1, true>($($arg),*),
         }
     };
 }
 
-/// How many vectors a tile spans along a row: two full, one full, or the row's partial tail.
+/// How many vectors a tile spans along a row: `TILE_VECS` (four or two) full ones, one full
+/// one, or the row's partial tail.
 #[derive(Clone, Copy)]
 enum Cols {
+    Four,
     Two,
     One,
     Part,
 }
 
-/// The column tiles of a row of `width`: (first column, shape), two full vectors at a time.
+/// The column tiles of a row of `width`: (first column, shape), `S::TILE_VECS` full vectors
+/// at a time, then single vectors, then the partial tail.
 #[inline(always)]
-fn column_tiles(width: usize, lanes: usize) -> impl Iterator<Item = (usize, Cols)> {
-    let pairs = width / (TILE_VECS * lanes);
-    let after_pairs = pairs * TILE_VECS * lanes;
-    let single = (width - after_pairs) / lanes;
-    let after_single = after_pairs + single * lanes;
-    (0..pairs)
-        .map(move |i| (i * TILE_VECS * lanes, Cols::Two))
-        .chain((0..single).map(move |i| (after_pairs + i * lanes, Cols::One)))
+fn column_tiles<S: Simd>(width: usize) -> impl Iterator<Item = (usize, Cols)> {
+    let (lanes, vecs) = (S::LANES, S::TILE_VECS);
+    let wide = if vecs == 4 { Cols::Four } else { Cols::Two };
+    let tiles = width / (vecs * lanes);
+    let after_tiles = tiles * vecs * lanes;
+    let single = (width - after_tiles) / lanes;
+    let after_single = after_tiles + single * lanes;
+    (0..tiles)
+        .map(move |i| (i * vecs * lanes, wide))
+        .chain((0..single).map(move |i| (after_tiles + i * lanes, Cols::One)))
         .chain((after_single < width).then_some((after_single, Cols::Part)))
 }
 
@@ -582,7 +824,7 @@ unsafe fn store_col<S: Simd, const PARTIAL: bool>(p: *mut f32, v: S::V, rest: us
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn delta_generic<S: Simd>(
+unsafe fn delta_generic<S: Tiles>(
     d_up: &[f32],
     w_up: &[f32],
     a: &[f32],
@@ -594,7 +836,7 @@ unsafe fn delta_generic<S: Simd>(
     let mut r0 = 0;
     while r0 < m {
         let rows = BP_ROWS.min(m - r0);
-        for (q0, cols) in column_tiles(n, S::LANES) {
+        for (q0, cols) in column_tiles::<S>(n) {
             cols_dispatch!(
                 rows,
                 cols,
@@ -645,7 +887,7 @@ unsafe fn delta_tile<S: Simd, const R: usize, const C: usize, const PARTIAL: boo
 }
 
 #[inline(always)]
-unsafe fn update_generic<S: Simd>(
+unsafe fn update_generic<S: Tiles>(
     delta: &[f32],
     a: &[f32],
     w: &mut [f32],
@@ -654,7 +896,7 @@ unsafe fn update_generic<S: Simd>(
     k: usize,
     c: Step,
 ) {
-    for (p0, cols) in column_tiles(k, S::LANES) {
+    for (p0, cols) in column_tiles::<S>(k) {
         let mut j0 = 0;
         while j0 < n {
             let outs = UPD_OUTS.min(n - j0);
@@ -669,7 +911,7 @@ unsafe fn update_generic<S: Simd>(
 }
 
 /// J outputs × C vectors of inputs: Σ_r δ[r][j]·a[r][p] from zero in row order, then
-/// g = Σ·(1/m) + (λ/n)·w and w ← w − η·g, each rounded as the reference's update rounds it.
+/// w ← (1 − ηλ/n)·w − (η/m)·Σ.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn update_tile<S: Simd, const J: usize, const C: usize, const PARTIAL: bool>(
@@ -697,14 +939,14 @@ unsafe fn update_tile<S: Simd, const J: usize, const C: usize, const PARTIAL: bo
             }
         }
     }
-    let (inv_m, decay, eta) = (S::splat(c.inv_m), S::splat(c.decay), S::splat(c.eta));
+    let (keep, scale) = (S::splat(c.keep), S::splat(c.scale));
     for (j, acc_j) in acc.iter().enumerate() {
         let wrow = w.as_mut_ptr().add((j0 + j) * k + p0);
         for (i, &g_sum) in acc_j.iter().enumerate() {
             let wp = wrow.add(i * S::LANES);
             let wv = load_col::<S, PARTIAL>(wp, rest);
-            let g = S::add(S::mul(g_sum, inv_m), S::mul(decay, wv));
-            store_col::<S, PARTIAL>(wp, S::sub(wv, S::mul(eta, g)), rest);
+            // keep·w is exact when λ = 0 (keep = 1): then one rounding in all, the FMA's.
+            store_col::<S, PARTIAL>(wp, S::mul_add(scale, g_sum, S::mul(keep, wv)), rest);
         }
     }
 }
@@ -713,7 +955,9 @@ unsafe fn update_tile<S: Simd, const J: usize, const C: usize, const PARTIAL: bo
 mod tests {
     use super::*;
     use crate::config::{Optimizer, StepHyper};
+    use crate::cpu::activation::sigmoid;
     use crate::cpu::backprop::{backward, forward, Gradients, Workspace};
+    use crate::cpu::simd::sigmoid_error;
     use crate::model::Layer;
 
     /// u = 2⁻²⁴, the unit roundoff of f32: one correctly rounded operation on exact inputs
@@ -777,14 +1021,59 @@ mod tests {
                             (got - exact).abs() <= bound,
                             "{isa:?} m={m} k={k} n={n}: z[{r}][{j}] = {got}, f64 {exact}, bound {bound}"
                         );
-                        assert_eq!(
-                            s[r * n + j],
-                            sigmoid(z[r * n + j]),
-                            "{isa:?} σ at [{r}][{j}]"
+                        let want = sigmoid(z[r * n + j]);
+                        assert!(
+                            (s[r * n + j] - want).abs() <= sigmoid_error(want),
+                            "{isa:?} σ at [{r}][{j}]: {} vs the scalar σ's {want}",
+                            s[r * n + j]
                         );
                     }
                 }
             }
+        }
+    }
+
+    /// The vector σ against the scalar one, within `sigmoid_error` (its argument is in
+    /// simd.rs), over the whole range and the edges of e^x's: where it overflows (z < −88.7),
+    /// where it leaves the normal floats (z > 87.3), and ±∞; NaN stays NaN.
+    #[test]
+    fn vector_sigmoid_is_within_its_bound_of_the_scalar_sigmoid() {
+        let mut zs: Vec<f32> = (-24_000..=24_000).map(|i| i as f32 * 0.005).collect();
+        zs.extend([
+            0.0,
+            -0.0,
+            87.2,
+            87.4,
+            88.0,
+            88.5,
+            88.8,
+            89.5,
+            103.0,
+            1e30,
+            f32::MAX,
+            f32::INFINITY,
+        ]);
+        let neg: Vec<f32> = zs.iter().map(|z| -z).collect();
+        zs.extend(neg);
+        for isa in isas() {
+            let mut s = zs.clone();
+            let m = s.len(); // not a multiple of 8 or 16: the σ pass has a partial tail
+            let w = vec![1.0f32];
+            let b = vec![0.0f32];
+            // a 1-input, 1-output layer with w = 1, b = 0 gives z = a exactly
+            let mut out = vec![0.0f32; m];
+            forward_layer(isa, m, &s[..m], &w, &b, &mut out, true);
+            s[..m].copy_from_slice(&out);
+            for (&z, &got) in zs[..m].iter().zip(&s[..m]) {
+                let want = sigmoid(z);
+                assert!(
+                    (got - want).abs() <= sigmoid_error(want),
+                    "{isa:?} σ({z}) = {got}, the scalar σ {want}"
+                );
+            }
+            let mut nan = vec![0.0f32; 1];
+            forward_layer(isa, 1, &[f32::NAN], &w, &b, &mut nan, true);
+            assert!(nan[0].is_nan(), "{isa:?} σ(NaN) = {}", nan[0]);
         }
     }
 
@@ -824,9 +1113,10 @@ mod tests {
         }
     }
 
-    /// w ← w − η(Σ_r δ·a/m + (λ/n)·w) against f64 from the same f32 values: the sum of m
-    /// products errs by at most m·u·Σ|δ·a|, each of the five operations after it by u of its
-    /// result, so |error| ≤ η/m·(m + 3)·u·Σ|δ·a| + 3u·η(λ/n)|w| + 2u·(|w'| + η|g|).
+    /// w ← w − η(Σ_r δ·a/m + (λ/n)·w) against f64 from the same f32 values of η, 1/m, λ/n:
+    /// the sum of m products errs by at most m·u·Σ|δ·a|; keep = 1 − ηλ/n (two roundings),
+    /// scale = −η/m, keep·w and the final FMA add u each of their results, so
+    /// |error| ≤ η/m·(m + 2)·u·Σ|δ·a| + 4u·|w| + u·|w'|.
     #[test]
     fn sgd_update_is_within_the_bound_of_f64() {
         let hyper = StepHyper {
@@ -857,9 +1147,9 @@ mod tests {
                         let g = terms.clone().sum::<f64>() * inv_m + decay * wv;
                         let exact = wv - eta * g;
                         let size = terms.map(f64::abs).sum::<f64>();
-                        let bound = eta * inv_m * (m as f64 + 3.0) * U * size
-                            + 3.0 * U * eta * decay * wv.abs()
-                            + 2.0 * U * (exact.abs() + eta * g.abs());
+                        let bound = eta * inv_m * (m as f64 + 2.0) * U * size
+                            + 4.0 * U * wv.abs()
+                            + U * exact.abs();
                         let got = f64::from(w[j * k + p]);
                         assert!(
                             (got - exact).abs() <= bound,
