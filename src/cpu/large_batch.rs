@@ -5,12 +5,16 @@
 //! which is the SGD rule w ← w − η(∂C/∂w / m + (λ/n)w) of `optimizer.rs` rearranged. The
 //! gradient is never stored and W is read and written once, by the product itself, instead of
 //! once more by a separate update pass. (The rounding differs from the separate pass by a few
-//! ulp of each weight; the test below bounds it.)
+//! ulp of each weight; the test below bounds it.) The forward pass is the reference's with the
+//! hidden layers' σ in vector lanes.
 
-use super::backprop::{deltas, forward, Workspace};
+use super::activation::activate_output;
+use super::backprop::{deltas, LayerRef, Workspace};
+use super::isa::Isa;
 use super::layer_refs;
 use super::matmul::{gemm, MatRef};
 use super::optimizer::UpdateRule;
+use super::small_batch::sigmoid_all;
 use crate::config::{Cost, OptimizerKind, Output};
 use crate::model::Params;
 
@@ -33,7 +37,7 @@ pub fn sgd_step(
     let m = labels.len();
     {
         let layers = layer_refs(params);
-        forward(&layers, output, ws, m, threads);
+        forward_f32(&layers, output, ws, m, threads);
         deltas(&layers, output, cost, labels, ws, threads);
     }
     let keep = 1.0 - rule.eta * rule.decay;
@@ -63,6 +67,37 @@ pub fn sgd_step(
     }
 }
 
+/// The reference's forward pass (z = a·Wᵀ + b through gemm, from rows of b), with the hidden
+/// layers' σ in vector lanes (`small_batch::sigmoid_all`) instead of one scalar e^x at a time.
+fn forward_f32(
+    layers: &[LayerRef<f32>],
+    output: Output,
+    ws: &mut Workspace<f32>,
+    m: usize,
+    threads: usize,
+) {
+    let isa = Isa::detected();
+    let last = layers.len() - 1;
+    for (l, layer) in layers.iter().enumerate() {
+        let (before, after) = ws.acts.split_at_mut(l + 1);
+        let a_prev = MatRef::row_major(&before[l][..m * layer.inputs], m, layer.inputs);
+        let z = &mut after[0][..m * layer.outputs];
+        for row in z.chunks_exact_mut(layer.outputs) {
+            row.copy_from_slice(layer.bias);
+        }
+        let w = MatRef::row_major(layer.weight, layer.outputs, layer.inputs);
+        gemm(z, Some(1.0), a_prev, w.t(), 1.0, threads);
+        if l == last {
+            ws.z_out[..z.len()].copy_from_slice(z);
+            for row in z.chunks_exact_mut(layer.outputs) {
+                activate_output(output, row);
+            }
+        } else {
+            sigmoid_all(isa, z);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,8 +105,8 @@ mod tests {
     use crate::cpu::backprop::{backward, Gradients};
     use crate::model::Layer;
 
-    /// The fused step against the reference's (backward into a gradient, then
-    /// UpdateRule::apply): both compute the same products, so each weight differs only in how
+    /// The fused step against the reference's (the same forward pass, backward into a
+    /// gradient, then UpdateRule::apply): both compute the same products, so each weight differs only in how
     /// the update's few operations round. The reference rounds g·(1/m), (λ/n)w, their sum,
     /// η·g and w − ηg; the fused form rounds 1 − ηλ/n, η/m and gemm's α·w + β·Σ: each rounding
     /// errs by at most u of its result, so the two stay within 8u·(|w| + η|Σ|/m + ηλ/n·|w|).
@@ -121,8 +156,9 @@ mod tests {
             ws.input_mut(m).copy_from_slice(&input);
             let mut grads = Gradients::zeros(&sizes);
             {
+                // the same forward pass (its vector σ is tested in small_batch.rs)
                 let layers = layer_refs(&reference);
-                forward(&layers, output, &mut ws, m, 2);
+                forward_f32(&layers, output, &mut ws, m, 2);
                 backward(&layers, output, cost, &labels, &mut ws, &mut grads, 2);
             }
             for (l, layer) in reference.layers.iter_mut().enumerate() {

@@ -248,16 +248,24 @@ pub(crate) fn forward_layer(
             Isa::Avx2Fma => forward_avx2(a, w, b, out, m, k, n),
             _ => forward_generic::<Portable>(a, w, b, out, m, k, n),
         }
-        // σ in a pass of its own over the m × n values (in L1): inside the same function as
-        // the tiles it made the compiler spill their accumulators.
-        if hidden {
-            match isa {
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => sigmoid_avx512(out),
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx2Fma => sigmoid_avx2(out),
-                _ => sigmoid_in_place::<Portable>(out),
-            }
+    }
+    // σ in a pass of its own over the m × n values (in L1): inside the same function as the
+    // tiles it made the compiler spill their accumulators.
+    if hidden {
+        sigmoid_all(isa, out);
+    }
+}
+
+/// out ← σ(out) in vector lanes (within `simd::sigmoid_error` of the scalar σ).
+pub(crate) fn sigmoid_all(isa: Isa, out: &mut [f32]) {
+    // SAFETY: the kernels touch only `out`; AVX only where `isa` allows it (see forward_layer).
+    unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => sigmoid_avx512(out),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => sigmoid_avx2(out),
+            _ => sigmoid_in_place::<Portable>(out),
         }
     }
 }
