@@ -114,7 +114,7 @@ def load_data(data_dir, train_size):
 # ---------------------------------------------------------------------------------------------
 # The workers: one process per timed run.
 
-def worker_numpy(cfg, weights, data, runs, seed):
+def worker_numpy(cfg, weights, data, runs, seed, budget):
     import numpy as np
 
     x, y, xt, yt = data
@@ -172,11 +172,13 @@ def worker_numpy(cfg, weights, data, runs, seed):
                     W[l] -= (eta * inv_m) * gw
                 B[l] -= (eta * inv_m) * gb
         times.append(time.perf_counter() - t)
+        if sum(times) >= budget:
+            break
     acc = float((forward(xt)[-1].argmax(axis=1) == yt).mean())
     return times, acc
 
 
-def worker_torch(cfg, weights, data, runs, seed, threads, autograd):
+def worker_torch(cfg, weights, data, runs, seed, threads, autograd, budget):
     import torch
 
     torch.set_num_threads(threads)
@@ -230,6 +232,8 @@ def worker_torch(cfg, weights, data, runs, seed, threads, autograd):
                 loss.backward()
                 opt.step()
             times.append(time.perf_counter() - t)
+            if sum(times) >= budget:
+                break
         with torch.no_grad():
             acc = float((forward(xt)[-1].argmax(dim=1) == yt).float().mean())
         return times, acc
@@ -259,6 +263,8 @@ def worker_torch(cfg, weights, data, runs, seed, threads, autograd):
                         W[l].sub_(gw, alpha=eta / m)
                     B[l].sub_(gb, alpha=eta / m)
             times.append(time.perf_counter() - t)
+            if sum(times) >= budget:
+                break
         acc = float((forward(xt)[-1].argmax(dim=1) == yt).float().mean())
     return times, acc
 
@@ -276,10 +282,11 @@ def run_worker(args):
             raise SystemExit(f"{args.init}: layer {l} is {w.shape}, expected {want}")
     data = load_data(args.data_dir, args.train_size)
     if args.worker == "numpy":
-        times, acc = worker_numpy(cfg, weights, data, args.runs, SEED)
+        times, acc = worker_numpy(cfg, weights, data, args.runs, SEED, args.budget)
     else:
         times, acc = worker_torch(cfg, weights, data, args.runs, SEED, args.threads,
-                                  autograd=args.worker == "torch-autograd")
+                                  autograd=args.worker == "torch-autograd",
+                                  budget=args.budget)
     versions = {"numpy": np.__version__}
     if args.worker.startswith("torch"):
         import torch
@@ -342,14 +349,15 @@ def run_peer(contender, name, start, args):
                MKL_NUM_THREADS=threads)
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", peer, "--config", name,
            "--init", start, "--runs", str(args.runs), "--threads", threads,
-           "--data-dir", args.data_dir, "--train-size", str(args.train_size)]
+           "--data-dir", args.data_dir, "--train-size", str(args.train_size),
+           "--budget", str(args.budget)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def fmt_cell(times):
     med = statistics.median(times)
-    return f"{med:.3f} ({min(times):.2f}–{max(times):.2f})"
+    return f"{med:.3f} ({min(times):.2f}–{max(times):.2f}, {len(times)})"
 
 
 def main():
@@ -367,6 +375,9 @@ def main():
                         "(default: 1 and --threads)")
     p.add_argument("--data-dir", default=os.path.join(ROOT, "data", "mnist"))
     p.add_argument("--train-size", type=int, default=50_000)
+    p.add_argument("--budget", type=float, default=60.0,
+                   help="a peer's run stops after the epoch that takes its timed total past "
+                        "this many seconds (default 60; at least one epoch is timed)")
     p.add_argument("--json", metavar="PATH", help="also write every timing to PATH")
     # internal: one timed run of one peer
     p.add_argument("--worker", choices=PEERS, help=argparse.SUPPRESS)
@@ -429,8 +440,9 @@ def main():
           + " and ".join(map(str, peer_threads)))
     print(f"versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
     print(f"load average before: {load_before}; after: {load_after}")
-    print(f"seconds per {args.train_size}-image epoch, median (range) over {args.rounds} "
-          f"alternating rounds of {args.runs} epochs")
+    print(f"seconds per {args.train_size}-image epoch, median (range, epochs timed) over "
+          f"{args.rounds} alternating rounds of {args.runs} epochs (a peer's run stops early "
+          f"past {args.budget:g} s)")
     print()
     head = ["config"] + [label(k) for k in contenders] + ["gpu-mlp / best peer"]
     print("| " + " | ".join(head) + " |")

@@ -6,7 +6,7 @@
 //! With m samples as rows (batch-major), W of layer l `n × k` row-major, read where it lies:
 //! - forward, dot form: z[r][j] = Σ_p a[r][p]·W[j][p] + b[j], over register tiles of rows ×
 //!   outputs whose sums run along p in vector lanes and are added across lanes at the end;
-//!   the hidden layers' σ is applied as each z is formed;
+//!   then σ over the hidden layer's m × n values in vector lanes (`Simd::sigmoid`);
 //! - (BP1) δᴸ from aᴸ and the label, row by row, as the reference does;
 //! - (BP2) δˡ[r][q] = (Σ_j δˡ⁺¹[r][j]·Wˡ⁺¹[j][q]) · a[r][q](1 − a[r][q]), vectors along q
 //!   (the rows of Wˡ⁺¹), tiles of 4 rows × 4 (AVX2: 2) vectors, σ' applied before the tile is
@@ -20,8 +20,9 @@
 //! BP4 sums add their terms in the order gemm's kernels do (one fused multiply-add per unit or
 //! sample, from zero); the forward sums run in vector lanes and then across them, and the
 //! update rounds once where the reference's rounds three times, so the results differ from
-//! the gemm path's in the last bits (the unit tests bound each kernel against f64). δᴸ, σ and
-//! the bias update are the reference's own functions.
+//! the gemm path's in the last bits, and σ is the vector one, within 8 ulp of the scalar σ
+//! (the unit tests bound each kernel against f64, and σ against the scalar σ). δᴸ, the output
+//! activation and the bias update are the reference's own functions.
 
 use super::activation::{activate_output, output_delta_in_place};
 use super::isa::Isa;
@@ -1005,7 +1006,7 @@ mod tests {
     /// z = Σ_p a·w + b against an f64 sum of the same f32 values, within the bound for an
     /// f32 sum of k products plus the bias in any order, (k+1)·u·(Σ|a·w| + |b|) + u·|z| (the
     /// γ bound to first order; the terms of order u² are far below the margin the + u·|z|
-    /// leaves). With σ the hidden layer gets exactly the reference's σ of that z.
+    /// leaves). With σ, the hidden layer gets the scalar σ of that z to within `sigmoid_error`.
     #[test]
     fn forward_layer_is_within_the_dot_product_bound_of_f64() {
         for isa in isas() {
