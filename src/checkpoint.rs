@@ -252,10 +252,10 @@ impl Checkpoint {
         };
         let train = match (meta.get("train_config"), meta.get("progress")) {
             (Some(c), Some(p)) => {
-                let cfg: TrainConfig = serde_json::from_str(c)
-                    .map_err(|e| bad(json_error("train_config", &e)))?;
-                let progress: TrainingState = serde_json::from_str(p)
-                    .map_err(|e| bad(json_error("progress", &e)))?;
+                let cfg: TrainConfig =
+                    serde_json::from_str(c).map_err(|e| bad(json_error("train_config", &e)))?;
+                let progress: TrainingState =
+                    serde_json::from_str(p).map_err(|e| bad(json_error("progress", &e)))?;
                 if cfg.network.layers != network.layers {
                     return Err(bad("train_config's layers disagree with the tensors".into()));
                 }

@@ -30,6 +30,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     let n = splits.train.len();
+    let processor = crate::cpu::isa::processor_model().unwrap_or_else(|| "unknown".into());
+    let isa = crate::cpu::isa::Isa::detected().name();
+    if !args.json {
+        // What the CPU path's kernels run on; a GPU backend's line below names its adapter.
+        println!("processor: {processor}; CPU kernels: {isa}");
+    }
     let mut results = Vec::new();
     if args.members > 1 {
         for &config in &args.configs {
@@ -109,6 +115,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             "layers": cfg.network.layers,
             "batch_size": cfg.batch_size,
             "backend": backend.describe(),
+            "processor": processor,
+            "cpu_kernels": isa,
             "train_images": n,
             "seconds_per_epoch": median,
             "runs": times,
