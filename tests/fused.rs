@@ -255,3 +255,33 @@ fn inactive_members_stay_and_runs_repeat() {
     let (b0, _, _) = run();
     assert_eq!(a0, b0, "two runs from the same start differ");
 }
+
+/// A command buffer the driver drops (here: left unsubmitted) is an error naming it, not an
+/// epoch silently left untrained.
+#[test]
+fn a_dropped_command_buffer_is_an_error() {
+    let Some(ctx) = context() else { return };
+    let layers = [7, 30, 10];
+    let data = random_splits(4, 40, 7, 10);
+    let netc = net(&layers, Output::Sigmoid, Cost::Quadratic);
+    let params = Params::init(&netc, 3);
+    let h = hyper(OptimizerKind::Sgd, 0.5, 0.0, 40, 10);
+    let mut gpu = fused(
+        &ctx,
+        &layers,
+        netc.output,
+        netc.cost,
+        OptimizerKind::Sgd,
+        10,
+        std::slice::from_ref(&params),
+        &data,
+    );
+    let order = epoch_order(40, 1, 0);
+    Backend::train_batches(&mut gpu, &order, &h).unwrap();
+    // The first of the run's command buffers is dropped; the later ones (if any) run.
+    gpu.drop_next_submit();
+    let e = Backend::train_batches(&mut gpu, &order, &h)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("dropped a command buffer"), "{e}");
+}

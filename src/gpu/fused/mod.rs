@@ -81,6 +81,13 @@ impl FusedBackend {
         self.dispatches
     }
 
+    /// Test hook: the next command buffer is not submitted, as a driver that drops one (Metal
+    /// after a GPU timeout) leaves it; training must then fail rather than go on.
+    #[doc(hidden)]
+    pub fn drop_next_submit(&mut self) {
+        self.drop_next_submit = true;
+    }
+
     fn only_member(&self) -> Result<()> {
         if self.members == 1 {
             Ok(())
