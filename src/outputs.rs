@@ -166,10 +166,17 @@ impl Checked {
 
     /// Locks every output for as long as the returned value lives: directories as a whole,
     /// files each. Fails at once, naming the holder's process id, if another run holds one.
+    /// A directory given to two flags (a sweep's `--save DIR --metrics DIR`) is locked once.
     pub fn lock(self) -> Result<Held> {
         let mut locks = Vec::new();
+        let mut locked_dirs = Vec::new();
         for (flag, dir) in &self.dirs {
+            let identity = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+            if locked_dirs.contains(&identity) {
+                continue;
+            }
             locks.push(OutputLock::dir(flag, dir)?);
+            locked_dirs.push(identity);
         }
         for (flag, t) in &self.targets {
             locks.push(OutputLock::file(flag, &t.given)?);
