@@ -454,6 +454,26 @@ fn an_unreachable_network_is_named_and_leaves_no_directory() {
         .port();
     let closed = format!("http://127.0.0.1:{port}");
     let parent = tempfile::tempdir().unwrap();
+    // Into an existing directory, at the same time (each run waits 3 s): the directory stays,
+    // and so does a file of the user's in it.
+    let kept = parent.path().join("kept");
+    std::fs::create_dir(&kept).unwrap();
+    std::fs::write(kept.join("notes.txt"), "mine").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gpu-mlp"));
+    cmd.args([
+        "download",
+        "fashion-mnist",
+        "--only-mirrors",
+        "--timeout",
+        "5",
+    ])
+    .args(["--mirror", &closed, "--dir"])
+    .arg(&kept)
+    .env("NO_PROXY", "127.0.0.1,localhost");
+    for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        cmd.env_remove(var);
+    }
+    let fashion = std::thread::spawn(move || cmd.output().unwrap());
     let dir = parent.path().join("new").join("mnist");
     let out = download(&dir, std::slice::from_ref(&closed));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -475,28 +495,7 @@ fn an_unreachable_network_is_named_and_leaves_no_directory() {
         "the created directory is left"
     );
 
-    // Into an existing directory: it stays, and so does a file of the user's in it.
-    let kept = parent.path().join("kept");
-    std::fs::create_dir(&kept).unwrap();
-    std::fs::write(kept.join("notes.txt"), "mine").unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gpu-mlp"));
-    let out = cmd
-        .args([
-            "download",
-            "fashion-mnist",
-            "--only-mirrors",
-            "--timeout",
-            "5",
-        ])
-        .args(["--mirror", &closed, "--dir"])
-        .arg(&kept)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
-        .output()
-        .unwrap();
+    let out = fashion.join().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(7), "{stderr}");
     assert_eq!(std::fs::read(kept.join("notes.txt")).unwrap(), b"mine");
