@@ -21,7 +21,10 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         .writes("--errors", args.errors.as_deref())
         .check()?;
     let ck = Checkpoint::load(&args.model)?;
-    let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
+    let source = super::model_data::source(&args.data, &args.model, ck.data.as_ref())?;
+    let (splits, found) = data::load_recorded(&source, args.data.sizes())?;
+    super::model_data::check(&args.model, ck.data.as_ref(), &found, args.any_data)?;
+    let splits = Arc::new(splits);
     ck.network.validate_from(
         splits.inputs(),
         splits.classes,

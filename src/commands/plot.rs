@@ -42,8 +42,9 @@ pub fn run(args: &PlotArgs) -> Result<()> {
     plot::draw(&runs, &args.output, (args.width, args.height))?;
     let epochs: usize = runs.iter().map(|r| r.lines.len()).sum();
     println!(
-        "plotted {} run(s), {epochs} epochs, into {}",
+        "plotted {} run(s), {}, into {}",
         runs.len(),
+        crate::words::count(epochs, "epoch"),
         args.output.display()
     );
     Ok(())
