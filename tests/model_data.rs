@@ -307,7 +307,8 @@ fn fashion_mnist_model_is_refused_on_mnist() {
 }
 
 /// The header names the data set, preset and init and uses the flags' spellings
-/// (`cross-entropy`, `sgd`); a count of one is singular ("1 epoch") in the header and summary.
+/// (`cross-entropy`, `sgd`); a count of one is singular ("1 epoch") in the header and summary;
+/// a sweep's header names the data set too.
 #[test]
 fn header_names_data_preset_init_in_flag_spellings() {
     let out = gpu_mlp(&[
@@ -340,6 +341,31 @@ fn header_names_data_preset_init_in_flag_spellings() {
     let summary = stdout.lines().last().unwrap();
     assert!(summary.starts_with("completed after 1 epoch;"), "{summary}");
     assert!(!stdout.contains("1 epochs"), "{stdout}");
+
+    let sweep = ok(&gpu_mlp(&[
+        "train",
+        "--epochs",
+        "1",
+        "--eta",
+        "1,2",
+        "--train-size",
+        "300",
+        "--validation-size",
+        "100",
+        "--test-size",
+        "100",
+        "--log-format",
+        "text",
+    ]));
+    let header = sweep.lines().next().unwrap();
+    assert!(
+        header.starts_with("sweep of 2 members (eta) on mnist (28x28) with cpu"),
+        "{header}"
+    );
+    assert!(
+        header.ends_with(", in 1 group; 300 training images"),
+        "{header}"
+    );
 }
 
 /// `--resume` with `--epochs` below the checkpoint's epochs is refused (exit 2) with the
@@ -375,10 +401,12 @@ fn resume_with_fewer_epochs_says_so() {
     assert_eq!(sha256(&model), before);
     let mut same = vec!["train", "--resume", m, "--save", m, "--epochs", "2"];
     same.extend(small);
-    let out = ok(&gpu_mlp(&same));
+    let run = gpu_mlp(&same);
+    let out = ok(&run);
+    let err = String::from_utf8_lossy(&run.stderr);
     assert!(
-        out.contains(&format!("{m} has already trained all 2 epochs")),
-        "{out}"
+        err.starts_with(&format!("note: {m} has already trained all 2 epochs")),
+        "{err}"
     );
     assert!(
         out.contains(&format!("resumed from {m} after 2 epochs")),
@@ -455,5 +483,13 @@ fn save_best_keeps_the_best_epoch_beside_the_last() {
         &gpu_mlp(&args),
         2,
         &["--save-best", "--monitor", "validation-accuracy"],
+    );
+    let mut args = vec!["train", "--epochs", "1", "--eta", "1,2", "--quiet"];
+    args.extend(["--train-size", "300", "--validation-size", "0"]);
+    args.extend(["--save-best", s(&best)]);
+    one_line_failure(
+        &gpu_mlp(&args),
+        2,
+        &["--save-best", "--validation-size is 0"],
     );
 }

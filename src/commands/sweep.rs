@@ -236,6 +236,7 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
     for m in &members {
         m.cfg
             .validate_data(args.data.train_size, args.data.validation_size)?;
+        super::train::check_save_best(args, &m.cfg)?;
     }
     // The directories (and --save-best) are checked and locked before the data is read: a
     // second run writing the same sweep directory exits at once.
@@ -315,17 +316,19 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
     }
     if matches!(mode, LogMode::Bar | LogMode::Plain) {
         println!(
-            "sweep of {} members{} ({}) on {}, in {} group{}; {} training images",
+            "sweep of {} members{} ({}) on {} ({}x{}) with {}, in {}; {}",
             members.len(),
             shard.map_or(String::new(), |(i, n)| format!(
                 " (shard {i}/{n} of {})",
                 plan.members.len()
             )),
             plan.swept.join(", "),
+            record.label(),
+            record.rows,
+            record.cols,
             ctx.as_ref().map_or("cpu".to_string(), |c| c.describe()),
-            batches.len(),
-            if batches.len() == 1 { "" } else { "s" },
-            n_train
+            crate::words::count(batches.len(), "group"),
+            crate::words::count(n_train, "training image")
         );
     }
     let mut results: Vec<MemberResult> = Vec::new();

@@ -73,23 +73,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             )));
         }
         if cfg.epochs == done {
-            println!(
-                "{} has already trained all {} (--epochs counts the total); nothing to train: give --epochs above {done} to continue",
+            eprintln!(
+                "note: {} has already trained all {} (--epochs counts the total); nothing to train: give --epochs above {done} to continue",
                 path.display(),
                 crate::words::count(done, "epoch")
             );
         }
     }
-    if args.save_best.is_some() && !cfg.needs_validation() && !cfg.monitor.validation_accuracy {
-        return Err(Error::config(
-            "--save-best keeps the model of the best validation accuracy, but --monitor does not measure it; add validation-accuracy to --monitor",
-        ));
-    }
-    if args.save_best.is_some() && args.data.validation_size == 0 {
-        return Err(Error::config(
-            "--save-best keeps the model of the best validation accuracy, but --validation-size is 0",
-        ));
-    }
+    check_save_best(args, &cfg)?;
     // The numbers and every output path are checked before the data is read, so a bad flag
     // fails at once; the outputs stay locked against a second run until this one ends.
     cfg.validate_data(args.data.train_size, args.data.validation_size)?;
@@ -110,11 +101,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         None => args.data.source(),
     };
     let (splits, record) = data::load_recorded(&source, args.data.sizes())?;
+    let splits = Arc::new(splits);
+    cfg.network.validate(splits.inputs(), splits.classes)?;
     if let Some(path) = &args.resume {
         super::model_data::check(path, recorded, &record, args.any_data)?;
     }
-    let splits = Arc::new(splits);
-    cfg.network.validate(splits.inputs(), splits.classes)?;
     cfg.validate_data(splits.train.len(), splits.validation.len())?;
     if let Some(n) = start.as_ref().and_then(|p| p.train_size) {
         if n != splits.train.len() {
@@ -338,6 +329,25 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         println!("{json}");
     } else {
         println!("{summary}");
+    }
+    Ok(())
+}
+
+/// `--save-best` keeps the epoch of the best validation accuracy, so the run (or each sweep
+/// member, configured as `cfg`) must measure it: refused up front rather than never written.
+pub(super) fn check_save_best(args: &TrainArgs, cfg: &crate::config::TrainConfig) -> Result<()> {
+    if args.save_best.is_none() {
+        return Ok(());
+    }
+    if !cfg.needs_validation() && !cfg.monitor.validation_accuracy {
+        return Err(Error::config(
+            "--save-best keeps the model of the best validation accuracy, but --monitor does not measure it; add validation-accuracy to --monitor",
+        ));
+    }
+    if args.data.validation_size == 0 {
+        return Err(Error::config(
+            "--save-best keeps the model of the best validation accuracy, but --validation-size is 0",
+        ));
     }
     Ok(())
 }

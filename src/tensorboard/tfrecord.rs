@@ -6,7 +6,8 @@
 //!
 //! with CRC32C the Castagnoli CRC (reflected polynomial 0x82F63B78, initial value and final
 //! xor 0xFFFFFFFF), masked as TensorFlow does so that a CRC of data holding CRCs is not
-//! degenerate: `mask(c) = ((c >> 15) | (c << 17)) + 0xA282EAD8` (mod 2³²).
+//! degenerate: `mask(c) = ((c >> 15) | (c << 17)) + 0xA282EAD8` (mod 2³²), i.e. c rotated right
+//! by 15 bits plus the constant.
 
 /// The reflected Castagnoli polynomial.
 const POLY: u32 = 0x82F6_3B78;
@@ -41,7 +42,7 @@ pub fn crc32c(bytes: &[u8]) -> u32 {
 /// The masked CRC32C TFRecord stores.
 pub fn masked_crc(bytes: &[u8]) -> u32 {
     let c = crc32c(bytes);
-    ((c >> 15) | (c << 17)).wrapping_add(MASK_DELTA)
+    c.rotate_right(15).wrapping_add(MASK_DELTA)
 }
 
 /// One record's bytes around `data`.
@@ -96,6 +97,15 @@ mod tests {
         assert_eq!(crc32c(b"123456789"), 0xE306_9283);
         assert_eq!(crc32c(&[0u8; 32]), 0x8A91_36AA);
         assert_eq!(crc32c(&[0xFFu8; 32]), 0x62A8_AB43);
+    }
+
+    /// The mask is TensorFlow's: values from TensorBoard's own `masked_crc32c`
+    /// (tensorboard.compat.tensorflow_stub.pywrap_tensorflow), for a payload and for the
+    /// length word of a 5-byte record.
+    #[test]
+    fn masked_crc_is_tensorflows() {
+        assert_eq!(masked_crc(b"123456789"), 0xC78A_B0E5);
+        assert_eq!(masked_crc(&5u64.to_le_bytes()), 0x3E04_B2EA);
     }
 
     /// Framed records read back; a flipped bit in the data or the length is caught by its CRC,
