@@ -131,10 +131,13 @@ pub enum DatasetChoice {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Data")]
 pub struct DataArgs {
-    /// Data set to train and evaluate on.
-    #[arg(long, value_enum, default_value = "mnist")]
-    pub dataset: DatasetChoice,
-    /// Read the four standard IDX files (train-images-idx3-ubyte[.gz], ...) from DIR instead.
+    /// Data set to train and evaluate on [default: mnist; for `eval` and `train --resume`, the
+    /// one the model was trained on].
+    #[arg(long, value_enum)]
+    pub dataset: Option<DatasetChoice>,
+    /// Read the four standard IDX files (train-images-idx3-ubyte[.gz], ...) from DIR instead
+    /// [default for `eval` and `train --resume`: the directory the model was trained on, where
+    /// it was not a known data set].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Training images: the first N of the training file.
@@ -152,8 +155,8 @@ impl DataArgs {
     pub fn source(&self) -> Source {
         match (&self.data_dir, self.dataset) {
             (Some(d), _) => Source::Dir(d.clone()),
-            (None, DatasetChoice::Mnist) => Source::Mnist,
-            (None, DatasetChoice::FashionMnist) => Source::FashionMnist,
+            (None, None | Some(DatasetChoice::Mnist)) => Source::Mnist,
+            (None, Some(DatasetChoice::FashionMnist)) => Source::FashionMnist,
         }
     }
 

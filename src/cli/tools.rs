@@ -41,6 +41,10 @@ pub struct EvalArgs {
     /// At most this many images in the --errors grid (the first ones in the split's order).
     #[arg(long, default_value_t = 100, value_name = "N", value_parser = whole::<usize>)]
     pub errors_max: usize,
+    /// Evaluate on the data given even where none of its files are those the model was trained
+    /// on (the checkpoint records them; without this flag such data is refused).
+    #[arg(long)]
+    pub any_data: bool,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]

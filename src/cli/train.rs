@@ -203,6 +203,15 @@ pub struct TrainArgs {
     /// Draw cost and accuracy per epoch into this PNG when training ends.
     #[arg(long, value_name = "PATH.png", help_heading = "Output files")]
     pub plot: Option<PathBuf>,
+    /// Write TensorBoard event files (cost, accuracy, η and seconds per epoch) under DIR: a new
+    /// directory per run, named by its start time, holding one run directory per sweep member
+    /// (view with `tensorboard --logdir DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
+    /// With --resume: continue on the data given even where none of its files are those the
+    /// checkpoint was trained on (such data is refused otherwise).
+    #[arg(long)]
+    pub any_data: bool,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]

@@ -58,8 +58,9 @@ pub fn run(args: &PlotArgs) -> Result<()> {
     plot::draw(&runs, &output, (args.width, args.height))?;
     let epochs: usize = runs.iter().map(|r| r.lines.len()).sum();
     println!(
-        "plotted {} run(s), {epochs} epochs, into {}",
+        "plotted {} run(s), {}, into {}",
         runs.len(),
+        crate::words::count(epochs, "epoch"),
         output.display()
     );
     Ok(())

@@ -33,6 +33,9 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     }
     outputs.check()?;
     let ck = Checkpoint::load(&args.model)?;
+    if let Some(note) = super::model_data::predict_note(&args.model, ck.data.as_ref()) {
+        eprintln!("{note}");
+    }
     if ck.network.layers[0] != SIDE * SIDE {
         return Err(Error::bad_checkpoint(
             &args.model,
