@@ -43,7 +43,7 @@ pub struct EvalArgs {
     pub errors_max: usize,
     /// Evaluate on the data given even where none of its files are those the model was trained
     /// on (the checkpoint records them; without this flag such data is refused).
-    #[arg(long)]
+    #[arg(long, help_heading = "Data")]
     pub any_data: bool,
     #[command(flatten)]
     pub data: DataArgs,

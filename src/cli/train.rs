@@ -206,11 +206,11 @@ pub struct TrainArgs {
     /// Write TensorBoard event files (cost, accuracy, η and seconds per epoch) under DIR: a new
     /// directory per run, named by its start time, holding one run directory per sweep member
     /// (view with `tensorboard --logdir DIR`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Output files")]
     pub tensorboard: Option<PathBuf>,
     /// With --resume: continue on the data given even where none of its files are those the
     /// checkpoint was trained on (such data is refused otherwise).
-    #[arg(long)]
+    #[arg(long, help_heading = "Data")]
     pub any_data: bool,
     #[command(flatten)]
     pub data: DataArgs,
