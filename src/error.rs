@@ -41,6 +41,10 @@ pub enum Error {
     /// `selftest`: the GPU computed results the CPU reference does not accept.
     #[error("{0}")]
     SelftestFailed(String),
+    /// Ctrl-C (SIGINT) or SIGTERM stopped the run; the message says what was saved and how to
+    /// resume. The process exits with 128 + the signal's number, as a shell reports it.
+    #[error("{message}")]
+    Interrupted { signal: i32, message: String },
     /// A failure that is not the user's: encoding a PNG or JSON, building a file gpu-mlp
     /// writes. The message says what was being made; it is a bug to report.
     #[error("internal error: {0} (please report this as a bug)")]
@@ -97,6 +101,7 @@ impl Error {
             Error::Diverged(_) => 4,
             Error::Gpu(_) => 5,
             Error::SelftestFailed(_) => 6,
+            Error::Interrupted { signal, .. } => 128 + signal,
         }
     }
 }
@@ -121,9 +126,17 @@ mod tests {
             Error::Diverged("x".into()),
             Error::Gpu("x".into()),
             Error::SelftestFailed("x".into()),
+            Error::Interrupted {
+                signal: 2,
+                message: "x".into(),
+            },
+            Error::Interrupted {
+                signal: 15,
+                message: "x".into(),
+            },
         ];
         let codes: Vec<i32> = errors.iter().map(Error::exit_code).collect();
-        assert_eq!(codes, [1, 2, 3, 3, 3, 3, 4, 5, 6]);
+        assert_eq!(codes, [1, 2, 3, 3, 3, 3, 4, 5, 6, 130, 143]);
         for code in codes {
             assert!(
                 crate::cli::EXIT_CODES

@@ -23,7 +23,12 @@ Exit codes:
   4  training diverged (NaN or infinite values, saturated weights, accuracy collapsed to
      chance) or its state would not read back; nothing was saved over the last good checkpoint
   5  GPU problem (no adapter for the backend asked for, device limits, device lost, a hang)
-  6  selftest: the GPU computed a result the CPU reference does not accept (see its FAIL lines)";
+  6  selftest: the GPU computed a result the CPU reference does not accept (see its FAIL lines);
+     gradcheck: backprop's gradients are above the threshold it prints
+  130  train stopped by Ctrl-C (SIGINT): the last finished epoch was saved where --save was
+     given, and the message says how to resume (a second Ctrl-C exits at once)
+  141  stdout was closed early (e.g. piped into `head`): output stops, quietly
+  143  train stopped by SIGTERM, as by Ctrl-C";
 
 /// A command-line error of clap's (an unknown flag, a bad value, a missing argument) as one line,
 /// like every other error: its message and tips joined, without the usage block (the usage is
@@ -108,7 +113,8 @@ pub enum BackendChoice {
     Metal,
     Dx12,
     Gl,
-    /// A real GPU if there is one, else a software adapter, else the CPU.
+    /// The best hardware GPU if there is one, else the CPU reference (a software adapter such
+    /// as llvmpipe only when asked for: by API, e.g. vulkan, or with --adapter).
     Auto,
 }
 
@@ -160,8 +166,8 @@ impl DataArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DeviceArgs {
-    /// Backend: the CPU reference, a wgpu API, or auto.
-    #[arg(long, value_enum, default_value = "cpu")]
+    /// Backend: the CPU reference, a wgpu API, or auto (a hardware GPU, else the CPU).
+    #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
     /// Pick the GPU adapter whose name contains this text (see `gpu-mlp devices`).
     #[arg(long, value_name = "NAME")]
