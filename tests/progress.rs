@@ -175,12 +175,12 @@ fn on_a_terminal_a_bar_shows_rate_eta_and_cost() {
     };
     assert!(screen.contains("epoch 1/2 ["), "bar prefix: {screen:?}");
     assert!(
-        screen.contains(" samples/s") && screen.contains("ETA"),
-        "rate and ETA: {screen:?}"
+        screen.contains(" samples/s") && screen.contains("ETA ") && screen.contains(", run "),
+        "rate, the epoch's ETA and the run's: {screen:?}"
     );
     assert!(
-        screen.contains("(after epoch 1: cost "),
-        "latest cost: {screen:?}"
+        screen.contains("val "),
+        "latest validation accuracy: {screen:?}"
     );
     // The finished epochs' lines are printed above the bar, as without a terminal.
     assert!(screen.contains("epoch   2/2"), "{screen:?}");

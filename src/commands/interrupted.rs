@@ -8,17 +8,14 @@ use crate::error::Error;
 use std::path::Path;
 
 /// What Ctrl-C or SIGTERM leaves: the last finished epoch saved where --save was given (the
-/// epoch in progress is dropped), and a message saying so, with the command that resumes.
+/// epoch in progress is dropped; `epoch` is the last finished one), and a message saying so,
+/// with the command that resumes.
 pub fn single(
     signal: i32,
     args: &TrainArgs,
     last_finished: Option<Checkpoint>,
-    first_epoch: usize,
+    epoch: usize,
 ) -> Error {
-    let epoch = last_finished
-        .as_ref()
-        .and_then(|ck| ck.train.as_ref())
-        .map_or(first_epoch, |(_, p)| p.epoch);
     let by = crate::interrupt::name(signal);
     let message = match (&args.save, last_finished) {
         (Some(path), Some(ck)) => match ck.save(path) {
