@@ -102,7 +102,7 @@ impl CompareReport {
     /// "the GPU path is 19× slower than the CPU path" (or faster, or as fast).
     pub fn speed_sentence(&self) -> String {
         let (cpu, gpu) = (self.cpu.seconds_per_epoch, self.gpu.seconds_per_epoch);
-        if !(cpu > 0.0 && gpu > 0.0) {
+        if cpu.is_nan() || gpu.is_nan() || cpu <= 0.0 || gpu <= 0.0 {
             return "the epochs were too short to time".to_string();
         }
         let (ratio, how) = if gpu > cpu {

@@ -47,7 +47,7 @@ const RUN: [&str; 24] = [
     "--seed",
 ];
 
-fn run_args<'a>(ck: &'a Path) -> Vec<&'a str> {
+fn run_args(ck: &Path) -> Vec<&str> {
     let mut v = RUN.to_vec();
     v.extend(["11", "--save", s(ck)]);
     v
@@ -194,8 +194,8 @@ fn ctrl_c_on_a_terminal_saves_the_last_epoch_and_resumes_to_the_same_bits() {
 }
 
 /// Spawns `gpu-mlp ARGS` with stdout piped (plain lines), waits for a stdout line containing
-/// `after`, sends `signal` (and `second` more after `gap`), and returns its output with the time
-/// from the last signal to its end.
+/// `after`, sends each of `signals` (`kill` options, `gap` apart), and returns its output with
+/// the time from the last signal to its end.
 fn signalled(
     args: &[&str],
     envs: &[(&str, &str)],
@@ -334,7 +334,7 @@ fn a_sweep_stops_at_an_epoch_and_resumes_from_its_directory() {
     for seed in ["seed-1", "seed-2"] {
         assert_eq!(epoch_of(&sweep.join(format!("{seed}.safetensors"))), epoch);
     }
-    assert!(message.contains(&format!("resume with: ")) && message.contains("--resume"));
+    assert!(message.contains("resume with: ") && message.contains("--resume"));
     let resumed = run_resume_command(message);
     assert!(
         resumed.status.success(),
