@@ -1,8 +1,8 @@
 //! Honest about speed: `--backend auto` (the default) takes a hardware GPU when there is one
 //! and the CPU path otherwise, never a software adapter unless asked for (by API or
 //! `--adapter`); `--adapter NAME` that matches nothing is an error listing the adapters; the
-//! first line of a run names the path and why, and a software adapter gets a line saying the
-//! CPU path is faster. `compare` states the speed ratio and a verdict against its stated
+//! first line of a run (stdout) names the path and why, and a software adapter gets a line
+//! saying the CPU path is faster. `compare` states the speed ratio and a verdict against its stated
 //! tolerance; `gradcheck` its threshold and PASS. A GPU command run without XDG_RUNTIME_DIR
 //! prints nothing about it (a private one is made for the process and removed after).
 
@@ -33,6 +33,10 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `CI=true`: the software adapter must be there (mesa-vulkan-drivers); otherwise a test that
 /// needs it is skipped.
 fn have_llvmpipe() -> bool {
@@ -57,8 +61,9 @@ fn auto_is_the_default_and_passes_over_software_adapters() {
         .find(|d| d.device_type != "cpu" && d.backend != "gl");
     for out in [train(&[]), train(&["--backend", "auto"])] {
         assert!(out.status.success(), "{}", stderr(&out));
-        let first = stderr(&out).lines().next().unwrap_or_default().to_string();
-        let header = String::from_utf8_lossy(&out.stdout);
+        let text = stdout(&out);
+        let first = text.lines().next().unwrap_or_default().to_string();
+        let header = text.lines().nth(1).unwrap_or_default();
         match &hardware {
             Some(d) => {
                 assert!(
@@ -82,10 +87,7 @@ fn auto_is_the_default_and_passes_over_software_adapters() {
                          slower than the CPU path, skipped — ask for it with --backend vulkan or \
                          --adapter llvmpipe)"
                     );
-                    assert!(
-                        !stderr(&out).contains("software adapter (the shaders"),
-                        "{first}"
-                    );
+                    assert!(!text.contains("software adapter (the shaders"), "{text}");
                 }
             }
         }
@@ -108,8 +110,8 @@ fn a_software_adapter_when_asked_for_by_name_or_api_with_a_line_that_the_cpu_is_
         ),
     ] {
         let out = train(flags);
-        let err = stderr(&out);
-        assert!(out.status.success(), "{err}");
+        let err = stdout(&out);
+        assert!(out.status.success(), "{}", stderr(&out));
         let lines: Vec<&str> = err.lines().collect();
         assert!(
             lines[0].starts_with("backend: vulkan: llvmpipe") && lines[0].ends_with(why),
@@ -125,9 +127,17 @@ fn a_software_adapter_when_asked_for_by_name_or_api_with_a_line_that_the_cpu_is_
     // The CPU path asked for says so, and nothing about software adapters.
     let out = train(&["--backend", "cpu"]);
     assert_eq!(
-        stderr(&out).lines().next(),
+        stdout(&out).lines().next(),
         Some("backend: cpu (asked for with --backend cpu)")
     );
+    // --quiet keeps stdout to the summary, and stderr says nothing either.
+    let out = train(&["--backend", "vulkan", "--quiet"]);
+    assert!(
+        stdout(&out).starts_with("completed after 1 epoch"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stderr(&out).contains("backend:"), "{}", stderr(&out));
 }
 
 #[test]
@@ -318,7 +328,11 @@ fn a_gpu_command_without_xdg_runtime_dir_prints_nothing_about_it() {
         let err = stderr(&out);
         assert!(out.status.success(), "{err}");
         assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
-        assert!(err.starts_with("backend: vulkan: llvmpipe"), "{err}");
+        assert!(
+            stdout(&out).starts_with("backend: vulkan: llvmpipe"),
+            "{}",
+            stdout(&out)
+        );
         let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
         assert!(left.is_empty(), "left behind: {left:?}");
     }

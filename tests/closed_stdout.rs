@@ -37,7 +37,7 @@ fn a_closed_stdout_ends_the_run_quietly_with_141() {
         .read_line(&mut first)
         .unwrap();
     // The reader is dropped here, as `head -1` exits after its line.
-    assert!(first.starts_with("training "), "{first}");
+    assert!(first.starts_with("backend: cpu "), "{first}");
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(141), "{err}");

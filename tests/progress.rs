@@ -88,8 +88,13 @@ fn without_a_terminal_each_epoch_is_one_plain_line() {
     assert!(out.status.success());
     assert!(!stdout.contains('\x1b'), "no terminal escapes: {stdout:?}");
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "header, 2 epochs, summary: {stdout}");
-    assert!(lines[1].starts_with("epoch   1/2") && lines[2].starts_with("epoch   2/2"));
+    assert_eq!(
+        lines.len(),
+        5,
+        "backend, header, 2 epochs, summary: {stdout}"
+    );
+    assert_eq!(lines[0], "backend: cpu (asked for with --backend cpu)");
+    assert!(lines[2].starts_with("epoch   1/2") && lines[3].starts_with("epoch   2/2"));
 }
 
 #[test]

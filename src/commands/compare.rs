@@ -30,7 +30,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
                 )
             })?
         }
-        other => gpu_context(other, filter)?
+        other => gpu_context(other, filter, !args.json)?
             .ok_or_else(|| Error::internal("a GPU backend gave no GPU context"))?,
     };
     let report = compare(

@@ -78,15 +78,22 @@ pub fn gpu_api(choice: BackendChoice) -> Option<GpuApi> {
     }
 }
 
-/// The GPU context for a backend choice, `Ok(None)` for the CPU path, after the line every
-/// run starts with on stderr: which path it took and why (and, on a software adapter, that
-/// the CPU path is faster). `auto` takes the best hardware GPU that opens, else the CPU; a
-/// software adapter only when asked for, by API (`--backend vulkan`) or by `--adapter`.
-pub fn gpu_context(choice: BackendChoice, adapter: Option<&str>) -> Result<Option<GpuContext>> {
+/// The GPU context for a backend choice, `Ok(None)` for the CPU path. With `announce` (the
+/// human-readable output modes) it first prints the line every run starts with on stdout:
+/// which path it took and why (and, on a software adapter, that the CPU path is faster);
+/// stderr stays for errors, one line each. `auto` takes the best hardware GPU that opens, else
+/// the CPU; a software adapter only when asked for, by API (`--backend vulkan`) or `--adapter`.
+pub fn gpu_context(
+    choice: BackendChoice,
+    adapter: Option<&str>,
+    announce: bool,
+) -> Result<Option<GpuContext>> {
     let (ctx, line) = choose_backend(choice, adapter)?;
-    eprintln!("{line}");
-    if let Some(note) = ctx.as_ref().and_then(software_note) {
-        eprintln!("{note}");
+    if announce {
+        println!("{line}");
+        if let Some(note) = ctx.as_ref().and_then(software_note) {
+            println!("{note}");
+        }
     }
     Ok(ctx)
 }
@@ -268,7 +275,8 @@ pub fn make_members(
     }
 }
 
-/// Builds the backend asked for, with `params` and a fresh optimizer state.
+/// Builds the backend asked for, with `params` and a fresh optimizer state; `announce` as for
+/// [`gpu_context`].
 pub fn make_backend(
     device: &DeviceArgs,
     net: &NetworkConfig,
@@ -276,8 +284,9 @@ pub fn make_backend(
     optimizer: OptimizerKind,
     data: Arc<Splits>,
     batch_size: usize,
+    announce: bool,
 ) -> Result<Box<dyn Backend>> {
-    match gpu_context(device.backend, device.adapter.as_deref())? {
+    match gpu_context(device.backend, device.adapter.as_deref(), announce)? {
         Some(ctx) => match gpu_kernels(device, &ctx, net, batch_size, &data)? {
             Some(shape) => Ok(Box::new(crate::gpu::FusedBackend::solo(
                 &ctx, net, shape, params, optimizer, &data,

@@ -226,8 +226,12 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
         m.cfg
             .validate_data(splits.train.len(), splits.validation.len())?;
     }
-    let ctx = gpu_context(args.device.backend, args.device.adapter.as_deref())?;
     let mode = LogMode::for_stdout(args.quiet, args.log_format == LogFormat::Json);
+    let ctx = gpu_context(
+        args.device.backend,
+        args.device.adapter.as_deref(),
+        matches!(mode, LogMode::Bar | LogMode::Plain),
+    )?;
     let n_train = splits.train.len();
     // Members of one group that stand at different epochs (a sweep killed while writing its
     // checkpoints) train as groups of their own.

@@ -124,6 +124,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         cfg.optimizer.kind,
         splits.clone(),
         cfg.batch_size,
+        !args.quiet && args.log_format != LogFormat::Json,
     )?;
     if let Some(state) = &state {
         backend.load_state(&params, state)?;
