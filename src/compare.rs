@@ -1,6 +1,7 @@
 //! `gpu-mlp compare`: the same seed, configuration and sample order on the CPU reference and
 //! on the GPU, reporting how far the parameters drift apart (after 1 step, after k steps and
-//! after the epochs asked for), each path's test accuracy, seconds per epoch and the speedup.
+//! after the epochs asked for), each path's test accuracy, seconds per epoch, how many times
+//! faster or slower the GPU path is, and a verdict against the stated tolerance ([`Tolerance`]).
 //! The η schedule is not applied: every epoch uses the configured η on both paths.
 
 use crate::backend::{Backend, Split};
@@ -42,6 +43,27 @@ pub struct PathReport {
     pub seconds_per_epoch: f64,
 }
 
+/// How far apart the two paths may be for `compare` to say they agree. Both compute in f32 and
+/// round differently (the CPU's gemm sums in another order than the shaders), so the weights
+/// drift apart by rounding alone: ~2e-7 after one step of nielsen and ~7e-7 after 100
+/// (BENCHMARKS.md), far below `max_abs_after_k_steps`; a real error (a wrong δ, a skipped bias,
+/// a misread batch) moves weights by η·δ, ~1e-2 and up, in one step. Over whole epochs the
+/// drift grows until a few images with two nearly equal outputs are classified differently,
+/// a small fraction of a point; a wrong path misses by whole points.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Tolerance {
+    /// Largest |ΔW| or |Δb| after 1 step and after k steps.
+    pub max_abs_after_k_steps: f32,
+    /// Largest difference of test accuracy after the epochs, in percentage points.
+    pub test_accuracy_points: f64,
+}
+
+/// The tolerance `compare` states and judges by.
+pub const TOLERANCE: Tolerance = Tolerance {
+    max_abs_after_k_steps: 1e-3,
+    test_accuracy_points: 1.0,
+};
+
 /// What `compare` prints (as a table or as JSON).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CompareReport {
@@ -57,6 +79,48 @@ pub struct CompareReport {
     pub speedup: f64,
     /// GPU kernel seconds per call, where the adapter has timestamp queries.
     pub gpu_kernel_seconds: Option<Vec<(String, f64)>>,
+    pub tolerance: Tolerance,
+    /// True when the paths agree within `tolerance`.
+    pub agree: bool,
+}
+
+impl CompareReport {
+    /// The largest |ΔW| or |Δb| after 1 step and after k steps.
+    pub fn max_abs_early(&self) -> f32 {
+        [&self.after_one_step, &self.after_k_steps]
+            .iter()
+            .flat_map(|c| &c.layers)
+            .map(|d| d.max_abs_dw.max(d.max_abs_db))
+            .fold(0.0, |a, b| if b.is_nan() { f32::NAN } else { a.max(b) })
+    }
+
+    /// The difference of the two paths' test accuracies, in percentage points.
+    pub fn accuracy_points_apart(&self) -> f64 {
+        100.0 * (self.cpu.test_accuracy - self.gpu.test_accuracy).abs()
+    }
+
+    /// "the GPU path is 19× slower than the CPU path" (or faster, or as fast).
+    pub fn speed_sentence(&self) -> String {
+        let (cpu, gpu) = (self.cpu.seconds_per_epoch, self.gpu.seconds_per_epoch);
+        if cpu.is_nan() || gpu.is_nan() || cpu <= 0.0 || gpu <= 0.0 {
+            return "the epochs were too short to time".to_string();
+        }
+        let (ratio, how) = if gpu > cpu {
+            (gpu / cpu, "slower")
+        } else {
+            (cpu / gpu, "faster")
+        };
+        let times = if ratio >= 10.0 {
+            format!("{ratio:.0}")
+        } else {
+            format!("{ratio:.1}")
+        };
+        if times == "1.0" {
+            "the GPU path is as fast as the CPU path".to_string()
+        } else {
+            format!("the GPU path is {times}× {how} than the CPU path")
+        }
+    }
 }
 
 fn diff(cpu: &mut dyn Backend, gpu: &mut dyn Backend, steps: u64) -> Result<Checkpoint> {
@@ -173,46 +237,103 @@ pub fn compare(
         gpu: gpu_report,
         speedup,
         gpu_kernel_seconds: gpu.kernel_timings(),
-    })
+        tolerance: TOLERANCE,
+        agree: false,
+    }
+    .judged())
+}
+
+impl CompareReport {
+    /// The report with `agree` set from its numbers and its tolerance (NaN never agrees).
+    pub fn judged(mut self) -> Self {
+        self.agree = self.max_abs_early() <= self.tolerance.max_abs_after_k_steps
+            && self.accuracy_points_apart() <= self.tolerance.test_accuracy_points;
+        self
+    }
 }
 
 impl std::fmt::Display for CompareReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "network {}, batch {}, {} epoch(s)",
-            self.network, self.batch_size, self.epochs
+            "network {}, batch {}, {} epoch{}",
+            self.network,
+            self.batch_size,
+            self.epochs,
+            if self.epochs == 1 { "" } else { "s" }
         )?;
+        let epochs = format!(
+            "after {} epoch{} ({} steps)",
+            self.epochs,
+            if self.epochs == 1 { "" } else { "s" },
+            self.after_epochs.steps
+        );
+        let rows: Vec<(String, &LayerDiff)> = [
+            ("after 1 step".to_string(), &self.after_one_step),
+            (
+                format!("after {} steps", self.after_k_steps.steps),
+                &self.after_k_steps,
+            ),
+            (epochs, &self.after_epochs),
+        ]
+        .into_iter()
+        .flat_map(|(name, c)| c.layers.iter().map(move |d| (name.clone(), d)))
+        .collect();
+        let first = "max |cpu - gpu|";
+        let w = rows
+            .iter()
+            .map(|(n, _)| n.len())
+            .fold(first.len(), usize::max);
         writeln!(
             f,
-            "{:<22} {:>6} {:>14} {:>14}",
-            "max |cpu - gpu|", "layer", "|dW|", "|db|"
+            "{first:<w$}  {:>5}  {:>10}  {:>10}",
+            "layer", "|dW|", "|db|"
         )?;
-        for (name, c) in [
-            ("after 1 step", &self.after_one_step),
-            ("after k steps", &self.after_k_steps),
-            ("after the epochs", &self.after_epochs),
-        ] {
-            for d in &c.layers {
-                writeln!(
-                    f,
-                    "{:<22} {:>6} {:>14.3e} {:>14.3e}",
-                    format!("{name} ({})", c.steps),
-                    d.layer,
-                    d.max_abs_dw,
-                    d.max_abs_db
-                )?;
-            }
-        }
-        for p in [&self.cpu, &self.gpu] {
+        for (name, d) in &rows {
             writeln!(
                 f,
-                "{:<40} test accuracy {:>6.2}%  {:>8.3} s/epoch",
+                "{name:<w$}  {:>5}  {:>10.3e}  {:>10.3e}",
+                d.layer, d.max_abs_dw, d.max_abs_db
+            )?;
+        }
+        let w = self
+            .cpu
+            .backend
+            .chars()
+            .count()
+            .max(self.gpu.backend.chars().count());
+        for p in [&self.cpu, &self.gpu] {
+            let pad = w - p.backend.chars().count();
+            writeln!(
+                f,
+                "{}{:pad$}  test accuracy {:>6.2}%  {:>8.3} s/epoch of training",
                 p.backend,
+                "",
                 100.0 * p.test_accuracy,
                 p.seconds_per_epoch
             )?;
         }
-        write!(f, "speedup (cpu / gpu): {:.2}x", self.speedup)
+        writeln!(f, "speed: {}", self.speed_sentence())?;
+        let t = &self.tolerance;
+        write!(
+            f,
+            "verdict: {} (tolerance: |dW|, |db| ≤ {:.0e} after 1 and {} steps, found {:.2e}; \
+             test accuracies within {} point{}, found {:.2})",
+            if self.agree {
+                "PASS, the paths agree"
+            } else {
+                "FAIL, the paths disagree"
+            },
+            t.max_abs_after_k_steps,
+            self.after_k_steps.steps,
+            self.max_abs_early(),
+            t.test_accuracy_points,
+            if t.test_accuracy_points == 1.0 {
+                ""
+            } else {
+                "s"
+            },
+            self.accuracy_points_apart()
+        )
     }
 }

@@ -45,6 +45,10 @@ pub enum Error {
     /// failure on every mirror), or the mirrors reached refused the file or served bad copies.
     #[error("{0}")]
     Network(String),
+    /// Ctrl-C (SIGINT) or SIGTERM stopped the run; the message says what was saved and how to
+    /// resume. The process exits with 128 + the signal's number, as a shell reports it.
+    #[error("{message}")]
+    Interrupted { signal: i32, message: String },
     /// A failure that is not the user's: encoding a PNG or JSON, building a file gpu-mlp
     /// writes. The message says what was being made; it is a bug to report.
     #[error("internal error: {0} (please report this as a bug)")]
@@ -102,6 +106,7 @@ impl Error {
             Error::Gpu(_) => 5,
             Error::SelftestFailed(_) => 6,
             Error::Network(_) => 7,
+            Error::Interrupted { signal, .. } => 128 + signal,
         }
     }
 }
@@ -127,9 +132,17 @@ mod tests {
             Error::Gpu("x".into()),
             Error::SelftestFailed("x".into()),
             Error::Network("x".into()),
+            Error::Interrupted {
+                signal: 2,
+                message: "x".into(),
+            },
+            Error::Interrupted {
+                signal: 15,
+                message: "x".into(),
+            },
         ];
         let codes: Vec<i32> = errors.iter().map(Error::exit_code).collect();
-        assert_eq!(codes, [1, 2, 3, 3, 3, 3, 4, 5, 6, 7]);
+        assert_eq!(codes, [1, 2, 3, 3, 3, 3, 4, 5, 6, 7, 130, 143]);
         for code in codes {
             assert!(
                 crate::cli::EXIT_CODES

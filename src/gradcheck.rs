@@ -26,6 +26,13 @@ pub struct LayerError {
 /// 1e-10, and measured over h ∈ {1e-5, 1e-4, 1e-3} the largest relative error is smallest here.
 const H: f64 = 1e-4;
 
+/// The largest relative error `gradcheck` passes. Measured errors are ≤ 1e-5 (f64 backprop vs
+/// f64 differences with h = 1e-4, whose own error is ~1e-10 absolute; the worst ratios come
+/// from entries near the relative floor). A wrong equation (a missing σ', a transposed W, an
+/// unsummed batch) gives errors of order 1e-1 to 1, so 1e-4 separates right from wrong by
+/// three orders of magnitude.
+pub const THRESHOLD: f64 = 1e-4;
+
 /// Checks a network of `hidden` sizes between the samples' width and `classes`, initialised
 /// from `seed` with scaled weights (so that no unit saturates and every gradient is
 /// measurable), on `inputs` (rows of pixel/255) with `labels`.

@@ -15,6 +15,8 @@ use crate::model::{OptimizerState, Params};
 use crate::train::EpochReport;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How epochs are reported on stdout.
@@ -53,10 +55,39 @@ pub const REDRAWS_PER_SECOND: u8 = 8;
 /// Seconds of training each slice handed to the backend aims at.
 pub const SLICE_SECONDS: f64 = 0.1;
 
-/// The bar for one training run: `epoch k/N [=====>   ] samples  samples/s  ETA  message`.
+/// The bar for one training run, as wide as the terminal and never wider:
+/// `epoch k/N [=====>   ]  61% 41234 samples/s ETA 0:03, run 1:23 val 95.12%`: the epoch's
+/// ETA, then the whole run's (this epoch's plus the epochs left at the pace of those done,
+/// evaluation included). Everything beside the bar takes at most 65 columns (epochs up to 999,
+/// a run up to 99 hours), so the bar keeps at least 15 of an 80-column terminal.
 pub fn epoch_bar(target: ProgressDrawTarget) -> ProgressBar {
-    let style = ProgressStyle::with_template(
-        "{prefix} [{bar:30.cyan/blue}] {human_pos}/{human_len} {rate:.dim} ETA {eta} {msg}",
+    ProgressBar::with_draw_target(Some(0), target).with_style(epoch_style(RunEta::default()))
+}
+
+/// Seconds the run has left after the epoch in progress, shared between the slicer that
+/// measures it ([`ProgressBackend`]) and the bar that shows it (NaN: not known yet).
+#[derive(Clone)]
+pub struct RunEta(Arc<AtomicU64>);
+
+impl Default for RunEta {
+    fn default() -> Self {
+        RunEta(Arc::new(AtomicU64::new(f64::NAN.to_bits())))
+    }
+}
+
+impl RunEta {
+    fn set(&self, seconds: f64) {
+        self.0.store(seconds.to_bits(), Ordering::Relaxed);
+    }
+
+    fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+}
+
+fn epoch_style(after_this_epoch: RunEta) -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{prefix} [{wide_bar:.cyan/blue}] {percent:>3}% {rate:.dim} ETA {epoch_eta}, run {run_eta} {msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .with_key(
@@ -65,8 +96,38 @@ pub fn epoch_bar(target: ProgressDrawTarget) -> ProgressBar {
             let _ = write!(w, "{:.0} samples/s", state.per_sec());
         },
     )
-    .progress_chars("=> ");
-    ProgressBar::with_draw_target(Some(0), target).with_style(style)
+    .with_key(
+        "epoch_eta",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{}", clock(state.eta().as_secs_f64()));
+        },
+    )
+    .with_key(
+        "run_eta",
+        move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let rest = after_this_epoch.get();
+            let _ = match rest.is_finite() {
+                true => write!(w, "{}", clock(state.eta().as_secs_f64() + rest)),
+                false => write!(w, "?"),
+            };
+        },
+    )
+    .progress_chars("=> ")
+}
+
+/// A duration as a clock: "0:07", "12:34", "1:02:03".
+pub fn clock(seconds: f64) -> String {
+    let s = if seconds.is_finite() {
+        seconds.max(0.0).round() as u64
+    } else {
+        0
+    };
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
 }
 
 /// A spinner on stderr for work of unknown length (hidden when stderr is not a terminal).
@@ -101,27 +162,23 @@ pub fn bytes_bar(total: Option<u64>, name: &str) -> ProgressBar {
     bar
 }
 
-/// The latest costs and accuracies of a report, for the bar's message.
+/// The latest accuracy (validation, else test) or cost of a report, short enough for the bar's
+/// message (the finished epoch's full line is printed above the bar).
 pub fn summary_of(report: &EpochReport) -> String {
-    let mut parts = Vec::new();
-    if let Some(c) = report.train_cost {
-        parts.push(format!("cost {c:.4}"));
-    }
     if let Some(a) = report.validation_accuracy {
-        parts.push(format!("validation {:.2}%", a * 100.0));
-    }
-    if let Some(a) = report.test_accuracy {
-        parts.push(format!("test {:.2}%", a * 100.0));
-    }
-    if parts.is_empty() {
-        String::new()
+        format!("val {:.2}%", a * 100.0)
+    } else if let Some(a) = report.test_accuracy {
+        format!("test {:.2}%", a * 100.0)
+    } else if let Some(c) = report.train_cost {
+        format!("cost {c:.4}")
     } else {
-        format!("(after epoch {}: {})", report.epoch, parts.join(", "))
+        String::new()
     }
 }
 
 /// A [`Backend`] that moves a progress bar as it trains: it hands the inner backend each epoch
-/// in slices of whole mini-batches and advances the bar after each.
+/// in slices of whole mini-batches and advances the bar after each. Between slices it stops
+/// the epoch when Ctrl-C or SIGTERM asked (`crate::interrupt`): a mini-batch boundary.
 pub struct ProgressBackend<'a> {
     inner: &'a mut dyn Backend,
     bar: ProgressBar,
@@ -130,6 +187,11 @@ pub struct ProgressBackend<'a> {
     /// Samples per second measured so far (sizes the next slice).
     rate: Option<f64>,
     slice_seconds: f64,
+    /// When the epoch in progress started, and the wall-clock seconds (evaluation and
+    /// checkpoints included) of the epochs this process finished: the pace of the run's ETA.
+    epoch_started: Option<Instant>,
+    finished: (usize, f64),
+    run_eta: RunEta,
 }
 
 impl<'a> ProgressBackend<'a> {
@@ -140,6 +202,8 @@ impl<'a> ProgressBackend<'a> {
         first_epoch: usize,
         epochs: usize,
     ) -> Self {
+        let run_eta = RunEta::default();
+        bar.set_style(epoch_style(run_eta.clone()));
         ProgressBackend {
             inner,
             bar,
@@ -147,7 +211,22 @@ impl<'a> ProgressBackend<'a> {
             epoch: first_epoch,
             rate: None,
             slice_seconds: SLICE_SECONDS,
+            epoch_started: None,
+            finished: (0, 0.0),
+            run_eta,
         }
+    }
+
+    /// Seconds the run needs after the epoch in progress: the epochs left times the mean
+    /// wall-clock epoch so far, or, before one finished, this epoch's projected length.
+    fn after_this_epoch(&self, done: usize, len: usize, elapsed: f64) -> f64 {
+        let left = self.epochs.saturating_sub(self.epoch) as f64;
+        let per_epoch = match self.finished {
+            (0, _) if done > 0 => elapsed * len as f64 / done as f64,
+            (0, _) => f64::NAN,
+            (n, total) => total / n as f64,
+        };
+        left * per_epoch
     }
 
     /// Aims slices at `seconds` of work instead of [`SLICE_SECONDS`] (0: one mini-batch each).
@@ -182,6 +261,11 @@ impl Backend for ProgressBackend<'_> {
     }
 
     fn train_batches(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
+        let now = Instant::now();
+        if let Some(started) = self.epoch_started.replace(now) {
+            self.finished.0 += 1;
+            self.finished.1 += (now - started).as_secs_f64();
+        }
         self.epoch += 1;
         self.bar.set_length(order.len() as u64);
         self.bar.set_position(0);
@@ -190,6 +274,7 @@ impl Backend for ProgressBackend<'_> {
             .set_prefix(format!("epoch {}/{}", self.epoch, self.epochs));
         let mut done = 0;
         while done < order.len() {
+            crate::interrupt::check()?;
             let len = self.slice_len(hyper.batch_size).min(order.len() - done);
             let t = Instant::now();
             self.inner.train_batches(&order[done..done + len], hyper)?;
@@ -200,6 +285,8 @@ impl Backend for ProgressBackend<'_> {
                 self.rate = Some(self.rate.map_or(measured, |r| 0.5 * r + 0.5 * measured));
             }
             done += len;
+            self.run_eta
+                .set(self.after_this_epoch(done, order.len(), now.elapsed().as_secs_f64()));
             self.bar.set_position(done as u64);
         }
         Ok(())
@@ -208,7 +295,7 @@ impl Backend for ProgressBackend<'_> {
     fn evaluate(&mut self, split: Split) -> Result<Evaluation> {
         let previous = self.bar.message();
         self.bar
-            .set_message(format!("evaluating the {} set…", split.name()));
+            .set_message(format!("evaluating {}…", split.name()));
         let result = self.inner.evaluate(split);
         self.bar.set_message(previous);
         result
@@ -237,5 +324,14 @@ mod tests {
         assert_eq!(LogMode::choose(false, true, true), LogMode::Json);
         assert_eq!(LogMode::choose(false, false, true), LogMode::Bar);
         assert_eq!(LogMode::choose(false, false, false), LogMode::Plain);
+    }
+
+    /// Durations read as a clock, hours only when there are some.
+    #[test]
+    fn clock_reads_minutes_and_hours() {
+        assert_eq!(clock(7.4), "0:07");
+        assert_eq!(clock(754.0), "12:34");
+        assert_eq!(clock(3723.0), "1:02:03");
+        assert_eq!(clock(f64::NAN), "0:00");
     }
 }

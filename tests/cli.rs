@@ -138,7 +138,7 @@ fn help_shows_defaults_presets_and_exit_codes() {
     for s in [
         "[default: nielsen]",
         "[default: 3.0 (nielsen), 0.5 (network2)]",
-        "[default: cpu]",
+        "[default: auto]",
         "[default: 50000]",
     ] {
         assert!(h.contains(s), "{s} missing from train --help");

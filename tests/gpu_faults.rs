@@ -62,7 +62,15 @@ fn the_cli_reports_a_network_too_large_for_the_device() {
     }
     let layers = format!("784,{width},10");
     let out = Command::new(env!("CARGO_BIN_EXE_gpu-mlp"))
-        .args(["train", "--backend", "auto", "--layers", &layers])
+        // The adapter the test opened, by API and name (`auto` would pass over a software one).
+        .args([
+            "train",
+            "--backend",
+            &ctx.info().backend,
+            "--adapter",
+            &ctx.info().name,
+        ])
+        .args(["--layers", &layers])
         .args([
             "--train-size",
             "100",

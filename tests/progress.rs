@@ -88,8 +88,13 @@ fn without_a_terminal_each_epoch_is_one_plain_line() {
     assert!(out.status.success());
     assert!(!stdout.contains('\x1b'), "no terminal escapes: {stdout:?}");
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "header, 2 epochs, summary: {stdout}");
-    assert!(lines[1].starts_with("epoch   1/2") && lines[2].starts_with("epoch   2/2"));
+    assert_eq!(
+        lines.len(),
+        5,
+        "backend, header, 2 epochs, summary: {stdout}"
+    );
+    assert_eq!(lines[0], "backend: cpu (asked for with --backend cpu)");
+    assert!(lines[2].starts_with("epoch   1/2") && lines[3].starts_with("epoch   2/2"));
 }
 
 #[test]
@@ -175,12 +180,12 @@ fn on_a_terminal_a_bar_shows_rate_eta_and_cost() {
     };
     assert!(screen.contains("epoch 1/2 ["), "bar prefix: {screen:?}");
     assert!(
-        screen.contains(" samples/s") && screen.contains("ETA"),
-        "rate and ETA: {screen:?}"
+        screen.contains(" samples/s") && screen.contains("ETA ") && screen.contains(", run "),
+        "rate, the epoch's ETA and the run's: {screen:?}"
     );
     assert!(
-        screen.contains("(after epoch 1: cost "),
-        "latest cost: {screen:?}"
+        screen.contains("val "),
+        "latest validation accuracy: {screen:?}"
     );
     // The finished epochs' lines are printed above the bar, as without a terminal.
     assert!(screen.contains("epoch   2/2"), "{screen:?}");

@@ -25,9 +25,14 @@ Exit codes:
   4  training diverged (NaN or infinite values, saturated weights, accuracy collapsed to
      chance) or its state would not read back; nothing was saved over the last good checkpoint
   5  GPU problem (no adapter for the backend asked for, device limits, device lost, a hang)
-  6  selftest: the GPU computed a result the CPU reference does not accept (see its FAIL lines)
+  6  selftest: the GPU computed a result the CPU reference does not accept (see its FAIL lines);
+     gradcheck: backprop's gradients are above the threshold it prints
   7  download: the network is unreachable (DNS or connection failure on every mirror), or no
-     mirror served a good copy";
+     mirror served a good copy
+  130  train stopped by Ctrl-C (SIGINT): the last finished epoch was saved where --save was
+     given, and the message says how to resume (a second Ctrl-C exits at once)
+  141  stdout was closed early (e.g. piped into `head`): output stops, quietly
+  143  train stopped by SIGTERM, as by Ctrl-C";
 
 /// A command-line error of clap's (an unknown flag, a bad value, a missing argument) as one line,
 /// like every other error: its message and tips joined, without the usage block (the usage is
@@ -115,7 +120,8 @@ pub enum BackendChoice {
     Metal,
     Dx12,
     Gl,
-    /// A real GPU if there is one, else a software adapter, else the CPU.
+    /// The best hardware GPU if there is one, else the CPU reference (a software adapter such
+    /// as llvmpipe only when asked for: by API, e.g. vulkan, or with --adapter).
     Auto,
 }
 
@@ -172,8 +178,8 @@ impl DataArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Backend")]
 pub struct DeviceArgs {
-    /// Backend: the CPU reference, a wgpu API, or auto.
-    #[arg(long, value_enum, default_value = "cpu")]
+    /// Backend: the CPU reference, a wgpu API, or auto (a hardware GPU, else the CPU).
+    #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
     /// Pick the GPU adapter whose name contains this text (see `gpu-mlp devices`).
     #[arg(long, value_name = "NAME")]

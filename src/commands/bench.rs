@@ -57,6 +57,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             cfg.optimizer.kind,
             splits.clone(),
             cfg.batch_size,
+            !args.json,
         )?;
         let hyper = cfg.step_hyper(cfg.eta, n);
         let mut times = Vec::with_capacity(args.runs);
@@ -142,7 +143,11 @@ fn members(
     cfg.network.validate(splits.inputs(), splits.classes)?;
     cfg.validate(n)?;
     let seeds: Vec<u64> = (0..args.members as u64).map(|m| cfg.seed + m).collect();
-    let ctx = super::gpu_context(args.device.backend, args.device.adapter.as_deref())?;
+    let ctx = super::gpu_context(
+        args.device.backend,
+        args.device.adapter.as_deref(),
+        !args.json,
+    )?;
     let mut backend = super::make_members(
         &args.device,
         ctx.as_ref(),

@@ -5,6 +5,7 @@ use crate::cli::{BackendChoice, CompareArgs};
 use crate::compare::compare;
 use crate::data;
 use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
 use std::sync::Arc;
 
 pub fn run(args: &CompareArgs) -> Result<()> {
@@ -13,16 +14,25 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         cfg.epochs = 1;
     }
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
-    let choice = match args.device.backend {
-        BackendChoice::Cpu => BackendChoice::Auto,
-        other => other,
+    // compare measures the GPU path against the CPU, so `auto` (and `cpu`) take the best
+    // adapter there is, a software one included.
+    let filter = args.device.adapter.as_deref();
+    let ctx = match args.device.backend {
+        BackendChoice::Cpu | BackendChoice::Auto => {
+            let choice = GpuContext::open_best(filter);
+            for reason in &choice.skipped {
+                eprintln!("backend auto: {reason}; trying the next adapter");
+            }
+            choice.context.ok_or_else(|| {
+                Error::Gpu(
+                    "compare needs a GPU adapter and none was found (for a software one: apt-get install -y mesa-vulkan-drivers)"
+                        .to_string(),
+                )
+            })?
+        }
+        other => gpu_context(other, filter, !args.json)?
+            .ok_or_else(|| Error::internal("a GPU backend gave no GPU context"))?,
     };
-    let ctx = gpu_context(choice, args.device.adapter.as_deref())?.ok_or_else(|| {
-        Error::Gpu(
-            "compare needs a GPU adapter and none was found (for a software one: apt-get install -y mesa-vulkan-drivers)"
-                .to_string(),
-        )
-    })?;
     let report = compare(
         &cfg,
         splits,
@@ -35,7 +45,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             .map_err(|e| Error::internal(format!("cannot encode JSON: {e}")))?;
         println!("{s}");
     } else {
-        print!("{report}");
+        println!("{report}");
     }
     Ok(())
 }

@@ -49,6 +49,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         OptimizerKind::Sgd,
         splits.clone(),
         1,
+        !args.json,
     )?;
     let set = splits.get(args.split);
     let spinner = crate::progress::spinner(format!(

@@ -104,6 +104,30 @@ pub fn run(args: &GradcheckArgs) -> Result<()> {
         .iter()
         .map(|r| r.weight.max(r.bias))
         .fold(0.0, f64::max);
-    println!("largest relative error: {worst:.3e}");
-    Ok(())
+    let threshold = crate::gradcheck::THRESHOLD;
+    // NaN never passes (f64::max above would pass over it).
+    let over = |r: &&crate::gradcheck::LayerError| {
+        r.weight.is_nan() || r.bias.is_nan() || r.weight > threshold || r.bias > threshold
+    };
+    if !rows.iter().any(|r| over(&r)) {
+        println!("PASS: largest relative error {worst:.3e} ≤ threshold {threshold:.0e}");
+        Ok(())
+    } else {
+        let culprit = rows
+            .iter()
+            .find(over)
+            .map(|r| {
+                format!(
+                    " ({}/{} layer {})",
+                    format!("{:?}", r.output).to_lowercase(),
+                    format!("{:?}", r.cost).to_lowercase(),
+                    r.layer
+                )
+            })
+            .unwrap_or_default();
+        println!("FAIL: largest relative error {worst:.3e} > threshold {threshold:.0e}{culprit}");
+        Err(Error::SelftestFailed(format!(
+            "gradcheck: backprop's gradients differ from finite differences by {worst:.3e}, above the threshold {threshold:.0e}{culprit}"
+        )))
+    }
 }

@@ -9,6 +9,7 @@ mod eval;
 mod expand;
 mod export;
 mod gradcheck;
+mod interrupted;
 mod metrics_file;
 mod model_data;
 mod plot;
@@ -79,30 +80,98 @@ pub fn gpu_api(choice: BackendChoice) -> Option<GpuApi> {
     }
 }
 
-/// The GPU context for a backend choice. `Ok(None)` means the CPU: asked for, or `auto` found
-/// no adapter that opens (it tries them best first, and says on stderr which it skipped and
-/// why, and which it took).
-pub fn gpu_context(choice: BackendChoice, adapter: Option<&str>) -> Result<Option<GpuContext>> {
-    match gpu_api(choice) {
-        None => Ok(None),
-        Some(GpuApi::Auto) => {
-            let choice = GpuContext::open_best(adapter);
-            for reason in &choice.skipped {
-                eprintln!("backend auto: {reason}; trying the next adapter");
-            }
-            match &choice.context {
-                Some(c) => eprintln!("backend auto: using {}", c.describe()),
-                None if choice.skipped.is_empty() => {
-                    eprintln!("backend auto: no GPU adapter found, using the CPU reference")
-                }
-                None => eprintln!(
-                    "backend auto: no GPU adapter could be opened, using the CPU reference"
-                ),
-            }
-            Ok(choice.context)
+/// The GPU context for a backend choice, `Ok(None)` for the CPU path. With `announce` (the
+/// human-readable output modes) it first prints the line every run starts with on stdout:
+/// which path it took and why (and, on a software adapter, that the CPU path is faster);
+/// stderr stays for errors, one line each. `auto` takes the best hardware GPU that opens, else
+/// the CPU; a software adapter only when asked for, by API (`--backend vulkan`) or `--adapter`.
+pub fn gpu_context(
+    choice: BackendChoice,
+    adapter: Option<&str>,
+    announce: bool,
+) -> Result<Option<GpuContext>> {
+    let (ctx, line) = choose_backend(choice, adapter)?;
+    if announce {
+        println!("{line}");
+        if let Some(note) = ctx.as_ref().and_then(software_note) {
+            println!("{note}");
         }
-        Some(api) => GpuContext::new(api, adapter).map(Some),
     }
+    Ok(ctx)
+}
+
+/// The context of [`gpu_context`] and its "backend: …" line, printing only the adapters
+/// `auto` could not open.
+fn choose_backend(
+    choice: BackendChoice,
+    adapter: Option<&str>,
+) -> Result<(Option<GpuContext>, String)> {
+    let api = match gpu_api(choice) {
+        None => {
+            return Ok((
+                None,
+                "backend: cpu (asked for with --backend cpu)".to_string(),
+            ))
+        }
+        Some(api) => api,
+    };
+    if api != GpuApi::Auto {
+        let ctx = GpuContext::new(api, adapter)?;
+        let line = format!(
+            "backend: {} (asked for with --backend {}{})",
+            ctx.describe(),
+            api.name(),
+            adapter.map_or(String::new(), |a| format!(" --adapter {a}"))
+        );
+        return Ok((Some(ctx), line));
+    }
+    let choice = GpuContext::open_auto(adapter)?;
+    for reason in &choice.skipped {
+        eprintln!("backend auto: {reason}; trying the next adapter");
+    }
+    let line = match (&choice.context, adapter) {
+        (Some(c), Some(a)) => format!("backend: {} (--backend auto --adapter {a})", c.describe()),
+        (Some(c), None) => format!(
+            "backend: {} (--backend auto: the best hardware GPU)",
+            c.describe()
+        ),
+        (None, _) => format!("backend: cpu ({})", why_cpu(&choice)),
+    };
+    Ok((choice.context, line))
+}
+
+/// Why `auto` took the CPU path: no hardware adapter (or none that opens), and the software
+/// ones it passed over with how to ask for them.
+fn why_cpu(choice: &crate::gpu::AutoChoice) -> String {
+    let mut why = if choice.skipped.is_empty() {
+        "no hardware GPU adapter".to_string()
+    } else {
+        "no hardware GPU adapter opens".to_string()
+    };
+    match choice.software.first() {
+        Some((name, api)) => {
+            let short = name.split_whitespace().next().unwrap_or(name);
+            why += &format!(
+                "; {short}, a software adapter slower than the CPU path, skipped — ask for it \
+                 with --backend {api} or --adapter {short}"
+            )
+        }
+        None if choice.skipped.is_empty() => why = "no GPU adapter found".to_string(),
+        None => {}
+    }
+    why
+}
+
+/// On a software adapter (the shaders run on this machine's CPU): a line saying that the CPU
+/// path is faster here.
+pub fn software_note(ctx: &GpuContext) -> Option<String> {
+    ctx.is_software().then(|| {
+        format!(
+            "note: {} is a software adapter (the shaders run on this machine's CPU); the CPU \
+             path, --backend cpu, is faster on this machine",
+            ctx.info().name
+        )
+    })
 }
 
 /// The fused shape when the GPU path takes the fused kernels, `None` for the per-layer ones:
@@ -154,10 +223,12 @@ pub fn adapter_line(device: &DeviceArgs) -> Result<String> {
     let adapter = device.adapter.as_deref();
     Ok(match gpu_api(device.backend) {
         None => "adapter: none (--backend cpu, the CPU reference)".to_string(),
-        Some(GpuApi::Auto) => match GpuContext::open_best(adapter).context {
+        Some(GpuApi::Auto) => match GpuContext::open_auto(adapter)?.context {
             Some(ctx) => ctx.info().line(),
-            None => "adapter: none (--backend auto found no GPU that opens: the CPU reference)"
-                .to_string(),
+            None => {
+                "adapter: none (--backend auto found no hardware GPU that opens: the CPU reference)"
+                    .to_string()
+            }
         },
         Some(api) => GpuContext::new(api, adapter)?.info().line(),
     })
@@ -206,7 +277,8 @@ pub fn make_members(
     }
 }
 
-/// Builds the backend asked for, with `params` and a fresh optimizer state.
+/// Builds the backend asked for, with `params` and a fresh optimizer state; `announce` as for
+/// [`gpu_context`].
 pub fn make_backend(
     device: &DeviceArgs,
     net: &NetworkConfig,
@@ -214,8 +286,9 @@ pub fn make_backend(
     optimizer: OptimizerKind,
     data: Arc<Splits>,
     batch_size: usize,
+    announce: bool,
 ) -> Result<Box<dyn Backend>> {
-    match gpu_context(device.backend, device.adapter.as_deref())? {
+    match gpu_context(device.backend, device.adapter.as_deref(), announce)? {
         Some(ctx) => match gpu_kernels(device, &ctx, net, batch_size, &data)? {
             Some(shape) => Ok(Box::new(crate::gpu::FusedBackend::solo(
                 &ctx, net, shape, params, optimizer, &data,

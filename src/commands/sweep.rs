@@ -161,46 +161,6 @@ fn checkpoint_of(
     }
 }
 
-/// One line about a group's epoch: the members' validation and test accuracies.
-fn epoch_line(label: &str, runs: &[MemberRun], epochs: usize) -> String {
-    let mut line = String::new();
-    let Some(epoch) = runs
-        .iter()
-        .filter_map(|r| r.reports.last())
-        .map(|r| r.epoch)
-        .max()
-    else {
-        return line;
-    };
-    let at: Vec<_> = runs
-        .iter()
-        .filter_map(|r| r.reports.last().filter(|x| x.epoch == epoch))
-        .collect();
-    line += &format!("{label} epoch {epoch:>3}/{epochs}");
-    for (name, get) in [
-        (
-            "validation",
-            (|r: &&crate::train::EpochReport| r.validation_accuracy)
-                as fn(&&crate::train::EpochReport) -> Option<f64>,
-        ),
-        ("test", |r| r.test_accuracy),
-    ] {
-        let values: Vec<f64> = at.iter().filter_map(get).collect();
-        if let Some(d) = crate::sweep::results::Distribution::of(&values) {
-            line += &format!(
-                "  {name} median {:.2}% ({:.2}–{:.2})",
-                d.median * 100.0,
-                d.min * 100.0,
-                d.max * 100.0
-            );
-        }
-    }
-    if let Some(r) = at.first() {
-        line += &format!("  {:.2} s", r.seconds);
-    }
-    line
-}
-
 pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
     if args.checkpoint_every == Some(0) {
         return Err(Error::config("--checkpoint-every must be at least 1"));
@@ -278,8 +238,12 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
         )?),
         None => None,
     };
-    let ctx = gpu_context(args.device.backend, args.device.adapter.as_deref())?;
     let mode = LogMode::for_stdout(args.quiet, args.log_format == LogFormat::Json);
+    let ctx = gpu_context(
+        args.device.backend,
+        args.device.adapter.as_deref(),
+        matches!(mode, LogMode::Bar | LogMode::Plain),
+    )?;
     let n_train = splits.train.len();
     // Members of one group that stand at different epochs (a sweep killed while writing its
     // checkpoints) train as groups of their own.
@@ -387,7 +351,8 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
             if group.len() == 1 { "" } else { "s" }
         );
         let epochs = first.epochs;
-        train_members(
+        crate::interrupt::install()?;
+        let trained = train_members(
             &mut runs,
             backend.as_mut(),
             n_train,
@@ -444,11 +409,23 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
             },
             |runs| {
                 if matches!(mode, LogMode::Bar | LogMode::Plain) {
-                    println!("{}", epoch_line(&label, runs, epochs));
+                    println!(
+                        "{}",
+                        crate::sweep::results::epoch_line(&label, runs, epochs)
+                    );
                 }
                 Ok(())
             },
-        )?;
+        );
+        // Ctrl-C or SIGTERM stops the group at an epoch boundary: its members are saved below
+        // as after their last epoch, and the sweep ends there.
+        let interrupted = match trained {
+            Err(Error::Interrupted { signal, .. }) => Some(signal),
+            other => {
+                other?;
+                None
+            }
+        };
         for (m, (member, run)) in group.iter().zip(&runs).enumerate() {
             if let Some(path) = outputs.checkpoint(member) {
                 if run.diverged.is_none() {
@@ -463,6 +440,15 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
                 }
             }
             results.push(MemberResult::of(member, run));
+        }
+        if let Some(signal) = interrupted {
+            let epoch = runs.iter().map(|r| r.state.epoch).max().unwrap_or(0);
+            return Err(super::interrupted::sweep(
+                signal,
+                outputs.save.as_deref(),
+                epoch,
+                &label,
+            ));
         }
     }
     let report = SweepReport::new(plan.fingerprint(), plan.members.len(), results);

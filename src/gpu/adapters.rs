@@ -248,6 +248,8 @@ pub fn list_devices() -> Vec<DeviceInfo> {
 pub struct AutoChoice {
     pub context: Option<GpuContext>,
     pub skipped: Vec<String>,
+    /// Software adapters passed over (name, API), for the line that says how to ask for one.
+    pub software: Vec<(String, String)>,
 }
 
 /// The adapters of `api` whose name contains `filter` (case-insensitive), best first (real

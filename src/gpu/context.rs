@@ -91,7 +91,61 @@ impl GpuContext {
         let (inst, candidates) = ranked(GpuApi::Auto, adapter_filter);
         let (context, skipped) =
             first_that_opens(candidates, |a| GpuContext::open(inst.clone(), a));
-        AutoChoice { context, skipped }
+        AutoChoice {
+            context,
+            skipped,
+            software: Vec::new(),
+        }
+    }
+
+    /// `--backend auto` for training: the best hardware adapter (discrete, integrated, virtual)
+    /// that opens, software ones (llvmpipe, WARP: DeviceType::Cpu) passed over, since the CPU
+    /// reference outruns them; `context` is `None` when none opened and the caller takes the
+    /// CPU path. With `--adapter NAME` the adapter is asked for by name: the best match that
+    /// opens, software or not, and an error listing the adapters when none matches or opens.
+    pub fn open_auto(adapter_filter: Option<&str>) -> Result<AutoChoice> {
+        let (inst, candidates) = ranked(GpuApi::Auto, adapter_filter);
+        if let Some(filter) = adapter_filter {
+            if candidates.is_empty() {
+                return Err(Error::Gpu(format!(
+                    "--adapter {filter:?}: {}",
+                    no_adapter_message(GpuApi::Auto, Some(filter)).replacen(
+                        "no auto adapter",
+                        "no Vulkan, Metal or DX12 adapter",
+                        1
+                    )
+                )));
+            }
+            let (context, skipped) =
+                first_that_opens(candidates, |a| GpuContext::open(inst.clone(), a));
+            return match context {
+                Some(_) => Ok(AutoChoice {
+                    context,
+                    skipped,
+                    software: Vec::new(),
+                }),
+                None => Err(Error::Gpu(format!(
+                    "--adapter {filter:?}: no matching adapter opens: {}",
+                    skipped.join("; ")
+                ))),
+            };
+        }
+        let (hardware, software): (Vec<_>, Vec<_>) = candidates
+            .into_iter()
+            .partition(|a| a.get_info().device_type != wgpu::DeviceType::Cpu);
+        let software = software
+            .iter()
+            .map(|a| {
+                let info = a.get_info();
+                (info.name, info.backend.to_str().to_string())
+            })
+            .collect();
+        let (context, skipped) = first_that_opens(hardware, |a| GpuContext::open(inst.clone(), a));
+        Ok(AutoChoice {
+            context,
+            skipped,
+            software,
+        })
     }
 
     pub(crate) fn open(inst: wgpu::Instance, adapter: wgpu::Adapter) -> Result<GpuContext> {

@@ -231,6 +231,50 @@ pub fn results_file(dir: &Path, shard: Option<(usize, usize)>) -> std::path::Pat
     }
 }
 
+/// One line about a group's epoch: the members' validation and test accuracies.
+pub fn epoch_line(label: &str, runs: &[MemberRun], epochs: usize) -> String {
+    let mut line = String::new();
+    let Some(epoch) = runs
+        .iter()
+        .filter_map(|r| r.reports.last())
+        .map(|r| r.epoch)
+        .max()
+    else {
+        return line;
+    };
+    let at: Vec<_> = runs
+        .iter()
+        .filter_map(|r| r.reports.last().filter(|x| x.epoch == epoch))
+        .collect();
+    line += &format!("{label} epoch {epoch:>3}/{epochs}");
+    for (name, get) in [
+        (
+            "validation",
+            (|r: &&crate::train::EpochReport| r.validation_accuracy)
+                as fn(&&crate::train::EpochReport) -> Option<f64>,
+        ),
+        ("test", |r| r.test_accuracy),
+    ] {
+        let values: Vec<f64> = at.iter().filter_map(get).collect();
+        if let Some(d) = Distribution::of(&values) {
+            line += &format!(
+                "  {name} median {:.2}% ({:.2}–{:.2})",
+                d.median * 100.0,
+                d.min * 100.0,
+                d.max * 100.0
+            );
+        }
+    }
+    if let Some(r) = at.first() {
+        line += &format!(
+            "  {:.2} s ({:.2} s with evaluation)",
+            r.seconds,
+            r.wall_seconds()
+        );
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

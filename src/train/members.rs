@@ -44,7 +44,9 @@ impl MemberRun {
 /// Trains every active member of `runs` to its last epoch on `backend` (member m of the
 /// backend is `runs[m]`); after each member's epoch `on_epoch` sees the member's index, its run
 /// (state and reports updated) and the backend, and after each epoch of the group
-/// `after_epoch` sees every run. Active members must stand at one epoch.
+/// `after_epoch` sees every run. Active members must stand at one epoch. Once Ctrl-C or
+/// SIGTERM asked (`crate::interrupt`), the next epoch does not start: the error is
+/// [`Error::Interrupted`], and every member stands after its last finished epoch.
 pub fn train_members<F, G>(
     runs: &mut [MemberRun],
     backend: &mut dyn Members,
@@ -65,6 +67,9 @@ where
     }
     loop {
         let active: Vec<bool> = runs.iter().map(MemberRun::active).collect();
+        if active.iter().any(|&a| a) {
+            crate::interrupt::check()?;
+        }
         let Some(first) = active.iter().position(|&a| a) else {
             return Ok(());
         };

@@ -63,8 +63,17 @@ impl EpochReport {
             parts.push(format!("test {}", pct(a)));
         }
         parts.push(format!("η {}", self.eta));
-        parts.push(format!("{:.2} s", self.seconds));
+        parts.push(format!(
+            "{:.2} s ({:.2} s with evaluation)",
+            self.seconds,
+            self.wall_seconds()
+        ));
         parts.join("  ")
+    }
+
+    /// Wall-clock seconds of the epoch: training and evaluating the monitored sets.
+    pub fn wall_seconds(&self) -> f64 {
+        self.seconds + self.eval_seconds
     }
 }
 
@@ -78,7 +87,8 @@ pub struct Outcome {
 
 /// Trains from `state` up to `cfg.epochs` epochs. After each epoch `on_epoch` sees the report,
 /// the updated state and the backend (to print, save metrics or write a checkpoint); an
-/// error from it stops training.
+/// error from it stops training. Once Ctrl-C or SIGTERM asked (`crate::interrupt`), the next
+/// epoch does not start: the error is [`crate::Error::Interrupted`].
 pub fn train<F>(
     cfg: &TrainConfig,
     backend: &mut dyn Backend,
@@ -92,6 +102,7 @@ where
     let mut reports = Vec::new();
     let mut stop = StopReason::Completed;
     while state.epoch < cfg.epochs {
+        crate::interrupt::check()?;
         let epoch = state.epoch;
         let hyper = cfg.step_hyper(state.eta, n_train);
         let order = epoch_order(n_train, cfg.seed, epoch);
