@@ -42,7 +42,8 @@ fn fused(
 /// batch cancels to |g| ~ ε (1e-8 by default) the update is a ratio of rounding-level numbers
 /// (seen: g = 2.2e-8 against 2.0e-8 moved one weight 2e-4 apart). The Adam cases run with
 /// η = 0.01 and ε = 1e-4, which bounds what an absolute gradient error δg does to a weight by
-/// η·δg/ε per step, well inside the tolerance for δg ~ 1e-9.
+/// η·δg/ε per step, well inside the tolerance for δg ~ 1e-9. AdaGrad (g/(√Σg² + ε)) and
+/// RMSprop (g/(√v + ε)) divide the same way and run the same way.
 #[allow(clippy::too_many_arguments)]
 fn against_cpu(
     layers: &[usize],
@@ -58,10 +59,15 @@ fn against_cpu(
     let data = random_splits(seed, n, layers[0], classes);
     let net = net(layers, output, cost);
     let params = Params::init(&net, seed + 1);
-    let adam = kind == OptimizerKind::Adam;
-    let mut h = hyper(kind, if adam { 0.01 } else { 0.5 }, 0.1, n, batch);
-    if adam {
+    let adaptive = matches!(
+        kind,
+        OptimizerKind::Adam | OptimizerKind::Adagrad | OptimizerKind::Rmsprop
+    );
+    let mut h = hyper(kind, if adaptive { 0.01 } else { 0.5 }, 0.1, n, batch);
+    if adaptive {
         h.optimizer.epsilon = 1e-4;
+        h.optimizer.adagrad_epsilon = 1e-4;
+        h.optimizer.rmsprop_epsilon = 1e-4;
     }
     let mut cpu = CpuBackend::new(&net, params.clone(), kind, data.clone(), batch, 1).unwrap();
     let mut gpu = fused(
@@ -119,18 +125,15 @@ const ALL_OUTPUTS: [(Output, Cost); 4] = [
     (Output::Softmax, Cost::Quadratic),
     (Output::Softmax, Cost::CrossEntropy),
 ];
-const ALL_OPTIMIZERS: [OptimizerKind; 3] = [
-    OptimizerKind::Sgd,
-    OptimizerKind::Momentum,
-    OptimizerKind::Adam,
-];
+const ALL_OPTIMIZERS: [OptimizerKind; 5] = OptimizerKind::ALL;
 
-/// Every output/cost pair with every optimizer, each on its own awkward shape: widths 1, 7,
-/// 30, 100 and 256, inputs a multiple of 4 and not, one to three weight layers, batches of 1,
-/// 7, 10 and 64, and the last batch of each epoch shorter where the set does not divide.
+/// Every output/cost pair with every optimizer (SGD, momentum, Adam, AdaGrad, RMSprop), each on
+/// its own awkward shape: widths 1, 7, 30, 100 and 256, inputs a multiple of 4 and not, one to
+/// three weight layers, batches of 1, 7, 10 and 64, and the last batch of each epoch shorter
+/// where the set does not divide.
 #[test]
 fn every_output_cost_and_optimizer_on_awkward_shapes_matches_the_cpu() {
-    let shapes: [(&[usize], usize, usize); 12] = [
+    let shapes: [(&[usize], usize, usize); 20] = [
         (&[7, 30, 10], 7, 23),
         (&[7, 1, 10], 1, 9),
         (&[7, 7, 10], 7, 30),
@@ -144,6 +147,15 @@ fn every_output_cost_and_optimizer_on_awkward_shapes_matches_the_cpu() {
         (&[13, 256, 10], 7, 16),
         // (A width of 256 with a batch of 64 needs 137 KiB of workgroup memory: per-layer.)
         (&[784, 30, 10], 10, 35),
+        // AdaGrad and RMSprop, on four more shapes each.
+        (&[7, 1, 10], 7, 23),
+        (&[16, 30, 7, 10], 10, 45),
+        (&[13, 256, 10], 1, 9),
+        (&[9, 10], 64, 70),
+        (&[12, 100, 10], 7, 30),
+        (&[4, 7, 1, 10], 10, 25),
+        (&[20, 100, 30, 10], 16, 64),
+        (&[784, 30, 10], 10, 21),
     ];
     for (i, (layers, batch, n)) in shapes.into_iter().enumerate() {
         let (output, cost) = ALL_OUTPUTS[i % 4];

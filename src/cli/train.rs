@@ -82,6 +82,15 @@ pub struct HyperArgs {
     /// Adam's ε; a comma list makes a sweep [default: 1e-8].
     #[arg(long, value_delimiter = ',', value_name = "EPS[,EPS...]")]
     pub adam_epsilon: Option<Vec<Typed<f32>>>,
+    /// RMSprop's decay ρ of the mean square g² (PyTorch's `alpha`) [default: 0.99].
+    #[arg(long, value_name = "RHO")]
+    pub rho: Option<f32>,
+    /// AdaGrad's ε, added to √s (PyTorch's default) [default: 1e-10].
+    #[arg(long, value_name = "EPS")]
+    pub adagrad_epsilon: Option<f32>,
+    /// RMSprop's ε, added to √v, outside the square root as in PyTorch [default: 1e-8].
+    #[arg(long, value_name = "EPS")]
+    pub rmsprop_epsilon: Option<f32>,
     /// Learning-rate schedule [default: constant].
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleChoice>,
@@ -210,6 +219,9 @@ impl HyperArgs {
         }
         c.epochs = self.epochs.unwrap_or(c.epochs);
         c.optimizer.kind = self.optimizer.unwrap_or(c.optimizer.kind);
+        c.optimizer.rho = self.rho.unwrap_or(c.optimizer.rho);
+        c.optimizer.adagrad_epsilon = self.adagrad_epsilon.unwrap_or(c.optimizer.adagrad_epsilon);
+        c.optimizer.rmsprop_epsilon = self.rmsprop_epsilon.unwrap_or(c.optimizer.rmsprop_epsilon);
         let step_given = self.step_every.is_some() || self.decay.is_some();
         let plateau_given =
             self.patience.is_some() || self.divisor.is_some() || self.max_divisions.is_some();
