@@ -24,7 +24,7 @@ fn start(i: usize) -> f32 {
     if i == 0 {
         return 0.0;
     }
-    let sign = if i % 3 == 0 { -1.0 } else { 1.0 };
+    let sign = if i.is_multiple_of(3) { -1.0 } else { 1.0 };
     sign * 10f32.powf(-3.0 + 3.5 * (i as f32 / N as f32)) * (1.0 + (i as f32 * 0.37).sin() * 0.3)
 }
 

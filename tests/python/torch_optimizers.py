@@ -29,12 +29,18 @@ Two comparisons per case, each for every parameter and its state after every ste
   - stepwise: one PyTorch step from gpu-mlp's own parameters and state before that step;
   - free-running: PyTorch from the same start through all the steps on its own.
 Bounds (u = 2**-24, f32's unit roundoff). One step computes d = -lr*g/(sqrt(s) + eps) with about
-five roundings and then param + d with one more; two correct implementations that order or fuse
-these differently (PyTorch's vectorised add may fuse weight_decay*param into an FMA) differ by
-at most about 8u(|d| + |param|) in the parameter and 8u|s| in the state (every term of s is
-non-negative, so no cancellation). The free-running comparison lets such differences add up:
-t times the stepwise bound after t steps. A different definition (eps inside the root, an
-accumulator starting elsewhere, a missing weight decay) misses by far more.
+five roundings and then param + d with one more; two correct implementations that order these
+differently differ by at most about 8u(|d| + |param|) in the parameter and 8u|s| in the state
+(every term of s is non-negative, so no cancellation). One rounding more may differ: that of
+weight_decay*param in g = grad + weight_decay*param, which PyTorch's vectorised add fuses
+(fmadd) and gpu-mlp rounds (as it does for every optimizer). Where grad and weight_decay*param
+nearly cancel, that rounding, dg <= u|weight_decay*param|, is large relative to g; it reaches
+the state as 2|g|dg (times 1 - alpha for RMSprop) and the parameter as
+lr*dg/(sqrt(s) + eps)*(1 + g^2/(sqrt(s)(sqrt(s) + eps))), and the bounds add those terms. The
+free-running comparison lets such differences add up: after t steps, the sum of the t stepwise
+bounds.
+A different definition (eps inside the root, an accumulator starting elsewhere, a missing
+weight decay) misses by far more.
 
 Where torch can be imported, the same two comparisons are run against torch.optim.Adagrad and
 torch.optim.RMSprop themselves.
@@ -130,18 +136,28 @@ def check(kind, c, stepper, tally):
     ours_p = [np.array(p, dtype=f32) for p in c["params"]]
     ours_s = [np.array(s, dtype=f32) for s in c["state"]]
     free_p, free_s = p0, np.zeros_like(p0)
+    sum_p, sum_s = 0.0, 0.0
     for t, g in enumerate(grads):
         before_p = ours_p[t - 1] if t else p0
         before_s = ours_s[t - 1] if t else np.zeros_like(p0)
         sp, ss = stepper(before_p, before_s, g)
         d = np.abs(ours_p[t].astype(np.float64) - before_p)
-        bound_p = 8 * U * (d + np.abs(ours_p[t]))
-        bound_s = 8 * U * np.abs(ours_s[t].astype(np.float64))
+        s_new = np.abs(ours_s[t].astype(np.float64))
+        wd = c["weight_decay"]
+        full_g = np.abs(g.astype(np.float64) + wd * before_p.astype(np.float64))
+        dg = U * np.abs(wd * before_p.astype(np.float64))
+        root = np.sqrt(s_new)
+        denominator = root + c["eps"]
+        scale = 1.0 if kind == "adagrad" else 1.0 - c["alpha"]
+        bound_s = 8 * U * s_new + 2 * full_g * dg * scale
+        amplify = 1.0 + full_g ** 2 / np.maximum(root * denominator, np.finfo(np.float64).tiny)
+        bound_p = 8 * U * (d + np.abs(ours_p[t])) + c["lr"] * dg / denominator * amplify
         tally.add(f"{kind} step {t + 1} parameter", ours_p[t], sp, bound_p)
         tally.add(f"{kind} step {t + 1} state", ours_s[t], ss, bound_s)
         free_p, free_s = stepper(free_p, free_s, g)
-        tally.add(f"{kind} free run, step {t + 1}, parameter", ours_p[t], free_p, (t + 1) * bound_p)
-        tally.add(f"{kind} free run, step {t + 1}, state", ours_s[t], free_s, (t + 1) * bound_s)
+        sum_p, sum_s = sum_p + bound_p, sum_s + bound_s
+        tally.add(f"{kind} free run, step {t + 1}, parameter", ours_p[t], free_p, sum_p)
+        tally.add(f"{kind} free run, step {t + 1}, state", ours_s[t], free_s, sum_s)
 
 
 def main():
