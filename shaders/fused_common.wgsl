@@ -12,7 +12,7 @@
 // Every sum runs in the order the functions below write it, whichever invocation computes it,
 // so the workgroup size does not change the bits.
 // Bindings of group 1: 3 params (declared by the kernel), 6 labels, 7 images (one binding: the
-// fused path needs the set in one storage binding).
+// fused path needs the set in one storage binding), 10 the dispatch marks.
 
 // The network is in the generated constants: FUSED_MEMBER_FLOATS (floats of one member's
 // parameters; member m's block starts at m·FUSED_MEMBER_FLOATS), FUSED_CLASSES (the output
@@ -34,6 +34,18 @@ struct FusedChunk {
 @group(0) @binding(0) var<uniform> chunk: FusedChunk;
 @group(1) @binding(6) var<storage, read> labels: array<u32>;
 @group(1) @binding(7) var<storage, read> images: array<u32>;
+// How many dispatches each member's workgroup has finished: the host clears the marks, then
+// checks after a run that every dispatch ran (a dropped command buffer is an error, not
+// weights silently left untrained). One workgroup per member per dispatch, and dispatches run
+// in queue order, so the count needs no atomics.
+@group(1) @binding(10) var<storage, read_write> marks: array<u32>;
+
+// Counts the dispatch as done, once every invocation is past its last barrier.
+fn mark_done(member: u32, lid: u32) {
+    if (lid == 0u) {
+        marks[member] = marks[member] + 1u;
+    }
+}
 
 // The tile: its samples' packed pixels (four u8 to a word, FUSED_WORDS words per image), labels,
 // and per row the activations of every layer after the input (FUSED_ACTS floats a row).

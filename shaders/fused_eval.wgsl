@@ -40,4 +40,5 @@ fn main(
         // The next tile reuses the tile's memory.
         workgroupBarrier();
     }
+    mark_done(member, lid);
 }

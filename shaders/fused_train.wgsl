@@ -182,4 +182,5 @@ fn main(
         storageBarrier();
         workgroupBarrier();
     }
+    mark_done(member, lid);
 }

@@ -87,6 +87,11 @@ pub trait Backend {
     fn kernel_timings(&self) -> Option<Vec<(String, f64)>> {
         None
     }
+
+    /// GPU dispatches recorded so far; `None` for the CPU.
+    fn dispatches(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The contract of [`Backend::train_batches`], checked the same way by every backend: a
@@ -142,6 +147,11 @@ pub trait Members {
 
     /// Replaces member `m`'s parameters and optimizer state.
     fn load_state(&mut self, m: usize, params: &Params, state: &OptimizerState) -> Result<()>;
+
+    /// GPU dispatches recorded so far; `None` for the CPU.
+    fn dispatches(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The checks every [`Members::train_batches`] makes first: one order, one set of constants
@@ -173,4 +183,73 @@ pub fn check_member_batches(
         check_batches(order, n_train, batch)?;
     }
     Ok(())
+}
+
+/// Members trained one after another, each on a [`Backend`] of its own: for networks the
+/// fused GPU kernels do not take (each member then runs the per-layer kernels as its solo run
+/// would).
+pub struct OneByOne(pub Vec<Box<dyn Backend>>);
+
+impl OneByOne {
+    fn member(&mut self, m: usize) -> Result<&mut Box<dyn Backend>> {
+        let count = self.0.len();
+        self.0
+            .get_mut(m)
+            .ok_or_else(|| Error::internal(format!("member {m} of {count}")))
+    }
+}
+
+impl Members for OneByOne {
+    fn describe(&self) -> String {
+        match self.0.first() {
+            Some(b) => format!("{} (one member after another)", b.describe()),
+            None => "no members".into(),
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    fn train_batches(
+        &mut self,
+        orders: &[&[u32]],
+        hypers: &[StepHyper],
+        active: &[bool],
+    ) -> Result<()> {
+        if orders.len() != self.0.len()
+            || hypers.len() != self.0.len()
+            || active.len() != self.0.len()
+        {
+            return Err(Error::internal(
+                "one order, step constants and flag per member",
+            ));
+        }
+        for (m, b) in self.0.iter_mut().enumerate() {
+            if active[m] {
+                b.train_batches(orders[m], &hypers[m])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, split: Split) -> Result<Vec<Evaluation>> {
+        self.0.iter_mut().map(|b| b.evaluate(split)).collect()
+    }
+
+    fn params(&mut self, m: usize) -> Result<Params> {
+        self.member(m)?.params()
+    }
+
+    fn optimizer_state(&mut self, m: usize) -> Result<OptimizerState> {
+        self.member(m)?.optimizer_state()
+    }
+
+    fn load_state(&mut self, m: usize, params: &Params, state: &OptimizerState) -> Result<()> {
+        self.member(m)?.load_state(params, state)
+    }
+
+    fn dispatches(&self) -> Option<u64> {
+        self.0.iter().map(|b| b.dispatches()).sum()
+    }
 }

@@ -103,15 +103,36 @@ impl Checkpoint {
         with_sorted_header(bytes)
     }
 
-    /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename).
+    /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename), after
+    /// reading its bytes back with the reader's own rules ([`Checkpoint::from_bytes`]: finite
+    /// weights and optimizer state, every configuration and progress number a finite f32, the
+    /// shapes) and comparing what they hold with what was meant to be saved. A checkpoint that
+    /// would not read back, or would read back as something else, is not written: the previous
+    /// file stays, and the error is a divergence (exit code 4), since only a run gone wrong
+    /// produces such state (an η grown to ∞, moments that overflowed).
     pub fn save(&self, path: &Path) -> Result<()> {
-        if !self.params.is_finite() {
-            return Err(Error::Diverged(format!(
-                "refusing to save {}: the parameters hold NaN or infinite values",
+        let bytes = self.to_bytes()?;
+        let refuse = |why: String| {
+            Error::Diverged(format!(
+                "refusing to save {}: {why}; the file keeps its previous content",
                 path.display()
-            )));
+            ))
+        };
+        match Self::from_bytes(&bytes, path) {
+            Err(Error::BadCheckpoint { message, .. }) => {
+                return Err(refuse(format!(
+                    "the checkpoint would not read back ({message})"
+                )))
+            }
+            Err(e) => return Err(e),
+            Ok(back) if back != *self => {
+                return Err(refuse(
+                    "the checkpoint would read back different from the training state".into(),
+                ))
+            }
+            Ok(_) => {}
         }
-        crate::fs::write_atomically(path, &self.to_bytes()?)
+        crate::fs::write_atomically(path, &bytes)
     }
 
     /// Reads and checks a checkpoint file.
@@ -227,10 +248,10 @@ impl Checkpoint {
         };
         let train = match (meta.get("train_config"), meta.get("progress")) {
             (Some(c), Some(p)) => {
-                let cfg: TrainConfig = serde_json::from_str(c)
-                    .map_err(|e| bad(format!("metadata \"train_config\": {e}")))?;
-                let progress: TrainingState = serde_json::from_str(p)
-                    .map_err(|e| bad(format!("metadata \"progress\": {e}")))?;
+                let cfg: TrainConfig =
+                    serde_json::from_str(c).map_err(|e| bad(json_error("train_config", &e)))?;
+                let progress: TrainingState =
+                    serde_json::from_str(p).map_err(|e| bad(json_error("progress", &e)))?;
                 if cfg.network.layers != network.layers {
                     return Err(bad("train_config's layers disagree with the tensors".into()));
                 }
@@ -361,4 +382,16 @@ fn with_sorted_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|e| Error::internal(format!("cannot serialise checkpoint metadata: {e}")))
+}
+
+/// The message for metadata `key` that does not parse: a number too large for its f32 (such
+/// as 1e300) is named as such, since that is what a fuzzer or a hand edit produces.
+fn json_error(key: &str, e: &serde_json::Error) -> String {
+    if e.to_string().contains("out of range") {
+        format!(
+            "metadata \"{key}\" holds a number that is not a finite f32 (η, λ, an optimizer or schedule constant): {e}"
+        )
+    } else {
+        format!("metadata \"{key}\": {e}")
+    }
 }

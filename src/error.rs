@@ -20,10 +20,19 @@ pub enum Error {
     /// A checkpoint that cannot be used.
     #[error("checkpoint {path}: {message}")]
     BadCheckpoint { path: PathBuf, message: String },
+    /// An output path that cannot be written, or must not be: `flag` names the option that gave
+    /// it (empty where none did). Checked before a run does its work.
+    #[error("{}{}: {message}", if flag.is_empty() { String::new() } else { format!("{flag} ") }, path.display())]
+    Output {
+        flag: String,
+        path: PathBuf,
+        message: String,
+    },
     /// A flag or configuration value out of its range, or values that do not fit together.
     #[error("{0}")]
     Config(String),
-    /// Training produced a NaN or infinite cost.
+    /// Training went wrong beyond repair: a NaN or infinite cost or weight, saturated weights,
+    /// accuracy collapsed to chance, or state that would not read back if saved.
     #[error("{0}")]
     Diverged(String),
     /// No GPU adapter, or one that cannot run what was asked.
@@ -60,6 +69,14 @@ impl Error {
         }
     }
 
+    pub fn output(flag: &str, path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Output {
+            flag: flag.to_string(),
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
     }
@@ -73,7 +90,10 @@ impl Error {
         match self {
             Error::Internal(_) => 1,
             Error::Config(_) => 2,
-            Error::Io { .. } | Error::BadData { .. } | Error::BadCheckpoint { .. } => 3,
+            Error::Io { .. }
+            | Error::Output { .. }
+            | Error::BadData { .. }
+            | Error::BadCheckpoint { .. } => 3,
             Error::Diverged(_) => 4,
             Error::Gpu(_) => 5,
             Error::SelftestFailed(_) => 6,
@@ -97,12 +117,13 @@ mod tests {
             Error::io("f", std::io::Error::other("x")),
             Error::bad_data("f", "x"),
             Error::bad_checkpoint("f", "x"),
+            Error::output("--save", "f", "x"),
             Error::Diverged("x".into()),
             Error::Gpu("x".into()),
             Error::SelftestFailed("x".into()),
         ];
         let codes: Vec<i32> = errors.iter().map(Error::exit_code).collect();
-        assert_eq!(codes, [1, 2, 3, 3, 3, 4, 5, 6]);
+        assert_eq!(codes, [1, 2, 3, 3, 3, 3, 4, 5, 6]);
         for code in codes {
             assert!(
                 crate::cli::EXIT_CODES

@@ -36,23 +36,92 @@ pub fn check(
     classes: usize,
     seed: u64,
 ) -> Vec<LayerError> {
+    check_with_progress(inputs, labels, hidden, classes, seed, &mut |_| {})
+}
+
+/// The output/cost pairs a check covers.
+const PAIRS: usize = 4;
+
+/// [`check`], calling `progress` with the number of parameters checked so far (of
+/// [`parameters_checked`] in all) after each one.
+pub fn check_with_progress(
+    inputs: &[Vec<f64>],
+    labels: &[u8],
+    hidden: &[usize],
+    classes: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(usize),
+) -> Vec<LayerError> {
+    let sizes = layer_sizes(inputs, hidden, classes);
+    let mut rows = Vec::new();
+    let mut done = 0;
+    for output in [Output::Sigmoid, Output::Softmax] {
+        for cost_kind in [Cost::Quadratic, Cost::CrossEntropy] {
+            let net = network(&sizes, output, cost_kind);
+            let mut step = || {
+                done += 1;
+                progress(done);
+            };
+            rows.extend(check_one(
+                &net,
+                &Params::init(&net, seed),
+                inputs,
+                labels,
+                &mut step,
+            ));
+        }
+    }
+    rows
+}
+
+fn layer_sizes(inputs: &[Vec<f64>], hidden: &[usize], classes: usize) -> Vec<usize> {
     let width = inputs.first().map_or(0, Vec::len);
     let mut sizes = vec![width];
     sizes.extend_from_slice(hidden);
     sizes.push(classes);
-    let mut rows = Vec::new();
-    for output in [Output::Sigmoid, Output::Softmax] {
-        for cost_kind in [Cost::Quadratic, Cost::CrossEntropy] {
-            let net = NetworkConfig {
-                layers: sizes.clone(),
-                output,
-                cost: cost_kind,
-                init: Init::Scaled,
-            };
-            rows.extend(check_one(&net, &Params::init(&net, seed), inputs, labels));
-        }
+    sizes
+}
+
+fn network(sizes: &[usize], output: Output, cost: Cost) -> NetworkConfig {
+    NetworkConfig {
+        layers: sizes.to_vec(),
+        output,
+        cost,
+        init: Init::Scaled,
     }
-    rows
+}
+
+/// How many parameters a check perturbs, over all output/cost pairs: each costs two
+/// evaluations of the summed cost over the samples.
+pub fn parameters_checked(width: usize, hidden: &[usize], classes: usize) -> usize {
+    let mut sizes = vec![width];
+    sizes.extend_from_slice(hidden);
+    sizes.push(classes);
+    PAIRS * network(&sizes, Output::Sigmoid, Cost::Quadratic).parameter_count()
+}
+
+/// Seconds one evaluation of the summed cost takes for this check's network on these samples
+/// (the fastest of three), to estimate how long the whole check takes.
+pub fn seconds_per_cost(
+    inputs: &[Vec<f64>],
+    labels: &[u8],
+    hidden: &[usize],
+    classes: usize,
+    seed: u64,
+) -> f64 {
+    let net = network(
+        &layer_sizes(inputs, hidden, classes),
+        Output::Sigmoid,
+        Cost::Quadratic,
+    );
+    let (p, mut ws) = Params64::with_inputs(&net, &Params::init(&net, seed), inputs);
+    (0..3)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            total_cost(&net, &p, &mut ws, labels);
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// A network's parameters in f64, for the finite differences: W (row-major, `outputs ×
@@ -134,19 +203,33 @@ fn total_cost(net: &NetworkConfig, p: &Params64, ws: &mut Workspace<f64>, labels
         .sum()
 }
 
+impl Params64 {
+    /// The parameters in f64 and a workspace holding `inputs` (rows of pixel/255).
+    fn with_inputs(
+        net: &NetworkConfig,
+        params: &Params,
+        inputs: &[Vec<f64>],
+    ) -> (Params64, Workspace<f64>) {
+        let m = inputs.len();
+        let p = Params64::from_params(params);
+        let mut ws = Workspace::<f64>::new(&net.layers, m);
+        let input = ws.input_mut(m);
+        for (row, x) in input.chunks_exact_mut(net.layers[0]).zip(inputs) {
+            row.copy_from_slice(x);
+        }
+        (p, ws)
+    }
+}
+
 fn check_one(
     net: &NetworkConfig,
     params: &Params,
     inputs: &[Vec<f64>],
     labels: &[u8],
+    step: &mut dyn FnMut(),
 ) -> Vec<LayerError> {
     let m = labels.len();
-    let mut p = Params64::from_params(params);
-    let mut ws = Workspace::<f64>::new(&net.layers, m);
-    let input = ws.input_mut(m);
-    for (row, x) in input.chunks_exact_mut(net.layers[0]).zip(inputs) {
-        row.copy_from_slice(x);
-    }
+    let (mut p, mut ws) = Params64::with_inputs(net, params, inputs);
     let mut grads = Gradients::<f64>::zeros(&net.layers);
     {
         let refs = p.refs(&net.layers);
@@ -154,7 +237,9 @@ fn check_one(
         backward(&refs, net.output, net.cost, labels, &mut ws, &mut grads, 1);
     }
     let mut numeric = |is_weight: bool, l: usize, i: usize, p: &mut Params64| {
-        central_difference(p, is_weight, l, i, |p| total_cost(net, p, &mut ws, labels))
+        let d = central_difference(p, is_weight, l, i, |p| total_cost(net, p, &mut ws, labels));
+        step();
+        d
     };
     let mut out = Vec::new();
     for l in 0..net.layers.len() - 1 {

@@ -4,7 +4,8 @@
 //! The flow: `data` reads IDX files into [`data::Splits`]; `config` says what to train;
 //! `train` runs the epoch loop and drives a [`backend::Backend`], either the CPU reference
 //! (`cpu`) or the GPU (`gpu`); `model` holds the parameters and `checkpoint` stores them as
-//! safetensors, written through `fs`. `cli` and `commands` are the command line on top.
+//! safetensors, written through `fs` (one writer for every output; `outputs` checks what a
+//! command will write before it starts). `cli` and `commands` are the command line on top.
 
 pub mod backend;
 pub mod checkpoint;
@@ -23,6 +24,7 @@ pub mod fs;
 pub mod gpu;
 pub mod gradcheck;
 pub mod model;
+pub mod outputs;
 pub mod plot;
 pub mod predict;
 pub mod progress;

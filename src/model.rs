@@ -130,6 +130,14 @@ impl Params {
             .all(|l| l.weight.iter().chain(l.bias.iter()).all(|v| v.is_finite()))
     }
 
+    /// The largest |weight| or |bias| (NaN counts as nothing: check [`Params::is_finite`]).
+    pub fn max_abs(&self) -> f32 {
+        self.layers
+            .iter()
+            .flat_map(|l| l.weight.iter().chain(&l.bias))
+            .fold(0.0f32, |m, v| m.max(v.abs()))
+    }
+
     /// The largest |ΔW| and |Δb| per layer between two parameter sets of the same shape.
     pub fn max_abs_diff(&self, other: &Params) -> Vec<(f32, f32)> {
         self.layers

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use std::path::Path;
 
 /// One line of a `--metrics` file: the fields a chart uses (others are ignored).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct MetricsLine {
     pub epoch: usize,
     #[serde(default)]
@@ -41,11 +41,81 @@ impl From<&EpochReport> for MetricsLine {
     }
 }
 
-/// A run to draw: its legend name and its epochs.
+/// A run to draw: its legend name and its epochs; for a sweep the members' median per epoch,
+/// with the band from their lowest to their highest value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
     pub label: String,
     pub lines: Vec<MetricsLine>,
+    /// (lowest, highest) per epoch over the members of a sweep.
+    pub band: Option<(Vec<MetricsLine>, Vec<MetricsLine>)>,
+}
+
+impl Run {
+    pub fn new(label: String, lines: Vec<MetricsLine>) -> Self {
+        Run {
+            label,
+            lines,
+            band: None,
+        }
+    }
+
+    /// A sweep's members as one run: per epoch, each value's median over the members that
+    /// measured it, and the band from its lowest to its highest.
+    pub fn sweep(label: String, members: &[Vec<MetricsLine>]) -> Self {
+        let epochs = members
+            .iter()
+            .flat_map(|m| m.iter().map(|l| l.epoch))
+            .max()
+            .unwrap_or(0);
+        let (mut mid, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new());
+        type Field = fn(&mut MetricsLine) -> &mut Option<f64>;
+        let fields: [Field; 6] = [
+            |l| &mut l.train_cost,
+            |l| &mut l.train_accuracy,
+            |l| &mut l.validation_cost,
+            |l| &mut l.validation_accuracy,
+            |l| &mut l.test_cost,
+            |l| &mut l.test_accuracy,
+        ];
+        for epoch in 1..=epochs {
+            let at: Vec<MetricsLine> = members
+                .iter()
+                .filter_map(|m| m.iter().find(|l| l.epoch == epoch).cloned())
+                .collect();
+            if at.is_empty() {
+                continue;
+            }
+            let empty = MetricsLine {
+                epoch,
+                ..MetricsLine::default()
+            };
+            let (mut a, mut b, mut c) = (empty.clone(), empty.clone(), empty);
+            for f in fields {
+                let mut values: Vec<f64> = at.iter().filter_map(|l| *f(&mut l.clone())).collect();
+                values.sort_by(f64::total_cmp);
+                if let (Some(&min), Some(&max)) = (values.first(), values.last()) {
+                    let n = values.len();
+                    let median = if n % 2 == 1 {
+                        values[n / 2]
+                    } else {
+                        0.5 * (values[n / 2 - 1] + values[n / 2])
+                    };
+                    *f(&mut a) = Some(median);
+                    *f(&mut b) = Some(min);
+                    *f(&mut c) = Some(max);
+                }
+            }
+            mid.push(a);
+            lo.push(b);
+            hi.push(c);
+        }
+        Run {
+            label,
+            lines: mid,
+            band: Some((lo, hi)),
+        }
+    }
 }
 
 /// The default picture size in pixels.
@@ -183,10 +253,25 @@ where
             .filter(|(_, v)| v.is_finite())
             .collect()
     };
-    let all: Vec<(f64, f64)> = runs
+    let band_points = |lines: &[MetricsLine], set: Set| -> Vec<(f64, f64)> {
+        lines
+            .iter()
+            .filter_map(|l| value(set, l).map(|v| (l.epoch as f64, v)))
+            .filter(|(_, v)| v.is_finite())
+            .collect()
+    };
+    let mut all: Vec<(f64, f64)> = runs
         .iter()
         .flat_map(|r| Set::ALL.iter().flat_map(move |&s| points(r, s)))
         .collect();
+    for run in runs {
+        if let Some((lo, hi)) = &run.band {
+            for set in Set::ALL {
+                all.extend(band_points(lo, set));
+                all.extend(band_points(hi, set));
+            }
+        }
+    }
     let max_epoch = all.iter().map(|p| p.0).fold(1.0, f64::max);
     let (lo, hi) = all
         .iter()
@@ -230,13 +315,24 @@ where
     for (i, run) in runs.iter().enumerate() {
         let (r, g, b) = run_color(i);
         let color = RGBColor(r, g, b);
+        if let Some((lo, hi)) = &run.band {
+            for set in Set::ALL {
+                let mut outline = band_points(lo, set);
+                let mut top = band_points(hi, set);
+                top.reverse();
+                outline.extend(top);
+                if outline.len() > 2 {
+                    chart.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.18))))?;
+                }
+            }
+        }
         for set in Set::ALL {
             let p = points(run, set);
             if p.is_empty() {
                 continue;
             }
             any = true;
-            let label = if runs.len() == 1 {
+            let label = if runs.len() == 1 && run.band.is_none() {
                 set.name().to_string()
             } else {
                 format!("{}: {}", run.label, set.name())

@@ -1,6 +1,7 @@
 //! `gpu-mlp download` against a real HTTP server that the test runs on 127.0.0.1, serving the
-//! shipped MNIST files: good copies (with Range support), corrupt copies, 404s, and transfers
-//! cut off halfway. Nothing here reaches beyond the loopback interface: every run passes
+//! shipped MNIST files: good copies (with Range support), corrupt copies, 404s, transfers cut
+//! off halfway, and the bounds: a server that floods (the file then tens of megabytes more, or
+//! announcing 400 MB), and one that trickles (a few bytes at a time, each read kept alive). Nothing here reaches beyond the loopback interface: every run passes
 //! --only-mirrors.
 
 use std::io::{BufRead, BufReader, Write};
@@ -22,15 +23,19 @@ fn shipped(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// One request the server saw: the path and the Range header, if any.
+/// One request the server saw: the path, the Range header, if any, and the body bytes the
+/// server managed to send.
 #[derive(Clone, Debug)]
 struct Seen {
     path: String,
     range: Option<u64>,
+    sent: u64,
 }
 
 /// A one-connection-at-a-time HTTP/1.1 server on an ephemeral loopback port. Paths are
-/// /MODE/FILE with MODE one of good, corrupt, missing, truncate. It serves until the test
+/// /MODE/FILE with MODE one of good, corrupt, missing, truncate, flood (the file, then up to
+/// 64 MiB of zeros, no length), huge (the same, announced as 400,000,000 bytes) and trickle
+/// (the t10k label file 64 bytes every 50 ms; the others as good). It serves until the test
 /// process ends (the thread is detached; it only ever accepts loopback connections).
 struct Server {
     base: String,
@@ -80,10 +85,15 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
         .nth(1)
         .unwrap_or("")
         .to_string();
-    log.lock().unwrap().push(Seen {
-        path: path.clone(),
-        range,
-    });
+    let index = {
+        let mut log = log.lock().unwrap();
+        log.push(Seen {
+            path: path.clone(),
+            range,
+            sent: 0,
+        });
+        log.len() - 1
+    };
     let mut out = stream;
     let (mode, name) = path
         .trim_start_matches('/')
@@ -107,6 +117,36 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
         _ => {}
     }
     let total = body.len();
+    let count = |n: usize| log.lock().unwrap()[index].sent += n as u64;
+    if mode == "flood" || mode == "huge" {
+        let length = if mode == "huge" {
+            "Content-Length: 400000000\r\n"
+        } else {
+            ""
+        };
+        write!(out, "HTTP/1.1 200 OK\r\n{length}Connection: close\r\n\r\n")?;
+        out.write_all(&body)?;
+        count(total);
+        let zeros = vec![0u8; 64 * 1024];
+        for _ in 0..1024 {
+            out.write_all(&zeros)?;
+            count(zeros.len());
+        }
+        return Ok(());
+    }
+    if mode == "trickle" && name.starts_with("t10k-labels") {
+        write!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n"
+        )?;
+        for piece in body.chunks(64) {
+            out.write_all(piece)?;
+            out.flush()?;
+            count(piece.len());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        return Ok(());
+    }
     match range {
         Some(from) if (from as usize) < total && mode != "corrupt" => {
             let rest = &body[from as usize..];
@@ -135,16 +175,16 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
 }
 
 fn download(dir: &Path, mirrors: &[String]) -> Output {
+    download_within(dir, mirrors, 10)
+}
+
+/// `download` with `--timeout` of `timeout` seconds.
+fn download_within(dir: &Path, mirrors: &[String], timeout: u64) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gpu-mlp"));
-    cmd.args([
-        "download",
-        "mnist",
-        "--only-mirrors",
-        "--timeout",
-        "10",
-        "--dir",
-    ])
-    .arg(dir);
+    cmd.args(["download", "mnist", "--only-mirrors", "--timeout"])
+        .arg(timeout.to_string())
+        .arg("--dir")
+        .arg(dir);
     for m in mirrors {
         cmd.args(["--mirror", m]);
     }
@@ -304,4 +344,98 @@ fn no_good_mirror_is_an_error_that_leaves_nothing_behind() {
         "{stderr}"
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// A server that sends more than the file — the file and then 64 MiB more without a length, or
+/// a length of 400 MB — is cut off: the announced length is refused before the body is read,
+/// the flood is stopped right after the gzip stream ends (the server gets to send the file and
+/// at most what the sockets buffer), the partial copy is deleted, and the next mirror's good
+/// copy is installed.
+#[test]
+fn a_server_sending_more_than_the_file_is_cut_off() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = download(
+        dir.path(),
+        &[server.url("huge"), server.url("flood"), server.url("good")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_files_are_the_shipped_ones(dir.path());
+    assert_eq!(
+        stderr.matches("announces 400000000 bytes").count(),
+        4,
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("after the end of the gzip stream").count(),
+        4,
+        "{stderr}"
+    );
+    for seen in server
+        .seen()
+        .iter()
+        .filter(|s| s.path.starts_with("/flood/"))
+    {
+        let name = seen.path.trim_start_matches("/flood/");
+        let size = std::fs::metadata(shipped(name)).unwrap().len();
+        assert!(
+            seen.sent <= size + 16 * 1024 * 1024,
+            "{name}: the server sent {} bytes for a {size}-byte file",
+            seen.sent
+        );
+    }
+}
+
+/// A server that keeps every read alive but delivers a file at 1.3 KB/s is given up at the
+/// file's deadline (--timeout 1 s plus 1 s per 16 KiB: 1.3 s for the 4,542-byte t10k labels,
+/// which the trickle would take 3.6 s to send), and the next mirror used.
+#[test]
+fn a_trickling_server_is_given_up_at_the_deadline() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    let out = download_within(dir.path(), &[server.url("trickle"), server.url("good")], 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_files_are_the_shipped_ones(dir.path());
+    assert_eq!(stderr.matches("too slow").count(), 1, "{stderr}");
+    let trickled = server
+        .seen()
+        .into_iter()
+        .find(|s| s.path == "/trickle/t10k-labels-idx1-ubyte.gz")
+        .unwrap();
+    assert!(
+        trickled.sent < 4542,
+        "the whole trickle was taken: {trickled:?}"
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+/// A target that is a fifo is refused before anything is fetched, without blocking.
+#[test]
+fn a_target_that_is_not_a_regular_file_is_refused() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join(FILES[2]);
+    if !Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("note: mkfifo failed; skipped");
+        return;
+    }
+    let out = download(dir.path(), &[server.url("good")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("--dir") && stderr.contains("fifo"),
+        "{stderr}"
+    );
+    assert!(server.seen().is_empty(), "fetched before checking");
 }

@@ -20,10 +20,40 @@ Exit codes:
   0  success
   1  unexpected internal error
   2  bad flag or configuration (the message names the flag)
-  3  unreadable or malformed file (data set, checkpoint, output path)
-  4  training diverged (NaN or infinite cost); nothing was saved over a good checkpoint
+  3  unreadable or malformed file (data set, checkpoint), or an output path that cannot or
+     must not be written (not a regular file, missing directory, held by another run)
+  4  training diverged (NaN or infinite values, saturated weights, accuracy collapsed to
+     chance) or its state would not read back; nothing was saved over the last good checkpoint
   5  GPU problem (no adapter for the backend asked for, device limits, device lost, a hang)
   6  selftest: the GPU computed a result the CPU reference does not accept (see its FAIL lines)";
+
+/// A command-line error of clap's (an unknown flag, a bad value, a missing argument) as one line,
+/// like every other error: its message and tips joined, without the usage block (the usage is
+/// for `--help`). `None` for `--help` and `--version`, which are not errors.
+pub fn one_line_usage_error(e: &clap::Error) -> Option<String> {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        return None;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return Some("no subcommand given (see --help for the list)".to_string());
+    }
+    let text = e.render().to_string();
+    let mut line = String::new();
+    for part in text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+    {
+        if !line.is_empty() {
+            line += if line.ends_with(':') { " " } else { "; " };
+        }
+        line += part;
+    }
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    Some(format!("{line} (see --help)"))
+}
 
 /// gpu-mlp: train multilayer perceptrons with backpropagation on the GPU (wgpu + WGSL) or the
 /// CPU reference, on MNIST-format data.
@@ -65,6 +95,9 @@ pub enum Command {
     Predict(PredictArgs),
     /// Download a data set's four IDX files from its public mirrors, checking their MD5s.
     Download(DownloadArgs),
+    /// Merge the results of a sweep's shards (their directories or results files) into the
+    /// table one unsharded run prints.
+    SweepReport(SweepReportArgs),
     /// Write a saved model in another format (ONNX).
     Export(ExportArgs),
     /// Print a shell completion script (e.g. `gpu-mlp completions bash > ~/.local/share/bash-completion/completions/gpu-mlp`).

@@ -98,8 +98,9 @@ pub struct SelftestArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PlotArgs {
-    /// Metrics files written by `train --metrics` (JSON Lines); several are drawn together.
-    #[arg(required = true, value_name = "METRICS.jsonl")]
+    /// Metrics files written by `train --metrics` (JSON Lines), or a sweep's metrics directory
+    /// (its members' median and range); several are drawn together.
+    #[arg(required = true, value_name = "METRICS.jsonl|DIR")]
     pub metrics: Vec<PathBuf>,
     /// The PNG to write.
     #[arg(short, long, value_name = "PATH.png")]
@@ -166,7 +167,9 @@ pub struct DownloadArgs {
     /// Use only the --mirror URLs, not the data set's public mirrors.
     #[arg(long, requires = "mirror")]
     pub only_mirrors: bool,
-    /// Seconds without progress before a transfer counts as broken.
+    /// Seconds without progress before a transfer counts as broken; also bounds each file's
+    /// time on a mirror: this many seconds plus 1 s per 16 KiB of the file (a mirror slower
+    /// than that on average is given up).
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,
 }
@@ -187,4 +190,15 @@ pub struct CompletionsArgs {
     /// The shell to write the completion script for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SweepReportArgs {
+    /// Sweep directories (`--save DIR` or `--metrics DIR` of each shard) or results files
+    /// (sweep-results*.json) to merge.
+    #[arg(required = true, value_name = "DIR|FILE")]
+    pub paths: Vec<PathBuf>,
+    /// Print the merged report as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -2,7 +2,7 @@
 //! hyper-parameters ([`HyperArgs`], resolved on top of a preset or a resumed run's
 //! configuration), and what a training run writes.
 
-use super::values::{LayerList, SeedList, Typed};
+use super::values::{LayerList, SeedList, Shard, Typed};
 use super::{DataArgs, DeviceArgs};
 use crate::config::{
     BenchConfig, Cost, Init, Monitor, OptimizerKind, Output, Preset, Schedule, TrainConfig,
@@ -54,10 +54,14 @@ pub struct HyperArgs {
     #[arg(long, value_enum)]
     pub init: Option<Init>,
     /// Learning rate η; a comma list makes a sweep [default: 3.0 (nielsen), 0.5 (network2)].
+    /// With --lambda it must keep the first update within f32 (largest value F = 3.4e38), or
+    /// the run could only save state that does not read back: with n training images and w the
+    /// largest initial |weight|, w + η·(1 + λw/n) < F for sgd and momentum.
     #[arg(long, value_delimiter = ',', value_name = "ETA[,ETA...]")]
     pub eta: Option<Vec<Typed<f32>>>,
     /// L2 regularisation λ; weights decay by 1 − ηλ/n; a comma list makes a sweep [default: 0
-    /// (nielsen), 5.0 (network2)].
+    /// (nielsen), 5.0 (network2)]. Bounded as --eta says; for adam (1 + λw/n)² < F, since its
+    /// second moment squares the gradient.
     #[arg(long, value_delimiter = ',', value_name = "LAMBDA[,...]")]
     pub lambda: Option<Vec<Typed<f32>>>,
     /// Mini-batch size: 1 is online learning, the training-set size is full-batch gradient
@@ -97,7 +101,8 @@ pub struct HyperArgs {
     /// Step schedule: epochs between decays [default: 10].
     #[arg(long)]
     pub step_every: Option<usize>,
-    /// Step schedule: factor applied to η [default: 0.5].
+    /// Step schedule: factor applied to η [default: 0.5]. A factor above 1 must not take η
+    /// past f32's largest value within --epochs.
     #[arg(long)]
     pub decay: Option<f32>,
     /// Plateau schedule: epochs without a better validation accuracy before dividing η
@@ -127,17 +132,33 @@ pub struct HyperArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub hyper: HyperArgs,
-    /// Write one JSON object per epoch (JSON Lines) to PATH.
+    /// Write one JSON object per epoch (JSON Lines) to PATH; for a sweep, a directory with one
+    /// file per member, named by its flags.
     #[arg(long, value_name = "PATH")]
     pub metrics: Option<PathBuf>,
-    /// Save the trained model (safetensors) to PATH, atomically.
+    /// Save the trained model (safetensors) to PATH, atomically; for a sweep, a directory
+    /// that gets every member's checkpoint (named by its flags) and the sweep's record.
     #[arg(long, value_name = "PATH")]
     pub save: Option<PathBuf>,
-    /// Also write the --save checkpoint every N epochs, so a killed run can resume.
-    #[arg(long, value_name = "N", requires = "save")]
+    /// Also keep the best model by validation accuracy (of the run, or of every member of a
+    /// sweep) in PATH, written whenever it improves.
+    #[arg(long, value_name = "PATH")]
+    pub save_best: Option<PathBuf>,
+    /// The most members a sweep may have (the product of the lists' lengths).
+    #[arg(long, value_name = "N", default_value_t = crate::sweep::plan::DEFAULT_MAX_MEMBERS)]
+    pub max_members: usize,
+    /// Train only shard I of N of a sweep: members I, I+N, I+2N, … (I from 0), so that a
+    /// scheduler (a Slurm array, GNU parallel) spreads the sweep; `gpu-mlp sweep-report`
+    /// merges the shards' results.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// Also write the --save checkpoint every N epochs, so a killed run can resume (a sweep
+    /// resumed with --resume DIR keeps writing into DIR).
+    #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<usize>,
     /// Continue the run saved in this checkpoint (its configuration, optimizer state and
-    /// schedule; flags given override). --epochs is the total, counting the epochs already run.
+    /// schedule; flags given override), or the sweep saved in this directory. --epochs is the
+    /// total, counting the epochs already run.
     #[arg(long, value_name = "PATH")]
     pub resume: Option<PathBuf>,
     /// Print only the final summary (no progress bar, no line per epoch).
@@ -240,6 +261,11 @@ impl HyperArgs {
                 Schedule::Constant
             }
             ScheduleChoice::Step => {
+                if plateau_given {
+                    return Err(Error::config(
+                        "--patience/--divisor/--max-divisions need --schedule plateau, not step",
+                    ));
+                }
                 let (every, factor) = match c.schedule {
                     Schedule::Step { every, factor } => (every, factor),
                     _ => (10, 0.5),
@@ -250,6 +276,11 @@ impl HyperArgs {
                 }
             }
             ScheduleChoice::Plateau => {
+                if step_given {
+                    return Err(Error::config(
+                        "--step-every/--decay need --schedule step, not plateau",
+                    ));
+                }
                 let (p, d, m) = match c.schedule {
                     Schedule::Plateau {
                         patience,
@@ -323,6 +354,10 @@ pub struct BenchArgs {
     /// Timed epochs per configuration (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Train this many members of each configuration together (seeds 1..=N), as a sweep does,
+    /// and report seconds per epoch of them all and per member-epoch.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub members: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

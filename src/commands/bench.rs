@@ -22,9 +22,30 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if !args.json {
         println!("{}", super::adapter_line(&args.device)?);
     }
+    if args.members == 0 || args.members > 1024 {
+        return Err(Error::config(format!(
+            "--members must be in 1..=1024, found {}",
+            args.members
+        )));
+    }
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     let n = splits.train.len();
+    let processor = crate::cpu::isa::processor_model().unwrap_or_else(|| "unknown".into());
+    let isa = crate::cpu::isa::Isa::detected().name();
+    if !args.json {
+        // What the CPU path's kernels run on; a GPU backend's line below names its adapter.
+        println!("processor: {processor}; CPU kernels: {isa}");
+    }
     let mut results = Vec::new();
+    if args.members > 1 {
+        for &config in &args.configs {
+            results.push(members(args, config, &splits)?);
+        }
+        if args.json {
+            println!("{}", serde_json::Value::Array(results));
+        }
+        return Ok(());
+    }
     for &config in &args.configs {
         let cfg = config.config();
         cfg.network.validate(splits.inputs(), splits.classes)?;
@@ -80,6 +101,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             );
         }
         let kernels = backend.kernel_timings();
+        let dispatches = backend.dispatches().map(|d| d / args.runs as u64);
+        if let (Some(d), false) = (dispatches, args.json) {
+            println!("    {d} dispatches per epoch");
+        }
         if let (Some(k), false) = (&kernels, args.json) {
             for (name, secs) in k {
                 println!("    {name:<28} {:>10.1} µs per call", secs * 1e6);
@@ -90,9 +115,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             "layers": cfg.network.layers,
             "batch_size": cfg.batch_size,
             "backend": backend.describe(),
+            "processor": processor,
+            "cpu_kernels": isa,
             "train_images": n,
             "seconds_per_epoch": median,
             "runs": times,
+            "dispatches_per_epoch": dispatches,
             "kernel_seconds_per_call": kernels.map(|k| k.into_iter().collect::<std::collections::BTreeMap<_, _>>()),
         }));
     }
@@ -100,4 +128,78 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         println!("{}", serde_json::Value::Array(results));
     }
     Ok(())
+}
+
+/// `--members N`: N members of `config` (seeds from the configuration's), trained together as a
+/// sweep's group is, for `--runs` epochs.
+fn members(
+    args: &BenchArgs,
+    config: crate::config::BenchConfig,
+    splits: &Arc<crate::data::Splits>,
+) -> Result<serde_json::Value> {
+    let n = splits.train.len();
+    let cfg = config.config();
+    cfg.network.validate(splits.inputs(), splits.classes)?;
+    cfg.validate(n)?;
+    let seeds: Vec<u64> = (0..args.members as u64).map(|m| cfg.seed + m).collect();
+    let ctx = super::gpu_context(args.device.backend, args.device.adapter.as_deref())?;
+    let mut backend = super::make_members(
+        &args.device,
+        ctx.as_ref(),
+        &cfg.network,
+        seeds
+            .iter()
+            .map(|&s| Params::init(&cfg.network, s))
+            .collect(),
+        cfg.optimizer.kind,
+        splits.clone(),
+        cfg.batch_size,
+    )?;
+    let hypers = vec![cfg.step_hyper(cfg.eta, n); seeds.len()];
+    let active = vec![true; seeds.len()];
+    let mut times = Vec::with_capacity(args.runs);
+    for run in 0..args.runs {
+        let orders: Vec<Vec<u32>> = seeds.iter().map(|&s| epoch_order(n, s, run)).collect();
+        let refs: Vec<&[u32]> = orders.iter().map(Vec::as_slice).collect();
+        let t = Instant::now();
+        backend.train_batches(&refs, &hypers, &active)?;
+        // A readback makes sure the device finished the epoch before the clock stops.
+        let params = backend.params(0)?;
+        times.push(t.elapsed().as_secs_f64());
+        if !params.is_finite() {
+            return Err(Error::Diverged(format!("bench {} diverged", config.name())));
+        }
+    }
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let per_member = median / seeds.len() as f64;
+    let dispatches = backend.dispatches().map(|d| d / args.runs as u64);
+    if !args.json {
+        println!(
+            "{:<9} {:<18} batch {:>3}: {} members, median {:.3} s/epoch, {:.3} s per member-epoch over {} epochs of {n} images ({}){} [runs: {}]",
+            config.name(),
+            cfg.network.layers_string(),
+            cfg.batch_size,
+            seeds.len(),
+            median,
+            per_member,
+            args.runs,
+            backend.describe(),
+            dispatches.map_or(String::new(), |d| format!(", {d} dispatches per epoch")),
+            times.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(json!({
+        "config": config.name(),
+        "layers": cfg.network.layers,
+        "batch_size": cfg.batch_size,
+        "members": seeds.len(),
+        "backend": backend.describe(),
+        "train_images": n,
+        "seconds_per_epoch": median,
+        "seconds_per_member_epoch": per_member,
+        "runs": times,
+        "dispatches_per_epoch": dispatches,
+    }))
 }

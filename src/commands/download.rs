@@ -4,6 +4,7 @@
 use crate::cli::{DownloadArgs, DownloadSet};
 use crate::download::{self, Downloader, Event, Fetched, FASHION_MNIST, MNIST};
 use crate::error::{Error, Result};
+use crate::outputs::Outputs;
 use std::time::Duration;
 
 pub fn run(args: &DownloadArgs) -> Result<()> {
@@ -27,7 +28,13 @@ pub fn run(args: &DownloadArgs) -> Result<()> {
         .dir
         .clone()
         .unwrap_or_else(|| download::default_dir(catalogue));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    // The directory and its four files checked, and locked against a second download into
+    // them, before anything is fetched.
+    let mut outputs = Outputs::new().fills_dir("--dir", Some(&dir));
+    for file in &catalogue.files {
+        outputs = outputs.writes("--dir", Some(&dir.join(file.name)));
+    }
+    let _held = outputs.check()?.lock()?;
     let mirrors = if args.only_mirrors {
         args.mirror.clone()
     } else {

@@ -1,9 +1,10 @@
 //! `gpu-mlp eval`: a saved model's accuracy on a split, with per-class counts.
 
 use super::make_backend;
+use crate::backend::Split;
 use crate::checkpoint::Checkpoint;
 use crate::cli::EvalArgs;
-use crate::config::OptimizerKind;
+use crate::config::{OptimizerKind, ShapeFrom};
 use crate::data;
 use crate::error::{Error, Result};
 use crate::evaluation::{error_indices, Confusion};
@@ -15,9 +16,28 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     if args.errors_max == 0 {
         return Err(Error::config("--errors-max must be at least 1"));
     }
+    crate::outputs::Outputs::new()
+        .reads("--model", Some(&args.model))
+        .writes("--errors", args.errors.as_deref())
+        .check()?;
     let ck = Checkpoint::load(&args.model)?;
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
-    ck.network.validate(splits.inputs(), splits.classes)?;
+    ck.network.validate_from(
+        splits.inputs(),
+        splits.classes,
+        ShapeFrom::Checkpoint(&args.model),
+    )?;
+    if splits.get(args.split).is_empty() {
+        let flag = match args.split {
+            Split::Train => "--train-size",
+            Split::Validation => "--validation-size",
+            Split::Test => "--test-size",
+        };
+        return Err(Error::config(format!(
+            "--split {} has no images ({flag} is 0); there is nothing to evaluate",
+            args.split.name()
+        )));
+    }
     let mut backend = make_backend(
         &args.device,
         &ck.network,

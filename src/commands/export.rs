@@ -5,6 +5,10 @@ use crate::cli::ExportArgs;
 use crate::error::Result;
 
 pub fn run(args: &ExportArgs) -> Result<()> {
+    crate::outputs::Outputs::new()
+        .reads("--model", Some(&args.model))
+        .writes("--onnx", Some(&args.onnx))
+        .check()?;
     let ck = Checkpoint::load(&args.model)?;
     crate::export::onnx::write(&ck, &args.onnx)?;
     println!(

@@ -15,6 +15,8 @@ mod plot;
 mod predict;
 mod selftest;
 mod show_weights;
+mod sweep;
+mod sweep_report;
 mod train;
 
 use crate::backend::Backend;
@@ -44,6 +46,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(a) => predict::run(&a),
         Command::Download(a) => download::run(&a),
         Command::Export(a) => export::run(&a),
+        Command::SweepReport(a) => sweep_report::run(&a),
         Command::Completions(a) => completions::run(&a),
     }
 }
@@ -158,6 +161,49 @@ pub fn adapter_line(device: &DeviceArgs) -> Result<String> {
         },
         Some(api) => GpuContext::new(api, adapter)?.info().line(),
     })
+}
+
+/// The members of one sweep group (one shape and batch size), each starting from its
+/// `params`, on the device `ctx` opened for the sweep or the CPU: the fused kernels train them
+/// together where the network fits, the per-layer ones one after another where it does not,
+/// and on the CPU one member per thread.
+pub fn make_members(
+    device: &DeviceArgs,
+    ctx: Option<&GpuContext>,
+    net: &NetworkConfig,
+    params: Vec<Params>,
+    optimizer: OptimizerKind,
+    data: Arc<Splits>,
+    batch_size: usize,
+) -> Result<Box<dyn crate::backend::Members>> {
+    match ctx {
+        Some(ctx) => match gpu_kernels(device, ctx, net, batch_size, &data)? {
+            Some(shape) => Ok(Box::new(crate::gpu::FusedBackend::new(
+                ctx, net, shape, &params, optimizer, &data,
+            )?)),
+            None => {
+                let members = params
+                    .into_iter()
+                    .map(|p| {
+                        GpuBackend::new(ctx, net, p, optimizer, &data)
+                            .map(|b| Box::new(b) as Box<dyn Backend>)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Box::new(crate::backend::OneByOne(members)))
+            }
+        },
+        None => {
+            let threads = threads(device.threads)?;
+            let n_train = data.train.len();
+            let members = params
+                .into_iter()
+                .map(|p| CpuBackend::new(net, p, optimizer, data.clone(), batch_size, 1))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Box::new(crate::cpu::members::CpuMembers::new(
+                members, threads, n_train,
+            )))
+        }
+    }
 }
 
 /// Builds the backend asked for, with `params` and a fresh optimizer state.

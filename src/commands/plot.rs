@@ -1,5 +1,6 @@
 //! `gpu-mlp plot`: cost and accuracy per epoch from `--metrics` files, several runs on one
-//! chart.
+//! chart; a sweep's metrics directory is one run, its members' median with their range as a
+//! band.
 
 use crate::cli::PlotArgs;
 use crate::error::{Error, Result};
@@ -15,6 +16,11 @@ pub fn run(args: &PlotArgs) -> Result<()> {
             )));
         }
     }
+    let mut outputs = crate::outputs::Outputs::new();
+    for m in &args.metrics {
+        outputs = outputs.reads("METRICS.jsonl", Some(m));
+    }
+    outputs.writes("--output", Some(&args.output)).check()?;
     let runs = args
         .metrics
         .iter()
@@ -27,10 +33,10 @@ pub fn run(args: &PlotArgs) -> Result<()> {
                     |s| s.to_string_lossy().into(),
                 ),
             };
-            Ok(Run {
-                label,
-                lines: plot::read_metrics(path)?,
-            })
+            if path.is_dir() {
+                return sweep_run(label, path);
+            }
+            Ok(Run::new(label, plot::read_metrics(path)?))
         })
         .collect::<Result<Vec<_>>>()?;
     plot::draw(&runs, &args.output, (args.width, args.height))?;
@@ -41,4 +47,32 @@ pub fn run(args: &PlotArgs) -> Result<()> {
         args.output.display()
     );
     Ok(())
+}
+
+/// The members' metrics files (*.jsonl) of a sweep's `--metrics` directory, as one run.
+fn sweep_run(label: String, dir: &std::path::Path) -> Result<Run> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::config(format!(
+            "{}: no *.jsonl metrics files in the directory (a sweep's --metrics DIR holds one per member)",
+            dir.display()
+        )));
+    }
+    let members = files
+        .iter()
+        .map(|f| plot::read_metrics(f))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Run::sweep(
+        format!(
+            "{label} (median of {} members, and their range)",
+            members.len()
+        ),
+        &members,
+    ))
 }

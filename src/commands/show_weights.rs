@@ -7,6 +7,10 @@ use crate::error::{Error, Result};
 use crate::render::grid::{self, GridLayout, Tile};
 
 pub fn run(args: &ShowWeightsArgs) -> Result<()> {
+    crate::outputs::Outputs::new()
+        .reads("--model", Some(&args.model))
+        .writes("--output", Some(&args.output))
+        .check()?;
     let ck = Checkpoint::load(&args.model)?;
     let first = ck
         .params

@@ -6,14 +6,21 @@ use crate::cli::{LogFormat, TrainArgs};
 use crate::data;
 use crate::error::{Error, Result};
 use crate::model::Params;
+use crate::outputs::Outputs;
 use crate::plot::{MetricsLine, Run};
 use crate::progress::{epoch_bar, summary_of, LogMode, ProgressBackend};
-use crate::train::{train, StopReason, TrainingState};
+use crate::train::{train, with_checkpoint_note, StopReason, TrainingState};
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use std::io::Write;
 use std::sync::Arc;
 
 pub fn run(args: &TrainArgs) -> Result<()> {
+    if args.resume.as_deref().is_some_and(std::path::Path::is_dir) {
+        let flags = args
+            .hyper
+            .plan(args.hyper.preset.config(), args.max_members)?;
+        return super::sweep::run(args, flags);
+    }
     let resumed = args.resume.as_deref().map(Checkpoint::load).transpose()?;
     let (base, start) = match &resumed {
         Some(ck) => {
@@ -27,15 +34,48 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         None => (args.hyper.preset.config(), None),
     };
-    let cfg = args.hyper.resolve(base)?;
+    let plan = args.hyper.plan(base, args.max_members)?;
+    if plan.is_sweep() {
+        if resumed.is_some() {
+            return Err(Error::config(
+                "--resume FILE continues one run; a sweep resumes from its directory (--resume DIR)",
+            ));
+        }
+        return super::sweep::run(args, plan);
+    }
+    if args.checkpoint_every.is_some() && args.save.is_none() {
+        return Err(Error::config(
+            "--checkpoint-every needs --save PATH, the checkpoint it writes",
+        ));
+    }
+    if let Some(shard) = args.shard {
+        return Err(Error::config(format!(
+            "--shard {shard} spreads a sweep over processes, but the flags name one network"
+        )));
+    }
+    let cfg = plan
+        .members
+        .into_iter()
+        .next()
+        .map(|m| m.cfg)
+        .ok_or_else(|| Error::internal("a plan of no members"))?;
     if args.checkpoint_every == Some(0) {
         return Err(Error::config("--checkpoint-every must be at least 1"));
     }
-    // The numbers are checked before the data is read, so a bad flag fails at once.
-    cfg.validate(args.data.train_size)?;
+    // The numbers and every output path are checked before the data is read, so a bad flag
+    // fails at once; the outputs stay locked against a second run until this one ends.
+    cfg.validate_data(args.data.train_size, args.data.validation_size)?;
+    let _outputs = Outputs::new()
+        .reads("--resume", args.resume.as_deref())
+        .writes_over("--save", args.save.as_deref(), "--resume")
+        .writes("--metrics", args.metrics.as_deref())
+        .writes("--plot", args.plot.as_deref())
+        .writes("--save-best", args.save_best.as_deref())
+        .check()?
+        .lock()?;
     let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
     cfg.network.validate(splits.inputs(), splits.classes)?;
-    cfg.validate(splits.train.len())?;
+    cfg.validate_data(splits.train.len(), splits.validation.len())?;
     if let Some(n) = start.as_ref().and_then(|p| p.train_size) {
         if n != splits.train.len() {
             return Err(Error::config(format!(
@@ -60,8 +100,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             };
             let progress = match (start, &ck.train) {
                 (Some(saved), Some((saved_cfg, _))) => {
-                    let (progress, note) = TrainingState::resume(saved, saved_cfg, &cfg);
-                    if let Some(note) = note {
+                    let (progress, notes) = TrainingState::resume(saved, saved_cfg, &cfg);
+                    for note in notes {
                         eprintln!("{note}");
                     }
                     progress
@@ -76,6 +116,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             TrainingState::start(&cfg),
         ),
     };
+    cfg.check_first_step(splits.train.len(), params.max_abs())?;
     let mut backend = make_backend(
         &args.device,
         &cfg.network,
@@ -113,6 +154,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             cfg.optimizer.kind
         );
     }
+    let saved_epoch = std::cell::Cell::new(None);
     let save =
         |backend: &mut dyn crate::backend::Backend, progress: &TrainingState| -> Result<()> {
             if let Some(path) = &args.save {
@@ -123,6 +165,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                     train: Some((cfg.clone(), progress.clone())),
                 };
                 ck.save(path)?;
+                saved_epoch.set(Some(progress.epoch));
             }
             Ok(())
         };
@@ -170,11 +213,21 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                     save(backend, progress)?;
                 }
             }
+            if let (Some(path), true) = (&args.save_best, progress.improved()) {
+                Checkpoint {
+                    network: cfg.network.clone(),
+                    params: backend.params()?,
+                    optimizer: Some((cfg.optimizer.kind, backend.optimizer_state()?)),
+                    train: Some((cfg.clone(), progress.clone())),
+                }
+                .save(path)?;
+            }
             Ok(())
         },
     );
     bar.finish_and_clear();
-    let outcome = outcome?;
+    let outcome =
+        outcome.map_err(|e| with_checkpoint_note(e, args.save.as_deref(), saved_epoch.get()))?;
     save(backend.as_mut(), &outcome.state)?;
     if let Some(path) = &args.plot {
         // The metrics file also holds the epochs before a --resume; without one, this run's.
@@ -182,10 +235,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             Some(m) => crate::plot::read_metrics(m)?,
             None => outcome.reports.iter().map(MetricsLine::from).collect(),
         };
-        let run = Run {
-            label: "training run".to_string(),
-            lines,
-        };
+        let run = Run::new("training run".to_string(), lines);
         crate::plot::draw(&[run], path, crate::plot::DEFAULT_SIZE)?;
     }
     let last = outcome.reports.last();

@@ -1,6 +1,7 @@
 //! What a run is: the network's shape and the training schedule. Pure data with validation; it
 //! knows nothing of the CLI, the data files or the backends.
 
+mod bounds;
 mod optimizer;
 mod presets;
 
@@ -87,39 +88,63 @@ pub const MAX_PARAMETERS: usize = 1 << 28;
 /// 2²⁸ (1 GiB of f32; the backward pass keeps as many errors δ again).
 pub const MAX_BATCH_ACTIVATIONS: usize = 1 << 28;
 
+/// Where a network's shape came from, so that a message about it names what the user gave.
+#[derive(Clone, Copy, Debug)]
+pub enum ShapeFrom<'a> {
+    /// The `--layers` flag (or the preset it defaults to).
+    Flag,
+    /// A checkpoint the command reads (`eval --model`, ...): there is no --layers to change.
+    Checkpoint(&'a std::path::Path),
+}
+
 impl NetworkConfig {
     /// Checks the shape on its own, and against the data's input and class counts.
     pub fn validate(&self, inputs: usize, classes: usize) -> Result<()> {
+        self.validate_from(inputs, classes, ShapeFrom::Flag)
+    }
+
+    /// [`NetworkConfig::validate`], with messages that name where the shape came from.
+    pub fn validate_from(&self, inputs: usize, classes: usize, from: ShapeFrom) -> Result<()> {
+        let layers = self.layers_string();
+        let (what, fix) = match from {
+            ShapeFrom::Flag => (
+                "--layers".to_string(),
+                format!("use --layers {inputs},...,{classes}"),
+            ),
+            ShapeFrom::Checkpoint(p) => (
+                format!("the network {layers} of checkpoint {}", p.display()),
+                "use it on the kind of data it was trained on (--dataset, --data-dir)".to_string(),
+            ),
+        };
         if self.layers.len() < 2 || self.layers.len() > MAX_LAYERS {
             return Err(Error::config(format!(
-                "--layers needs at least an input and an output size and at most {MAX_LAYERS} sizes, found {} sizes",
+                "{what} needs at least an input and an output size and at most {MAX_LAYERS} sizes, found {} sizes",
                 self.layers.len()
             )));
         }
         for (i, &w) in self.layers.iter().enumerate() {
             if w == 0 || w > MAX_LAYER_WIDTH {
                 return Err(Error::config(format!(
-                    "--layers: layer {i} has width {w}; each width must be in 1..={MAX_LAYER_WIDTH}"
+                    "{what}: layer {i} has width {w}; each width must be in 1..={MAX_LAYER_WIDTH}"
                 )));
             }
         }
         let parameters = self.parameter_count();
         if parameters > MAX_PARAMETERS {
             return Err(Error::config(format!(
-                "--layers {} has {parameters} weights and biases, more than the {MAX_PARAMETERS} (1 GiB of f32) gpu-mlp trains; use narrower or fewer hidden layers",
-                self.layers_string()
+                "{what} has {parameters} weights and biases, more than the {MAX_PARAMETERS} (1 GiB of f32) gpu-mlp trains; use narrower or fewer hidden layers"
             )));
         }
         let first = self.layers[0];
         let last = *self.layers.last().unwrap_or(&0);
         if first != inputs {
             return Err(Error::config(format!(
-                "--layers starts with {first} inputs but the data's images have {inputs} pixels; use --layers {inputs},...,{classes}"
+                "{what} starts with {first} inputs but the data's images have {inputs} pixels; {fix}"
             )));
         }
         if last != classes {
             return Err(Error::config(format!(
-                "--layers ends with {last} outputs but the data has {classes} classes; use --layers {inputs},...,{classes}"
+                "{what} ends with {last} outputs but the data has {classes} classes; {fix}"
             )));
         }
         Ok(())
@@ -210,6 +235,11 @@ impl TrainConfig {
 
     /// Checks every number against its range; `n_train` is the training-set size.
     pub fn validate(&self, n_train: usize) -> Result<()> {
+        if n_train == 0 {
+            return Err(Error::config(
+                "--train-size must be at least 1 (the run trains on the first N training images)",
+            ));
+        }
         if !(self.eta.is_finite() && self.eta > 0.0) {
             return Err(Error::config(format!(
                 "--eta must be a finite number > 0, found {}",
@@ -267,7 +297,7 @@ impl TrainConfig {
         if self.early_stop == Some(0) {
             return Err(Error::config("--early-stop must be at least 1 epoch"));
         }
-        Ok(())
+        self.check_schedule_path()
     }
 }
 

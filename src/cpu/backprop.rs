@@ -155,6 +155,19 @@ pub fn backward<T: Real>(
     grads: &mut Gradients<T>,
     threads: usize,
 ) {
+    deltas(layers, output, cost, labels, ws, threads);
+    gradients(layers, ws, grads, labels.len(), threads);
+}
+
+/// (BP1) and (BP2) after [`forward`] on the same samples: fills every δˡ in `ws.deltas`.
+pub fn deltas<T: Real>(
+    layers: &[LayerRef<T>],
+    output: Output,
+    cost: Cost,
+    labels: &[u8],
+    ws: &mut Workspace<T>,
+    threads: usize,
+) {
     let m = labels.len();
     let last = layers.len() - 1;
 
@@ -181,7 +194,16 @@ pub fn backward<T: Real>(
             .zip(a)
             .for_each(|(d, &a)| *d = *d * a * (T::one() - a));
     }
+}
 
+/// (BP3) and (BP4) from the δˡ that [`deltas`] left in `ws` for `m` samples.
+fn gradients<T: Real>(
+    layers: &[LayerRef<T>],
+    ws: &Workspace<T>,
+    grads: &mut Gradients<T>,
+    m: usize,
+    threads: usize,
+) {
     for (l, layer) in layers.iter().enumerate() {
         let delta = &ws.deltas[l][..m * layer.outputs];
         // (BP3) ∂C/∂bˡ = Σ_samples δˡ.

@@ -4,8 +4,13 @@
 
 pub mod activation;
 pub mod backprop;
+pub mod isa;
+mod large_batch;
 pub mod matmul;
+pub mod members;
 pub mod optimizer;
+mod simd;
+mod small_batch;
 
 use crate::backend::{check_batches, Backend, Evaluation, Split};
 use crate::config::{NetworkConfig, OptimizerKind, StepHyper};
@@ -14,6 +19,7 @@ use crate::error::Result;
 use crate::model::{OptimizerState, Params};
 use backprop::{backward, forward, Gradients, LayerRef, Workspace};
 use optimizer::UpdateRule;
+use small_batch::SmallBatch;
 use std::sync::Arc;
 
 /// The float types the reference runs in: f32 (training) and f64 (gradient checking).
@@ -35,6 +41,8 @@ pub struct CpuBackend {
     train_ws: Workspace<f32>,
     eval_ws: Option<Workspace<f32>>,
     grads: Gradients<f32>,
+    /// Buffers of the fused path for small SGD mini-batches (`small_batch.rs`).
+    small: SmallBatch,
 }
 
 impl CpuBackend {
@@ -53,6 +61,7 @@ impl CpuBackend {
             train_ws: Workspace::new(&net.layers, batch_size.max(1)),
             eval_ws: None,
             grads: Gradients::zeros(&net.layers),
+            small: SmallBatch::new(&net.layers),
             state: OptimizerState::new(net, kind.state_slots()),
             net: net.clone(),
             params,
@@ -66,6 +75,30 @@ impl CpuBackend {
     fn step(&mut self, batch: &[u32], hyper: &StepHyper) {
         let train = &self.data.train;
         let m = batch.len();
+        if hyper.optimizer.kind == OptimizerKind::Sgd {
+            // SGD never stores the gradient: see small_batch.rs and large_batch.rs.
+            self.state.step += 1;
+            let rule = UpdateRule::new(hyper, m, self.state.step);
+            let (output, cost) = (self.net.output, self.net.cost);
+            if SmallBatch::takes(m, rule.kind) {
+                self.small
+                    .sgd_step(&mut self.params, output, cost, train, batch, &rule);
+            } else {
+                fill_inputs(train, batch, self.train_ws.input_mut(m));
+                let labels: Vec<u8> = batch.iter().map(|&i| train.labels[i as usize]).collect();
+                let ws = &mut self.train_ws;
+                large_batch::sgd_step(
+                    &mut self.params,
+                    output,
+                    cost,
+                    &labels,
+                    ws,
+                    &rule,
+                    self.threads,
+                );
+            }
+            return;
+        }
         fill_inputs(train, batch, self.train_ws.input_mut(m));
         let labels: Vec<u8> = batch.iter().map(|&i| train.labels[i as usize]).collect();
         {
@@ -190,7 +223,11 @@ pub fn evaluate_set(
 
 impl Backend for CpuBackend {
     fn describe(&self) -> String {
-        format!("cpu ({} threads)", self.threads)
+        format!(
+            "cpu ({} threads, {} kernels)",
+            self.threads,
+            isa::Isa::detected().name()
+        )
     }
 
     fn train_batches(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
@@ -200,7 +237,11 @@ impl Backend for CpuBackend {
             self.train_ws = Workspace::new(&self.net.layers, m);
         }
         without_subnormals(|| {
-            for batch in order.chunks(m) {
+            let mut batches = order.chunks(m).peekable();
+            while let Some(batch) = batches.next() {
+                if let Some(next) = batches.peek() {
+                    small_batch::prefetch_images(&self.data.train, next);
+                }
                 self.step(batch, hyper);
             }
         });

@@ -51,7 +51,36 @@ pub fn expand_dir(source_dir: &Path, out_dir: &Path, validation: usize) -> Resul
             images.display()
         )));
     }
-    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let same_dir = match (
+        std::fs::canonicalize(source_dir),
+        std::fs::canonicalize(out_dir),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same_dir {
+        return Err(Error::config(format!(
+            "--out {} is the directory the data set is read from; expand-data would replace its training files: choose another directory",
+            out_dir.display()
+        )));
+    }
+    let test_files = ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+        .map(|stem| find(source_dir, stem))
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    let test_outputs: Vec<_> = test_files
+        .iter()
+        .map(|from| out_dir.join(from.file_name().unwrap_or_default()))
+        .collect();
+    // Every output checked before the expansion is written (`outputs`).
+    let mut outputs = crate::outputs::Outputs::new().fills_dir("--out", Some(out_dir));
+    for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"] {
+        outputs = outputs.writes("--out", Some(&out_dir.join(name)));
+    }
+    for p in &test_outputs {
+        outputs = outputs.writes("--out", Some(p));
+    }
+    outputs.check()?;
     // The readers prefer NAME.gz to NAME: an older compressed copy must not shadow the new one.
     for stem in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"] {
         let stale = out_dir.join(format!("{stem}.gz"));
@@ -77,11 +106,9 @@ pub fn expand_dir(source_dir: &Path, out_dir: &Path, validation: usize) -> Resul
         }
         w.write_all(&set.labels[keep..])
     })?;
-    for stem in ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
-        let from = find(source_dir, stem)?;
-        let name = from.file_name().unwrap_or_default();
-        let bytes = std::fs::read(&from).map_err(|e| Error::io(&from, e))?;
-        write_atomically_with(&out_dir.join(name), |w| w.write_all(&bytes))?;
+    for (from, to) in test_files.iter().zip(&test_outputs) {
+        let bytes = std::fs::read(from).map_err(|e| Error::io(from, e))?;
+        write_atomically_with(to, |w| w.write_all(&bytes))?;
     }
     Ok(total)
 }

@@ -20,6 +20,10 @@ impl Backend for GpuBackend {
         self.ctx.describe()
     }
 
+    fn dispatches(&self) -> Option<u64> {
+        Some(self.dispatches)
+    }
+
     fn train_batches(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
         check_batches(order, self.bufs.sets[0].len, hyper.batch_size)?;
         if order.is_empty() {

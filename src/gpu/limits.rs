@@ -46,8 +46,8 @@ const TILED_WORKGROUP_BYTES: u64 = 2 * (TILE * TILE_K) as u64 * 4;
 /// the image bindings.
 const MOST_STORAGE_BUFFERS: u64 = 2 + IMAGE_BINDINGS as u64;
 /// Storage buffers a fused training pipeline binds: records, orders, parameters, two optimizer
-/// slots, labels and images (src/gpu/fused/pipelines.rs).
-pub(crate) const FUSED_STORAGE_BUFFERS: u64 = 7;
+/// slots, labels, images and the dispatch marks (src/gpu/fused/pipelines.rs).
+pub(crate) const FUSED_STORAGE_BUFFERS: u64 = 8;
 
 macro_rules! field {
     ($name:ident, $what:expr, $need:expr, $ask:expr) => {

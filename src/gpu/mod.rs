@@ -34,7 +34,7 @@ pub(crate) mod limits;
 pub(crate) mod multiply;
 pub(crate) mod probe;
 mod record;
-mod submits;
+pub(crate) mod submits;
 pub mod timing;
 mod trainer;
 

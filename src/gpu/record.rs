@@ -32,14 +32,14 @@ fn encode(
     offset: u32,
     chunks: &ChunkTable,
     dispatches: &[Dispatch<'_>],
-) -> Result<()> {
+) -> Result<u64> {
     for d in dispatches {
         pass.set_bind_group(0, step, &[offset, chunks.dynamic_offset(d.group_offset)?]);
         pass.set_pipeline(d.pipeline);
         pass.set_bind_group(1, d.group, &[]);
         pass.dispatch_workgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
     }
-    Ok(())
+    Ok(dispatches.len() as u64)
 }
 
 impl GpuBackend {
@@ -207,6 +207,7 @@ impl GpuBackend {
             }
             _ => None,
         };
+        let mut dispatched = 0;
         while let Some(steps) = self.next_submit(&run) {
             let (start, end) = (steps.start, steps.end);
             let step = &self.groups.step;
@@ -226,7 +227,7 @@ impl GpuBackend {
                             label: Some(d.name),
                             timestamp_writes: p.next_writes(format!("{}[{}]", d.name, d.layer)),
                         });
-                        encode(&mut pass, step, (s * stride) as u32, chunks, &[d])?;
+                        dispatched += encode(&mut pass, step, (s * stride) as u32, chunks, &[d])?;
                     }
                 }
             }
@@ -238,10 +239,10 @@ impl GpuBackend {
                 });
                 for (s, r) in records.iter().enumerate().take(end).skip(timed_end) {
                     let list = self.step_dispatches(r.rows as usize, set, training)?;
-                    encode(&mut pass, step, (s * stride) as u32, chunks, &list)?;
+                    dispatched += encode(&mut pass, step, (s * stride) as u32, chunks, &list)?;
                 }
                 let mark = [self.submit_mark()];
-                encode(&mut pass, step, ((end - 1) * stride) as u32, chunks, &mark)?;
+                dispatched += encode(&mut pass, step, ((end - 1) * stride) as u32, chunks, &mark)?;
             }
             if let Some(p) = profiler.as_mut() {
                 if end >= profiled {
@@ -251,6 +252,7 @@ impl GpuBackend {
             self.submit(&mut run, encoder, steps)?;
         }
         self.finish_run(run)?;
+        self.dispatches += dispatched;
         if let Some(p) = profiler {
             self.timings = Some(p.read(&self.ctx)?);
         }

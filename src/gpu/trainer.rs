@@ -135,6 +135,8 @@ pub struct GpuBackend {
     /// Updates taken so far (Adam's t of the last step).
     pub(super) updates: u64,
     pub(super) timings: Option<Vec<(String, f64)>>,
+    /// Dispatches recorded so far (`bench --json` reports them per epoch).
+    pub(super) dispatches: u64,
     /// How many steps a command buffer holds and how long to wait (`submits.rs`).
     pub(super) pacer: Pacer,
     pub(super) serials: Serials,
@@ -257,6 +259,7 @@ impl GpuBackend {
             groups,
             updates: 0,
             timings: None,
+            dispatches: 0,
             pacer: Pacer::default(),
             serials: Serials::default(),
         })

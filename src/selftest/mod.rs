@@ -11,12 +11,13 @@
 //! and names the first result outside its bound. `report.rs` prints them, as lines, JSON or a
 //! report file for a bug report.
 //!
-//! Adding a family (the fused small-network kernel's, say) is a function returning its checks
-//! and one row in [`FAMILIES`].
+//! `fused.rs` holds the fused small-network kernels against the CPU. Adding a family is a
+//! function returning its checks and one row in [`FAMILIES`].
 
 mod compare;
 mod data;
 mod extremes;
+mod fused;
 mod kernels;
 mod output;
 mod reference;
@@ -74,7 +75,7 @@ pub struct Family {
 }
 
 /// Every family, in the order they run.
-pub const FAMILIES: [Family; 11] = [
+pub const FAMILIES: [Family; 12] = [
     Family {
         name: "gather",
         about: "the batch gather through the shuffled order, over one and four bindings",
@@ -124,6 +125,11 @@ pub const FAMILIES: [Family; 11] = [
         name: "determinism",
         about: "the same short run gives the same bits, however it is split",
         run: training::determinism,
+    },
+    Family {
+        name: "fused",
+        about: "the fused small-network kernels: two epochs per output/cost/optimizer on awkward shapes against the CPU, and members trained together bit for bit their solo runs",
+        run: fused::fused_checks,
     },
     Family {
         name: "end_to_end",

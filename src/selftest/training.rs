@@ -78,7 +78,7 @@ fn pipelines(net: &NetworkConfig, kind: OptimizerKind, tiled: bool) -> Vec<Pipel
 }
 
 /// Adds every parameter of `got` against `want` with the bound `rel`·(1 + |want|).
-fn add_params(c: &mut Comparison, what: &str, got: &Params, want: &Params, rel: f64) {
+pub(crate) fn add_params(c: &mut Comparison, what: &str, got: &Params, want: &Params, rel: f64) {
     for (l, (g, w)) in got.layers.iter().zip(&want.layers).enumerate() {
         for (x, (a, b)) in g.weight.iter().zip(&w.weight).enumerate() {
             let at = || {
@@ -98,7 +98,7 @@ fn add_params(c: &mut Comparison, what: &str, got: &Params, want: &Params, rel: 
 }
 
 /// Perturbs one weight of `params` when the plan plants an error in check `name`.
-fn plant_params(s: &Session, name: &str, params: &mut Params) {
+pub(crate) fn plant_params(s: &Session, name: &str, params: &mut Params) {
     if let Some(layer) = params.layers.last_mut() {
         plant(s.planted(), name, &mut layer.weight);
     }

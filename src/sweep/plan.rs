@@ -244,11 +244,21 @@ impl Plan {
             .collect()
     }
 
-    /// A short fingerprint of the whole sweep (every member's configuration), so that a resume
-    /// directory or a shard's results from another sweep are told apart.
+    /// A short fingerprint of the whole sweep (every member's configuration but the number of
+    /// epochs, which a resume may raise), so that a resume directory or a shard's results from
+    /// another sweep are told apart.
     pub fn fingerprint(&self) -> String {
         use md5::{Digest, Md5};
-        let json = serde_json::to_string(&self.members).unwrap_or_default();
+        let members: Vec<Member> = self
+            .members
+            .iter()
+            .map(|m| {
+                let mut m = m.clone();
+                m.cfg.epochs = 0;
+                m
+            })
+            .collect();
+        let json = serde_json::to_string(&members).unwrap_or_default();
         let digest = Md5::digest(json.as_bytes());
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }

@@ -1,15 +1,22 @@
-//! The epoch loop: shuffling, monitoring and the divergence guard, with the run's state
+//! The epoch loop: shuffling, monitoring and the divergence guard (`divergence`: NaN, saturated
+//! weights, accuracy collapsed to chance), with the run's state
 //! (`state`: epoch, current η, best so far, the schedule and early stopping) moved on after each
 //! epoch. It drives any [`Backend`] and knows nothing of the terminal.
 
+pub mod divergence;
+mod measure;
+pub mod members;
+mod overrides;
 mod state;
 
+pub use divergence::with_checkpoint_note;
+pub use measure::measure;
 pub use state::{StopReason, TrainingState};
 
-use crate::backend::{Backend, Split};
-use crate::config::{Schedule, TrainConfig};
+use crate::backend::Backend;
+use crate::config::TrainConfig;
 use crate::data::epoch_order;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -81,8 +88,6 @@ pub fn train<F>(
 where
     F: FnMut(&EpochReport, &TrainingState, &mut dyn Backend) -> Result<()>,
 {
-    let needs_validation =
-        cfg.early_stop.is_some() || matches!(cfg.schedule, Schedule::Plateau { .. });
     let mut reports = Vec::new();
     let mut stop = StopReason::Completed;
     while state.epoch < cfg.epochs {
@@ -95,58 +100,12 @@ where
 
         let t1 = Instant::now();
         let params = backend.params()?;
-        if !params.is_finite() {
-            return Err(diverged(epoch + 1, "the weights", state.eta));
-        }
-        let l2 = 0.5 * cfg.lambda as f64 * params.weight_norm_sq();
-        let mut report = EpochReport {
-            epoch: epoch + 1,
-            eta: state.eta,
-            train_cost: None,
-            train_accuracy: None,
-            validation_cost: None,
-            validation_accuracy: None,
-            test_cost: None,
-            test_accuracy: None,
-            seconds,
-            eval_seconds: 0.0,
-        };
-        let m = &cfg.monitor;
-        for (split, want_cost, want_acc) in [
-            (Split::Train, m.train_cost, m.train_accuracy),
-            (
-                Split::Validation,
-                m.validation_cost,
-                m.validation_accuracy || needs_validation,
-            ),
-            (Split::Test, m.test_cost, m.test_accuracy),
-        ] {
-            if !(want_cost || want_acc) {
-                continue;
-            }
-            let e = backend.evaluate(split)?;
-            if e.count == 0 {
-                continue;
-            }
-            let cost = e.cost_sum / e.count as f64 + l2 / e.count as f64;
-            if !cost.is_finite() {
-                return Err(diverged(
-                    epoch + 1,
-                    &format!("the {} cost", split.name()),
-                    state.eta,
-                ));
-            }
-            let (c, a) = match split {
-                Split::Train => (&mut report.train_cost, &mut report.train_accuracy),
-                Split::Validation => (&mut report.validation_cost, &mut report.validation_accuracy),
-                Split::Test => (&mut report.test_cost, &mut report.test_accuracy),
-            };
-            *c = want_cost.then_some(cost);
-            *a = want_acc.then_some(e.accuracy());
-        }
+        let mut report = measure(cfg, &state, seconds, &params, |split| {
+            backend.evaluate(split)
+        })?;
         report.eval_seconds = t1.elapsed().as_secs_f64();
 
-        stop = state.finish_epoch(cfg, n_train, report.validation_accuracy);
+        stop = state.finish_epoch(cfg, n_train, &report);
         on_epoch(&report, &state, backend)?;
         reports.push(report);
         if stop != StopReason::Completed {
@@ -158,10 +117,4 @@ where
         state,
         stop,
     })
-}
-
-fn diverged(epoch: usize, what: &str, eta: f32) -> Error {
-    Error::Diverged(format!(
-        "training diverged in epoch {epoch}: {what} became NaN or infinite; try a smaller --eta (this run used {eta})"
-    ))
 }

@@ -2,6 +2,7 @@
 //! best validation accuracy so far — and how one epoch's result moves it on. Enough to continue a
 //! run exactly: checkpoints store it (metadata `progress`) beside the run's configuration.
 
+use super::EpochReport;
 use crate::config::{Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,15 @@ pub struct TrainingState {
     /// Best validation accuracy so far and the epoch (1-based) it came at.
     pub best_validation_accuracy: Option<f64>,
     pub best_epoch: usize,
+    /// The test accuracy of that epoch, where the test set is monitored (absent in older
+    /// checkpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_test_accuracy: Option<f64>,
+    /// The last epoch's validation and test accuracies, where measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_validation_accuracy: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_test_accuracy: Option<f64>,
     /// Epochs since validation accuracy last improved.
     pub epochs_without_improvement: usize,
     /// How often the plateau schedule has divided η.
@@ -46,6 +56,9 @@ impl TrainingState {
             eta: cfg.eta,
             best_validation_accuracy: None,
             best_epoch: 0,
+            best_test_accuracy: None,
+            last_validation_accuracy: None,
+            last_test_accuracy: None,
             epochs_without_improvement: 0,
             eta_divisions: 0,
             train_size: None,
@@ -53,41 +66,52 @@ impl TrainingState {
     }
 
     /// Continues a saved run under `cfg`, the saved configuration `saved_cfg` with the flags
-    /// given on resume on top. An η equal to the saved run's own is no override, so re-running
+    /// given on resume on top, and says what the flags change, one line each
+    /// (`train::overrides`). An η equal to the saved run's own is no override, so re-running
     /// the original command with `--resume` keeps the schedule's current η; a different η
-    /// replaces it, and the returned line says so.
+    /// replaces it. Every other setting comes from `cfg` anyway; a flag equal to the
+    /// checkpoint's value changes nothing and is not reported.
     pub fn resume(
         saved: TrainingState,
         saved_cfg: &TrainConfig,
         cfg: &TrainConfig,
-    ) -> (Self, Option<String>) {
+    ) -> (Self, Vec<String>) {
         let mut state = saved;
-        if cfg.eta == saved_cfg.eta {
-            return (state, None);
+        let mut notes = Vec::new();
+        if cfg.eta != saved_cfg.eta {
+            notes.push(format!(
+                "η: checkpoint {}, overridden by --eta {}",
+                state.eta, cfg.eta
+            ));
+            state.eta = cfg.eta;
         }
-        let note = format!(
-            "η: checkpoint {}, overridden by --eta {}",
-            state.eta, cfg.eta
-        );
-        state.eta = cfg.eta;
-        (state, Some(note))
+        notes.extend(super::overrides::overrides(saved_cfg, cfg));
+        (state, notes)
+    }
+
+    /// True when the epoch just finished is the best so far.
+    pub fn improved(&self) -> bool {
+        self.best_epoch == self.epoch && self.epoch > 0
     }
 
     /// Moves the state past epoch `self.epoch + 1`, which trained on `n_train` images and
-    /// measured `validation_accuracy` (when it was evaluated): tracks the best epoch, applies
-    /// the schedule to η and says whether training stops here.
+    /// measured `report`: tracks the best epoch by validation accuracy (when it was
+    /// evaluated), applies the schedule to η and says whether training stops here.
     pub fn finish_epoch(
         &mut self,
         cfg: &TrainConfig,
         n_train: usize,
-        validation_accuracy: Option<f64>,
+        report: &EpochReport,
     ) -> StopReason {
         self.epoch += 1;
         self.train_size = Some(n_train);
-        if let Some(acc) = validation_accuracy {
+        self.last_validation_accuracy = report.validation_accuracy;
+        self.last_test_accuracy = report.test_accuracy;
+        if let Some(acc) = report.validation_accuracy {
             if self.best_validation_accuracy.is_none_or(|b| acc > b) {
                 self.best_validation_accuracy = Some(acc);
                 self.best_epoch = self.epoch;
+                self.best_test_accuracy = report.test_accuracy;
                 self.epochs_without_improvement = 0;
             } else {
                 self.epochs_without_improvement += 1;

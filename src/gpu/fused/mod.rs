@@ -81,6 +81,13 @@ impl FusedBackend {
         self.dispatches
     }
 
+    /// Test hook: the next command buffer is not submitted, as a driver that drops one (Metal
+    /// after a GPU timeout) leaves it; training must then fail rather than go on.
+    #[doc(hidden)]
+    pub fn drop_next_submit(&mut self) {
+        self.drop_next_submit = true;
+    }
+
     fn only_member(&self) -> Result<()> {
         if self.members == 1 {
             Ok(())
@@ -111,6 +118,10 @@ impl Members for FusedBackend {
 
     fn count(&self) -> usize {
         self.members
+    }
+
+    fn dispatches(&self) -> Option<u64> {
+        Some(self.dispatches)
     }
 
     fn train_batches(
@@ -158,6 +169,10 @@ impl Members for FusedBackend {
 impl Backend for FusedBackend {
     fn describe(&self) -> String {
         Members::describe(self)
+    }
+
+    fn dispatches(&self) -> Option<u64> {
+        Some(self.dispatches)
     }
 
     fn train_batches(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {

@@ -42,7 +42,7 @@ fn output_constants(output: Output, cost: Cost) -> Vec<(&'static str, f64)> {
 }
 
 /// Training: bindings 1 records, 2 order, 3 params, 4.. the optimizer's slots, 6 labels,
-/// 7 images.
+/// 7 images, 10 marks.
 pub(crate) fn train_spec(
     shape: &FusedShape,
     output: Output,
@@ -52,7 +52,7 @@ pub(crate) fn train_spec(
     use Slot::*;
     let mut slots = vec![(1, Read), (2, Read), (3, ReadWrite)];
     slots.extend((0..opt.state_slots() as u32).map(|s| (4 + s, ReadWrite)));
-    slots.extend([(6, Read), (7, Read)]);
+    slots.extend([(6, Read), (7, Read), (10, ReadWrite)]);
     Spec {
         name: format!("fused_train_{opt:?}").to_lowercase(),
         source: source(
@@ -73,7 +73,7 @@ pub(crate) fn train_spec(
     }
 }
 
-/// Evaluation: bindings 3 params, 6 labels, 7 images, 8 costs, 9 predictions.
+/// Evaluation: bindings 3 params, 6 labels, 7 images, 8 costs, 9 predictions, 10 marks.
 pub(crate) fn eval_spec(shape: &FusedShape, output: Output, cost: Cost) -> Spec {
     use Slot::*;
     Spec {
@@ -95,6 +95,7 @@ pub(crate) fn eval_spec(shape: &FusedShape, output: Output, cost: Cost) -> Spec 
             (7, Read),
             (8, ReadWrite),
             (9, ReadWrite),
+            (10, ReadWrite),
         ],
     }
 }

@@ -45,7 +45,7 @@ pub struct Blocking {
 
 /// The blocking measured best on lavapipe (BENCHMARKS.md, "The fused kernels").
 pub const BLOCKING: Blocking = Blocking {
-    rows: 8,
+    rows: 10,
     units: 4,
     grad_units: 4,
     grad_words: 2,

@@ -16,8 +16,9 @@ use crate::gpu::context::GpuContext;
 use crate::gpu::dataset::DeviceSet;
 use crate::gpu::kernels::bind;
 use crate::gpu::layout::{FusedChunk, StepRecord, STEP_BYTES};
+use crate::gpu::submits::{HANG_FACTOR, HANG_FLOOR, SUBMIT_SECONDS};
 use crate::model::{Layer, Params};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Seconds of work one dispatch aims at: well inside the ~2 s watchdog of display GPUs
 /// (Windows TDR) and short enough that a dropped or hung dispatch is noticed quickly.
@@ -46,6 +47,8 @@ pub struct FusedBackend {
     params: wgpu::Buffer,
     slots: Vec<wgpu::Buffer>,
     orders: wgpu::Buffer,
+    /// One u32 per member: the dispatches it has finished (fused_common.wgsl's `mark_done`).
+    marks: wgpu::Buffer,
     sets: Vec<FusedSet>,
     records: wgpu::Buffer,
     records_capacity: usize,
@@ -60,6 +63,8 @@ pub struct FusedBackend {
     steps_per_dispatch: Option<usize>,
     /// Dispatches recorded so far (for `bench --json`).
     pub(super) dispatches: u64,
+    /// Test hook: leave the next command buffer unsubmitted, as a driver that drops one does.
+    pub(super) drop_next_submit: bool,
 }
 
 impl FusedBackend {
@@ -99,6 +104,7 @@ impl FusedBackend {
         let binding = limits.max_storage_buffer_binding_size;
         let n_train = data.train.len();
         let orders = buffers::storage_zeroed(&ctx, "fused orders", (members * n_train * 4) as u64);
+        let marks = buffers::storage_zeroed(&ctx, "fused marks", (members * 4) as u64);
         let chunk_stride = (std::mem::size_of::<FusedChunk>() as u64)
             .max(limits.min_uniform_buffer_offset_alignment as u64);
         let (records, records_capacity) = (Self::records_buffer(&ctx, 64), 64);
@@ -129,6 +135,7 @@ impl FusedBackend {
                     &set.chunks[0],
                     &costs,
                     &predictions,
+                    &marks,
                 ],
             );
             sets.push(FusedSet {
@@ -144,6 +151,7 @@ impl FusedBackend {
             [&records, &orders, &params_buffer],
             &slots,
             &sets[0].set,
+            &marks,
             &chunks,
         );
         let backend = FusedBackend {
@@ -154,6 +162,7 @@ impl FusedBackend {
             shape,
             eval_shape,
             pipes,
+            marks,
             params: params_buffer,
             slots,
             orders,
@@ -168,6 +177,7 @@ impl FusedBackend {
             updates: vec![0; members],
             steps_per_dispatch: None,
             dispatches: 0,
+            drop_next_submit: false,
         };
         for (m, p) in params.iter().enumerate() {
             backend.write_member(m, None, p);
@@ -202,11 +212,12 @@ impl FusedBackend {
         head: [&wgpu::Buffer; 3],
         slots: &[wgpu::Buffer],
         train: &DeviceSet,
+        marks: &wgpu::Buffer,
         chunks: &wgpu::Buffer,
     ) -> (wgpu::BindGroup, wgpu::BindGroup) {
         let mut list: Vec<&wgpu::Buffer> = head.to_vec();
         list.extend(slots.iter());
-        list.extend([&train.labels, &train.chunks[0]]);
+        list.extend([&train.labels, &train.chunks[0], marks]);
         let train_group = bind(ctx, &pipes.train, "fused train", &list);
         let chunk_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("fused chunk"),
@@ -242,6 +253,7 @@ impl FusedBackend {
             [&self.records, &self.orders, &self.params],
             &self.slots,
             &self.sets[0].set,
+            &self.marks,
             &self.chunks,
         );
     }
@@ -410,27 +422,60 @@ impl FusedBackend {
             None => (&self.pipes.train.pipeline, &self.train_group),
             Some(set) => (&self.pipes.eval.pipeline, &self.sets[set].group),
         };
-        let mut encoder = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("fused"),
-            });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("fused"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(1, group, &[]);
-            for i in 0..chunks.len() {
-                pass.set_bind_group(0, &self.chunk_group, &[(i * stride) as u32]);
-                pass.dispatch_workgroups(self.members as u32, 1, 1);
+        // The marks start at 0: a member whose dispatches all ran counts every one.
+        self.ctx
+            .queue
+            .write_buffer(&self.marks, 0, &vec![0u8; self.members * 4]);
+        let began = Instant::now();
+        // Command buffers of about SUBMIT_SECONDS of work each, so that no submission runs
+        // long enough for a watchdog to kill it (src/gpu/submits.rs).
+        let per_submit = ((SUBMIT_SECONDS / DISPATCH_SECONDS) as usize).max(1);
+        for (n, group_of) in chunks.chunks(per_submit).enumerate() {
+            let mut encoder =
+                self.ctx
+                    .device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("fused"),
+                    });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("fused"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(1, group, &[]);
+                for i in 0..group_of.len() {
+                    let at = n * per_submit + i;
+                    pass.set_bind_group(0, &self.chunk_group, &[(at * stride) as u32]);
+                    pass.dispatch_workgroups(self.members as u32, 1, 1);
+                }
             }
+            if std::mem::take(&mut self.drop_next_submit) {
+                drop(encoder);
+            } else {
+                self.ctx.queue.submit([encoder.finish()]);
+            }
+            self.ctx.check(what)?;
         }
-        self.ctx.queue.submit([encoder.finish()]);
         self.dispatches += chunks.len() as u64;
-        self.ctx.wait(what)
+        // Each dispatch aims at DISPATCH_SECONDS; far past that the device is taken as hung.
+        let expected = chunks.len() as f64 * DISPATCH_SECONDS;
+        let timeout = HANG_FLOOR + Duration::from_secs_f64(HANG_FACTOR * expected);
+        self.ctx.wait_within(what, timeout)?;
+        let end = chunks.len() as u32;
+        let data = buffers::read_back(&self.ctx, &[(&self.marks, (self.members * 4) as u64)])?;
+        if let Some((m, got)) = buffers::to_u32(&data[0])
+            .into_iter()
+            .enumerate()
+            .find(|&(_, got)| got != end)
+        {
+            return Err(Error::Gpu(format!(
+                "{what} on {}: member {m} finished {got} of its {end} dispatches after {:.1} s; the driver dropped a command buffer (a GPU timeout?) and its work did not run",
+                self.ctx.describe(),
+                began.elapsed().as_secs_f64()
+            )));
+        }
+        Ok(())
     }
 
     /// Every member's evaluation of data set `set` (0 train, 1 validation, 2 test).

@@ -1,0 +1,490 @@
+//! `gpu-mlp train` when the flags name several networks: the sweep's members, group by group,
+//! each exactly its solo run; a checkpoint and a metrics file per member, the results table,
+//! shards, and resuming a killed sweep from its directory.
+
+use super::{gpu_context, make_members};
+use crate::checkpoint::Checkpoint;
+use crate::cli::{LogFormat, TrainArgs};
+use crate::data;
+use crate::error::{Error, Result};
+use crate::model::Params;
+use crate::progress::LogMode;
+use crate::sweep::manifest::Manifest;
+use crate::sweep::plan::{groups, Member, Plan};
+use crate::sweep::results::{results_file, MemberResult, SweepReport};
+use crate::train::members::{train_members, MemberRun};
+use crate::train::TrainingState;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where a sweep keeps what it writes.
+struct Outputs {
+    /// Checkpoints, the manifest, the results (`--save DIR` or `--resume DIR`).
+    save: Option<PathBuf>,
+    /// One JSON Lines file per member (`--metrics DIR`).
+    metrics: Option<PathBuf>,
+    save_best: Option<PathBuf>,
+    checkpoint_every: Option<usize>,
+}
+
+impl Outputs {
+    fn checkpoint(&self, m: &Member) -> Option<PathBuf> {
+        self.save
+            .as_ref()
+            .map(|d| d.join(format!("{}.safetensors", m.stem())))
+    }
+
+    fn best(&self, m: &Member) -> Option<PathBuf> {
+        match (&self.save, &self.save_best) {
+            (Some(d), Some(_)) => Some(d.join(format!("{}.best.safetensors", m.stem()))),
+            _ => None,
+        }
+    }
+
+    fn metrics(&self, m: &Member) -> Option<PathBuf> {
+        self.metrics
+            .as_ref()
+            .map(|d| d.join(format!("{}.jsonl", m.stem())))
+    }
+}
+
+/// The plan to run: the flags' own, or when resuming the one recorded in the directory (the
+/// flags may then only raise --epochs).
+fn resolve_plan(args: &TrainArgs, flags: Plan) -> Result<(Plan, bool)> {
+    let shard = args.shard.map(|s| (s.index, s.count));
+    let Some(dir) = args.resume.as_deref().filter(|d| d.is_dir()) else {
+        return Ok((flags, false));
+    };
+    let manifest = Manifest::read(dir)?.ok_or_else(|| {
+        Error::config(format!(
+            "--resume {}: the directory holds no sweep.json, so it is not a sweep's directory (to resume one run, give its checkpoint file)",
+            dir.display()
+        ))
+    })?;
+    if flags.is_sweep() && flags.fingerprint() != manifest.sweep {
+        return Err(Error::config(format!(
+            "--resume {}: the directory holds another sweep ({}) than the flags name ({}); resume with the sweep's own flags, or with --resume alone",
+            dir.display(),
+            manifest.sweep,
+            flags.fingerprint()
+        )));
+    }
+    if manifest.shard != shard {
+        let show = |s: Option<(usize, usize)>| {
+            s.map_or("the whole sweep".into(), |(i, n)| format!("shard {i}/{n}"))
+        };
+        return Err(Error::config(format!(
+            "--resume {}: the directory holds {}, not {}; give the same --shard",
+            dir.display(),
+            show(manifest.shard),
+            show(shard)
+        )));
+    }
+    let mut plan = manifest.plan;
+    if let Some(epochs) = args.hyper.epochs {
+        for m in &mut plan.members {
+            m.cfg.epochs = epochs;
+        }
+    }
+    Ok((plan, true))
+}
+
+/// Member `m`'s run and starting point: its checkpoint in the sweep directory when resuming
+/// and there is one, else a fresh start from its seed.
+fn start(
+    m: &Member,
+    outputs: &Outputs,
+    resuming: bool,
+    n_train: usize,
+) -> Result<(MemberRun, Params, Option<crate::model::OptimizerState>)> {
+    let saved = outputs
+        .checkpoint(m)
+        .filter(|p| resuming && p.exists())
+        .map(|p| Checkpoint::load(&p).map(|ck| (p, ck)))
+        .transpose()?;
+    let Some((path, ck)) = saved else {
+        let params = Params::init(&m.cfg.network, m.cfg.seed);
+        return Ok((
+            MemberRun::new(m.cfg.clone(), TrainingState::start(&m.cfg)),
+            params,
+            None,
+        ));
+    };
+    let (saved_cfg, state) = ck.train.clone().ok_or_else(|| {
+        Error::bad_checkpoint(
+            &path,
+            "holds no training state; it was not written by a sweep",
+        )
+    })?;
+    let mut same = saved_cfg.clone();
+    same.epochs = m.cfg.epochs;
+    if same != m.cfg {
+        return Err(Error::bad_checkpoint(
+            &path,
+            format!(
+                "was written for other settings than the sweep's member {}",
+                m.label()
+            ),
+        ));
+    }
+    if state.train_size.is_some_and(|n| n != n_train) {
+        return Err(Error::config(format!(
+            "{}: the member trained on {} images, this run has {n_train}; resume with the same --train-size and data",
+            path.display(),
+            state.train_size.unwrap_or(0)
+        )));
+    }
+    let optimizer = ck
+        .optimizer
+        .filter(|(kind, _)| *kind == m.cfg.optimizer.kind)
+        .map(|(_, s)| s);
+    Ok((MemberRun::new(m.cfg.clone(), state), ck.params, optimizer))
+}
+
+fn checkpoint_of(
+    cfg: &crate::config::TrainConfig,
+    state: &TrainingState,
+    params: Params,
+    optimizer: crate::model::OptimizerState,
+) -> Checkpoint {
+    Checkpoint {
+        network: cfg.network.clone(),
+        params,
+        optimizer: Some((cfg.optimizer.kind, optimizer)),
+        train: Some((cfg.clone(), state.clone())),
+    }
+}
+
+/// One line about a group's epoch: the members' validation and test accuracies.
+fn epoch_line(label: &str, runs: &[MemberRun], epochs: usize) -> String {
+    let mut line = String::new();
+    let Some(epoch) = runs
+        .iter()
+        .filter_map(|r| r.reports.last())
+        .map(|r| r.epoch)
+        .max()
+    else {
+        return line;
+    };
+    let at: Vec<_> = runs
+        .iter()
+        .filter_map(|r| r.reports.last().filter(|x| x.epoch == epoch))
+        .collect();
+    line += &format!("{label} epoch {epoch:>3}/{epochs}");
+    for (name, get) in [
+        (
+            "validation",
+            (|r: &&crate::train::EpochReport| r.validation_accuracy)
+                as fn(&&crate::train::EpochReport) -> Option<f64>,
+        ),
+        ("test", |r| r.test_accuracy),
+    ] {
+        let values: Vec<f64> = at.iter().filter_map(get).collect();
+        if let Some(d) = crate::sweep::results::Distribution::of(&values) {
+            line += &format!(
+                "  {name} median {:.2}% ({:.2}–{:.2})",
+                d.median * 100.0,
+                d.min * 100.0,
+                d.max * 100.0
+            );
+        }
+    }
+    if let Some(r) = at.first() {
+        line += &format!("  {:.2} s", r.seconds);
+    }
+    line
+}
+
+pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
+    if args.checkpoint_every == Some(0) {
+        return Err(Error::config("--checkpoint-every must be at least 1"));
+    }
+    if args.plot.is_some() {
+        return Err(Error::config(
+            "--plot draws one run; for a sweep give --metrics DIR and draw it with `gpu-mlp plot DIR`",
+        ));
+    }
+    let (plan, resuming) = resolve_plan(args, flags)?;
+    let save = match (&args.resume, &args.save) {
+        (Some(r), Some(s)) if resuming && r != s => {
+            return Err(Error::config(format!(
+                "--resume {} continues the sweep in that directory; leave --save out or give the same directory",
+                r.display()
+            )))
+        }
+        (Some(r), _) if resuming => Some(r.clone()),
+        (_, s) => s.clone(),
+    };
+    let outputs = Outputs {
+        save,
+        metrics: args.metrics.clone(),
+        save_best: args.save_best.clone(),
+        checkpoint_every: args.checkpoint_every,
+    };
+    let shard = args.shard.map(|s| (s.index, s.count));
+    let members: Vec<&Member> = match shard {
+        Some((i, n)) => plan.shard(i, n),
+        None => plan.members.iter().collect(),
+    };
+    // The numbers are checked before the data is read, so a bad flag fails at once.
+    for m in &members {
+        m.cfg
+            .validate_data(args.data.train_size, args.data.validation_size)?;
+    }
+    // The directories (and --save-best) are checked and locked before the data is read: a
+    // second run writing the same sweep directory exits at once.
+    let _locked = crate::outputs::Outputs::new()
+        .fills_dir("--save", outputs.save.as_deref())
+        .fills_dir("--metrics", outputs.metrics.as_deref())
+        .writes("--save-best", outputs.save_best.as_deref())
+        .check()?
+        .lock()?;
+    if let Some(dir) = &outputs.save {
+        match Manifest::read(dir)? {
+            Some(found) if found.sweep != plan.fingerprint() || found.shard != shard => {
+                return Err(Error::config(format!(
+                    "--save {}: the directory holds another sweep ({}); choose another directory",
+                    dir.display(),
+                    found.sweep
+                )))
+            }
+            Some(_) if !resuming => {
+                return Err(Error::config(format!(
+                    "--save {}: the directory already holds this sweep; continue it with --resume {}, or choose another directory",
+                    dir.display(),
+                    dir.display()
+                )))
+            }
+            _ => Manifest::new(&plan, shard).write(dir)?,
+        }
+    }
+    let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
+    for m in &members {
+        m.cfg.network.validate(splits.inputs(), splits.classes)?;
+        m.cfg
+            .validate_data(splits.train.len(), splits.validation.len())?;
+    }
+    let ctx = gpu_context(args.device.backend, args.device.adapter.as_deref())?;
+    let mode = LogMode::for_stdout(args.quiet, args.log_format == LogFormat::Json);
+    let n_train = splits.train.len();
+    // Members of one group that stand at different epochs (a sweep killed while writing its
+    // checkpoints) train as groups of their own.
+    let mut starts = Vec::with_capacity(members.len());
+    for m in &members {
+        starts.push(start(m, &outputs, resuming, n_train)?);
+    }
+    let by_index: HashMap<usize, usize> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.index, i))
+        .collect();
+    let mut batches: Vec<Vec<&Member>> = Vec::new();
+    for g in groups(&members) {
+        let mut epochs: Vec<usize> = g
+            .iter()
+            .map(|m| starts[by_index[&m.index]].0.state.epoch)
+            .collect();
+        epochs.sort_unstable();
+        epochs.dedup();
+        for e in epochs {
+            batches.push(
+                g.iter()
+                    .copied()
+                    .filter(|m| starts[by_index[&m.index]].0.state.epoch == e)
+                    .collect(),
+            );
+        }
+    }
+    if matches!(mode, LogMode::Bar | LogMode::Plain) {
+        println!(
+            "sweep of {} members{} ({}) on {}, in {} group{}; {} training images",
+            members.len(),
+            shard.map_or(String::new(), |(i, n)| format!(
+                " (shard {i}/{n} of {})",
+                plan.members.len()
+            )),
+            plan.swept.join(", "),
+            ctx.as_ref().map_or("cpu".to_string(), |c| c.describe()),
+            batches.len(),
+            if batches.len() == 1 { "" } else { "s" },
+            n_train
+        );
+    }
+    let mut results: Vec<MemberResult> = Vec::new();
+    let mut best_models: HashMap<usize, Checkpoint> = HashMap::new();
+    let mut starts: Vec<Option<_>> = starts.into_iter().map(Some).collect();
+    for (g, group) in batches.iter().enumerate() {
+        let mut runs = Vec::with_capacity(group.len());
+        let mut initial = Vec::with_capacity(group.len());
+        for m in group {
+            let (run, params, state) = starts[by_index[&m.index]]
+                .take()
+                .ok_or_else(|| Error::internal("a member in two groups"))?;
+            runs.push(run);
+            initial.push((params, state));
+        }
+        if runs.iter().all(|r| !r.active()) {
+            results.extend(group.iter().zip(&runs).map(|(m, r)| MemberResult::of(m, r)));
+            continue;
+        }
+        let first = &group[0].cfg;
+        let mut backend = make_members(
+            &args.device,
+            ctx.as_ref(),
+            &first.network,
+            initial.iter().map(|(p, _)| p.clone()).collect(),
+            first.optimizer.kind,
+            splits.clone(),
+            first.batch_size,
+        )?;
+        for (m, (params, state)) in initial.iter().enumerate() {
+            if let Some(state) = state {
+                backend.load_state(m, params, state)?;
+            }
+        }
+        let mut metrics = Vec::with_capacity(group.len());
+        for (m, run) in group.iter().zip(&runs) {
+            metrics.push(match outputs.metrics(m) {
+                Some(path) => {
+                    let file =
+                        super::metrics_file::open(&path, resuming.then_some(run.state.epoch))?;
+                    Some((path, std::io::BufWriter::new(file)))
+                }
+                None => None,
+            });
+        }
+        let label = format!(
+            "group {}/{} ({} member{})",
+            g + 1,
+            batches.len(),
+            group.len(),
+            if group.len() == 1 { "" } else { "s" }
+        );
+        let epochs = first.epochs;
+        train_members(
+            &mut runs,
+            backend.as_mut(),
+            n_train,
+            |m, run, backend| {
+                let member = group[m];
+                let report = run
+                    .reports
+                    .last()
+                    .ok_or_else(|| Error::internal("no report"))?;
+                if let Some((path, w)) = metrics[m].as_mut() {
+                    let line = serde_json::to_string(report)
+                        .map_err(|e| Error::internal(format!("cannot encode metrics: {e}")))?;
+                    writeln!(w, "{line}")
+                        .and_then(|_| w.flush())
+                        .map_err(|e| Error::io(path.as_path(), e))?;
+                }
+                if mode == LogMode::Json {
+                    let mut v = serde_json::to_value(report)
+                        .map_err(|e| Error::internal(format!("cannot encode metrics: {e}")))?;
+                    v["member"] = member.index.into();
+                    v["label"] = member.label().into();
+                    println!("{v}");
+                }
+                let improved = run.state.improved() && outputs.save_best.is_some();
+                let due = outputs
+                    .checkpoint_every
+                    .is_some_and(|n| run.state.epoch.is_multiple_of(n));
+                if improved || (due && outputs.save.is_some()) {
+                    let ck = checkpoint_of(
+                        &run.cfg,
+                        &run.state,
+                        backend.params(m)?,
+                        backend.optimizer_state(m)?,
+                    );
+                    if improved {
+                        if let Some(path) = outputs.best(member) {
+                            ck.save(&path)?;
+                        }
+                    }
+                    if due {
+                        if let Some(path) = outputs.checkpoint(member) {
+                            ck.save(&path)?;
+                        }
+                    }
+                    if improved {
+                        best_models.insert(member.index, ck);
+                    }
+                }
+                Ok(())
+            },
+            |runs| {
+                if matches!(mode, LogMode::Bar | LogMode::Plain) {
+                    println!("{}", epoch_line(&label, runs, epochs));
+                }
+                Ok(())
+            },
+        )?;
+        for (m, (member, run)) in group.iter().zip(&runs).enumerate() {
+            if let Some(path) = outputs.checkpoint(member) {
+                if run.diverged.is_none() {
+                    checkpoint_of(
+                        &run.cfg,
+                        &run.state,
+                        backend.params(m)?,
+                        backend.optimizer_state(m)?,
+                    )
+                    .save(&path)?;
+                }
+            }
+            results.push(MemberResult::of(member, run));
+        }
+    }
+    let report = SweepReport::new(plan.fingerprint(), plan.members.len(), results);
+    for dir in [&outputs.save, &outputs.metrics].into_iter().flatten() {
+        report.write(&results_file(dir, shard))?;
+    }
+    if let Some(path) = &outputs.save_best {
+        save_best(&report, &members, &outputs, &mut best_models, path)?;
+    }
+    match mode {
+        LogMode::Json => {
+            let json = serde_json::to_string(&report)
+                .map_err(|e| Error::internal(format!("cannot encode the sweep's results: {e}")))?;
+            println!("{json}");
+        }
+        _ => print!("{}", report.table()),
+    }
+    Ok(())
+}
+
+/// Writes the best model of the sweep by validation accuracy (ties: the sweep's order) to
+/// `path`: its best epoch's checkpoint, kept in memory since this process saw it, else the
+/// member's best file in the sweep directory.
+fn save_best(
+    report: &SweepReport,
+    members: &[&Member],
+    outputs: &Outputs,
+    in_memory: &mut HashMap<usize, Checkpoint>,
+    path: &Path,
+) -> Result<()> {
+    let Some(best) = report
+        .results
+        .iter()
+        .find(|r| r.best_validation_accuracy.is_some())
+    else {
+        return Err(Error::config(
+            "--save-best: no member measured a validation accuracy (is --validation-size 0?)",
+        ));
+    };
+    let ck = match in_memory.remove(&best.index) {
+        Some(ck) => ck,
+        None => {
+            let member = members
+                .iter()
+                .find(|m| m.index == best.index)
+                .ok_or_else(|| Error::internal("the best member is not in the sweep"))?;
+            let file = outputs
+                .best(member)
+                .ok_or_else(|| Error::internal("the best member's model was not kept"))?;
+            Checkpoint::load(&file)?
+        }
+    };
+    ck.save(path)
+}
