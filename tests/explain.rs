@@ -201,6 +201,33 @@ fn check(json: &Value, softmax: bool, cross_entropy: bool) -> Net {
         for (i, v) in f64s(&s["delta"]).iter().enumerate() {
             close(&name("δ", i), *v, deltas[l][i], 1e-10);
         }
+        // The factors printed beside BP1 and BP2: ∇ₐC (output) or (Wˡ⁺¹)ᵀδˡ⁺¹, and
+        // σ'(z) = a(1 − a) (for a softmax, its Jacobian's diagonal).
+        let a = &acts[l + 1];
+        let first: Vec<f64> = if l == steps.len() - 1 {
+            a.iter()
+                .zip(&y)
+                .map(|(&a, &y)| match (cross_entropy, softmax) {
+                    (false, _) => a - y,
+                    (true, false) => -y / a + (1.0 - y) / (1.0 - a),
+                    (true, true) => -y / a,
+                })
+                .collect()
+        } else {
+            (0..a.len())
+                .map(|k| {
+                    (0..deltas[l + 1].len())
+                        .map(|j| net.w[l + 1][j][k] * deltas[l + 1][j])
+                        .sum()
+                })
+                .collect()
+        };
+        for (i, v) in f64s(&s["delta_first_factor"]).iter().enumerate() {
+            close(&name("BP1/BP2 first factor", i), *v, first[i], 1e-10);
+        }
+        for (i, v) in f64s(&s["sigma_prime"]).iter().enumerate() {
+            close(&name("σ'", i), *v, a[i] * (1.0 - a[i]), 1e-12);
+        }
         let (g, fd, rel) = (
             matrix(&s["grad_weight"], f64s),
             matrix(&s["fd_weight"], f64s),
@@ -339,6 +366,54 @@ fn the_two_two_two_step_agrees_with_the_hand_derivation_and_the_worked_example()
     );
     assert!(json["max_relative_difference"].as_f64().unwrap() < 1e-7);
     assert_eq!(json["printed_in_full"], true);
+}
+
+/// The one-weight example of README (the texts' y = w·x with w = 1, x = 2, quadratic cost,
+/// η = 0.1) on the closest network gpu-mlp has, one sigmoid unit (1-1, bias 0): a = σ(2),
+/// δ = (a − y)·σ'(z), ∂C/∂w = δ·x, every printed number against the hand derivation, and the
+/// step's numbers written out here: C = ½σ(2)² = 0.3879017, ∂C/∂w = 0.1849561,
+/// w → 0.9815044, cost after 0.383562.
+#[test]
+fn the_one_weight_example_agrees_with_the_hand_derivation() {
+    let json = explain_json(&[
+        "--layers",
+        "1,1",
+        "--weights",
+        "1",
+        "--biases",
+        "0",
+        "--input",
+        "2",
+        "--target",
+        "0",
+        "--eta",
+        "0.1",
+    ]);
+    check(&json, false, false);
+    let a = sigmoid(2.0);
+    let dw = a * a * (1.0 - a) * 2.0;
+    close("C", json["cost"].as_f64().unwrap(), 0.5 * a * a, 1e-12);
+    close(
+        "C (printed)",
+        json["cost"].as_f64().unwrap(),
+        0.3879017,
+        1e-6,
+    );
+    let s = &json["steps"][0];
+    close("∂C/∂w", s["grad_weight"][0][0].as_f64().unwrap(), dw, 1e-10);
+    close("∂C/∂w (printed)", dw, 0.1849561, 1e-6);
+    close(
+        "w after",
+        s["weight_after"][0][0].as_f64().unwrap(),
+        0.9815044,
+        1e-7,
+    );
+    close(
+        "C after",
+        json["cost_after"].as_f64().unwrap(),
+        0.383562,
+        1e-6,
+    );
 }
 
 /// The other output/cost pairs and a deeper network: a 3-4-3-2 softmax network with the

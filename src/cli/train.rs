@@ -86,15 +86,17 @@ pub struct HyperArgs {
     /// Adam's ε; a comma list makes a sweep [default: 1e-8].
     #[arg(long, value_delimiter = ',', value_name = "EPS[,EPS...]")]
     pub adam_epsilon: Option<Vec<Typed<f32>>>,
-    /// RMSprop's decay ρ of the mean square g² (PyTorch's `alpha`) [default: 0.99].
-    #[arg(long, value_name = "RHO")]
-    pub rho: Option<f32>,
-    /// AdaGrad's ε, added to √s (PyTorch's default) [default: 1e-10].
-    #[arg(long, value_name = "EPS")]
-    pub adagrad_epsilon: Option<f32>,
-    /// RMSprop's ε, added to √v, outside the square root as in PyTorch [default: 1e-8].
-    #[arg(long, value_name = "EPS")]
-    pub rmsprop_epsilon: Option<f32>,
+    /// RMSprop's decay ρ of the mean square g² (PyTorch's `alpha`); a comma list makes a sweep
+    /// [default: 0.99].
+    #[arg(long, value_delimiter = ',', value_name = "RHO[,RHO...]")]
+    pub rho: Option<Vec<Typed<f32>>>,
+    /// AdaGrad's ε, added to √s as in PyTorch; a comma list makes a sweep [default: 1e-10].
+    #[arg(long, value_delimiter = ',', value_name = "EPS[,EPS...]")]
+    pub adagrad_epsilon: Option<Vec<Typed<f32>>>,
+    /// RMSprop's ε, added to √v (outside the square root, as in PyTorch); a comma list makes a
+    /// sweep [default: 1e-8].
+    #[arg(long, value_delimiter = ',', value_name = "EPS[,EPS...]")]
+    pub rmsprop_epsilon: Option<Vec<Typed<f32>>>,
     /// Learning-rate schedule [default: constant].
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleChoice>,
@@ -214,6 +216,9 @@ impl HyperArgs {
             beta1: typed(&self.beta1),
             beta2: typed(&self.beta2),
             adam_epsilon: typed(&self.adam_epsilon),
+            rho: typed(&self.rho),
+            adagrad_epsilon: typed(&self.adagrad_epsilon),
+            rmsprop_epsilon: typed(&self.rmsprop_epsilon),
             seed: self.seed.clone().map(|s| s.0).unwrap_or_default(),
         };
         if max_members == 1 {
@@ -240,9 +245,6 @@ impl HyperArgs {
         }
         c.epochs = self.epochs.unwrap_or(c.epochs);
         c.optimizer.kind = self.optimizer.unwrap_or(c.optimizer.kind);
-        c.optimizer.rho = self.rho.unwrap_or(c.optimizer.rho);
-        c.optimizer.adagrad_epsilon = self.adagrad_epsilon.unwrap_or(c.optimizer.adagrad_epsilon);
-        c.optimizer.rmsprop_epsilon = self.rmsprop_epsilon.unwrap_or(c.optimizer.rmsprop_epsilon);
         let step_given = self.step_every.is_some() || self.decay.is_some();
         let plateau_given =
             self.patience.is_some() || self.divisor.is_some() || self.max_divisions.is_some();

@@ -13,6 +13,7 @@
 //! output_delta and evaluate read a class label: for a target that is not one-hot, the GPU
 //! chain starts from the CPU's δᴸ and the cost is not compared.
 
+use super::format::sup;
 use super::{F32Step, Sample};
 use crate::config::{NetworkConfig, StepHyper};
 use crate::error::Result;
@@ -45,14 +46,6 @@ pub struct DeviceComparison {
     pub max_rel: f64,
     /// The quantity with the largest difference.
     pub worst: String,
-}
-
-fn sup(n: usize) -> String {
-    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
-    n.to_string()
-        .chars()
-        .map(|c| DIGITS[c.to_digit(10).unwrap_or(0) as usize])
-        .collect()
 }
 
 fn quantity(what: String, kernel: String, gpu: &[f32], cpu: &[f32]) -> Quantity {

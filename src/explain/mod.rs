@@ -10,27 +10,26 @@
 //! update from `cpu::optimizer`. What this module adds is the factors it prints beside each
 //! equation (∇ₐC, σ'(z), (Wˡ⁺¹)ᵀδˡ⁺¹), the cost for any target y, and the bookkeeping.
 //!
-//! The backprop core takes a class label (a one-hot y). For any other target y, the pass is
-//! run once per one-hot target e_c and once for y = 0 (label = the class count, which no
-//! output matches) and combined: δᴸ is affine in y for every output/cost pair (a − y,
-//! (a − y)⊙a(1−a), the softmax Jacobian times a − y), and BP2–BP4 are linear in δᴸ, so
-//! g(y) = (1 − Σ_c y_c)·g(0) + Σ_c y_c·g(e_c) exactly (up to rounding).
+//! The backprop core takes a class label; `pass.rs` says how a target y that is not one-hot
+//! goes through it.
 
 mod device;
+mod format;
 mod numbers;
+mod pass;
 mod text;
 
 pub use device::{on_device, DeviceComparison};
 pub use text::print;
 
 use crate::config::{Cost, NetworkConfig, Optimizer, OptimizerKind, Output, StepHyper};
-use crate::cpu::backprop::{backward, forward, Gradients, LayerRef, Workspace};
+use crate::cpu::backprop::{forward, Workspace};
 use crate::cpu::optimizer::UpdateRule;
-use crate::cpu::Real;
 use crate::error::{Error, Result};
 use crate::gradcheck::{central_difference, relative_errors, Params64, H};
 use crate::model::{OptimizerState, Params};
 use numbers::{cost_for_target, layer_refs, matrix, output_factors, transposed_product};
+use pass::{backprop, every_z, Pass};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -169,97 +168,6 @@ pub struct F32Step {
     pub cost: f32,
     pub params_after: Params,
     pub state_after: OptimizerState,
-}
-
-/// One sample's pass through the library's backprop: aˡ of every layer (acts[0] the input),
-/// zᴸ, δ of every weight layer, and the gradients.
-struct Pass<T> {
-    acts: Vec<Vec<T>>,
-    z_out: Vec<T>,
-    deltas: Vec<Vec<T>>,
-    grads: Gradients<T>,
-}
-
-/// The library's forward and backward pass of one sample with target `y` (see the module
-/// doc for how a y that is not one-hot is handled).
-fn backprop<T: Real>(
-    net: &NetworkConfig,
-    layers: &[LayerRef<T>],
-    input: &[T],
-    target: &[T],
-    label: Option<usize>,
-) -> Pass<T> {
-    let mut ws = Workspace::new(&net.layers, 1);
-    ws.input_mut(1).copy_from_slice(input);
-    forward(layers, net.output, &mut ws, 1, 1);
-    let (acts, z_out) = (ws.acts.clone(), ws.z_out.clone());
-    let mut run = |label: u8| {
-        let mut grads = Gradients::zeros(&net.layers);
-        backward(
-            layers,
-            net.output,
-            net.cost,
-            &[label],
-            &mut ws,
-            &mut grads,
-            1,
-        );
-        (ws.deltas.clone(), grads)
-    };
-    let n = target.len();
-    let terms: Vec<(u8, T)> = match label {
-        Some(c) => vec![(c as u8, T::one())],
-        None => {
-            let sum = target.iter().fold(T::zero(), |s, &y| s + y);
-            let mut t: Vec<(u8, T)> = (0..n).map(|c| (c as u8, target[c])).collect();
-            t.push((n as u8, T::one() - sum));
-            t.retain(|&(_, w)| w != T::zero());
-            t
-        }
-    };
-    let mut deltas: Vec<Vec<T>> = net.layers[1..]
-        .iter()
-        .map(|&n| vec![T::zero(); n])
-        .collect();
-    let mut grads = Gradients::zeros(&net.layers);
-    let axpy = |acc: &mut [T], x: &[T], w: T| {
-        acc.iter_mut().zip(x).for_each(|(a, &x)| *a = *a + w * x);
-    };
-    for (class, w) in terms {
-        let (d, g) = run(class);
-        for (acc, x) in deltas.iter_mut().zip(&d) {
-            axpy(acc, x, w);
-        }
-        for (acc, x) in grads.weight.iter_mut().zip(&g.weight) {
-            axpy(acc, x, w);
-        }
-        for (acc, x) in grads.bias.iter_mut().zip(&g.bias) {
-            axpy(acc, x, w);
-        }
-    }
-    Pass {
-        acts,
-        z_out,
-        deltas,
-        grads,
-    }
-}
-
-/// zˡ of every layer: the library's forward pass over layers 2..=l, whose last z it keeps.
-fn every_z(net: &NetworkConfig, layers: &[LayerRef<f64>], input: &[f64]) -> Vec<Vec<f64>> {
-    (1..=layers.len())
-        .map(|count| {
-            let mut ws = Workspace::new(&net.layers[..=count], 1);
-            ws.input_mut(1).copy_from_slice(input);
-            let output = if count == layers.len() {
-                net.output
-            } else {
-                Output::Sigmoid
-            };
-            forward(&layers[..count], output, &mut ws, 1, 1);
-            ws.z_out.clone()
-        })
-        .collect()
 }
 
 /// Checks that the sample fits the network and its output/cost.

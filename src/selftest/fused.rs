@@ -75,8 +75,16 @@ fn hyper(kind: OptimizerKind, n_train: usize, batch: usize) -> StepHyper {
         optimizer: Optimizer {
             kind,
             epsilon,
-            adagrad_epsilon: if adaptive { 1e-4 } else { Optimizer::default().adagrad_epsilon },
-            rmsprop_epsilon: if adaptive { 1e-4 } else { Optimizer::default().rmsprop_epsilon },
+            adagrad_epsilon: if adaptive {
+                1e-4
+            } else {
+                Optimizer::default().adagrad_epsilon
+            },
+            rmsprop_epsilon: if adaptive {
+                1e-4
+            } else {
+                Optimizer::default().rmsprop_epsilon
+            },
             ..Optimizer::default()
         },
     }
