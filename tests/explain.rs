@@ -416,6 +416,58 @@ fn the_one_weight_example_agrees_with_the_hand_derivation() {
     );
 }
 
+/// AdaGrad's and RMSprop's step from fresh state, by hand from the hand gradients g: AdaGrad
+/// s = g², W ← W − ηg/(√s + ε); RMSprop v = (1 − ρ)g², W ← W − ηg/(√v + ε); the printed
+/// state and updated parameters against them, in f32 (1e-6 relative: a few f32 roundings).
+#[test]
+fn adagrad_and_rmsprop_steps_agree_with_the_hand_derivation() {
+    for (optimizer, slot, rho, eps) in [
+        ("adagrad", "sum", 0.0f64, 1e-10f64),
+        ("rmsprop", "square_avg", 0.99, 1e-8),
+    ] {
+        let mut args = MAZUR_NET.to_vec();
+        args.extend(["--target", "0.01,0.99", "--optimizer", optimizer]);
+        let json = explain_json(&args);
+        let net = net_of(&json);
+        let x = f32s(&json["sample"]["input"]);
+        let y = f32s(&json["sample"]["target"]);
+        let (_, gw, gb) = by_hand(&net, &x, &y);
+        let eta = json["eta"].as_f64().unwrap();
+        let keep = if optimizer == "adagrad" { 1.0 } else { 1.0 - rho };
+        for (l, s) in json["steps"].as_array().unwrap().iter().enumerate() {
+            let state_w = matrix(&s["state_after"][slot]["weight"], f32s);
+            let state_b = f32s(&s["state_after"][slot]["bias"]);
+            let after_w = matrix(&s["weight_after"], f32s);
+            let after_b = f32s(&s["bias_after"]);
+            let mut entries: Vec<(f64, f64, f64, f64)> = Vec::new();
+            for j in 0..gw[l].len() {
+                for k in 0..gw[l][j].len() {
+                    entries.push((net.w[l][j][k], gw[l][j][k], state_w[j][k], after_w[j][k]));
+                }
+                entries.push((net.b[l][j], gb[l][j], state_b[j], after_b[j]));
+            }
+            for (i, (w, g, state, after)) in entries.into_iter().enumerate() {
+                let want_state = keep * g * g;
+                let want = w - eta * g / (want_state.sqrt() + eps);
+                let at = format!("{optimizer} layer {} entry {i}", l + 2);
+                close(&format!("{at} state"), state, want_state, 1e-6);
+                close(&format!("{at} after"), after, want, 1e-6);
+            }
+        }
+    }
+}
+
+/// The network an `explain --json` printed (its W and b before the step), sigmoid/quadratic.
+fn net_of(json: &Value) -> Net {
+    let steps = json["steps"].as_array().unwrap();
+    Net {
+        w: steps.iter().map(|s| matrix(&s["weight"], f32s)).collect(),
+        b: steps.iter().map(|s| f32s(&s["bias"])).collect(),
+        softmax: false,
+        cross_entropy: false,
+    }
+}
+
 /// The other output/cost pairs and a deeper network: a 3-4-3-2 softmax network with the
 /// log-likelihood on a target that is a distribution (not one-hot: the library's backprop is
 /// combined over the classes), a softmax with the quadratic cost (the Jacobian is not
