@@ -418,12 +418,13 @@ fn the_one_weight_example_agrees_with_the_hand_derivation() {
 
 /// AdaGrad's and RMSprop's step from fresh state, by hand from the hand gradients g: AdaGrad
 /// s = g², W ← W − ηg/(√s + ε); RMSprop v = (1 − ρ)g², W ← W − ηg/(√v + ε); the printed
-/// state and updated parameters against them, in f32 (1e-6 relative: a few f32 roundings).
+/// state and updated parameters against them, with ρ and ε as the f32 the step holds (1e-6
+/// relative: the f32 step rounds g and each operation, a few 1e-7).
 #[test]
 fn adagrad_and_rmsprop_steps_agree_with_the_hand_derivation() {
     for (optimizer, slot, rho, eps) in [
-        ("adagrad", "sum", 0.0f64, 1e-10f64),
-        ("rmsprop", "square_avg", 0.99, 1e-8),
+        ("adagrad", "sum", 0.0f64, 1e-10f32 as f64),
+        ("rmsprop", "square_avg", 0.99f32 as f64, 1e-8f32 as f64),
     ] {
         let mut args = MAZUR_NET.to_vec();
         args.extend(["--target", "0.01,0.99", "--optimizer", optimizer]);
@@ -433,7 +434,11 @@ fn adagrad_and_rmsprop_steps_agree_with_the_hand_derivation() {
         let y = f32s(&json["sample"]["target"]);
         let (_, gw, gb) = by_hand(&net, &x, &y);
         let eta = json["eta"].as_f64().unwrap();
-        let keep = if optimizer == "adagrad" { 1.0 } else { 1.0 - rho };
+        let keep = if optimizer == "adagrad" {
+            1.0
+        } else {
+            1.0 - rho
+        };
         for (l, s) in json["steps"].as_array().unwrap().iter().enumerate() {
             let state_w = matrix(&s["state_after"][slot]["weight"], f32s);
             let state_b = f32s(&s["state_after"][slot]["bias"]);
