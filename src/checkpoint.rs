@@ -1,12 +1,15 @@
 //! Checkpoints as safetensors: `layers.N.weight` shaped [out, in] and `layers.N.bias` shaped
 //! [out], f32 little-endian, plus the optimizer's state tensors
 //! (`optimizer.SLOT.layers.N.weight|bias`) and metadata: layer sizes, output, cost, and for
-//! resuming the training configuration and progress as JSON.
+//! resuming the training configuration and progress as JSON, and the data set it was trained on
+//! (`data`: its name or directory, the four files' SHA-256 and the image shape;
+//! [`crate::data::record`]).
 //!
 //! Writes go through [`crate::fs::write_atomically`], so a crash mid-write never leaves a broken
 //! file where a good one was.
 
 use crate::config::{Cost, NetworkConfig, OptimizerKind, Output, Schedule, TrainConfig};
+use crate::data::record::DataRecord;
 use crate::error::{Error, Result};
 use crate::model::{Layer, OptimizerState, Params};
 use crate::train::TrainingState;
@@ -26,6 +29,9 @@ pub struct Checkpoint {
     /// The run's configuration and the state of its epoch loop (metadata `train_config` and
     /// `progress`), when saved by a training run.
     pub train: Option<(TrainConfig, TrainingState)>,
+    /// The data set it was trained on (metadata `data`; absent in checkpoints written before
+    /// gpu-mlp recorded it).
+    pub data: Option<DataRecord>,
 }
 
 const FORMAT: &str = "gpu-mlp/1";
@@ -89,6 +95,9 @@ impl Checkpoint {
             meta.insert("train_config".to_string(), to_json(cfg)?);
             meta.insert("progress".to_string(), to_json(progress)?);
             meta.insert("rng_state".to_string(), RNG_STATE.to_string());
+        }
+        if let Some(data) = &self.data {
+            meta.insert("data".to_string(), to_json(data)?);
         }
         let views = tensors
             .iter()
@@ -264,11 +273,17 @@ impl Checkpoint {
             }
             _ => None,
         };
+        let data = meta
+            .get("data")
+            .map(|d| serde_json::from_str::<DataRecord>(d))
+            .transpose()
+            .map_err(|e| bad(format!("metadata \"data\": {e}")))?;
         Ok(Checkpoint {
             network,
             params,
             optimizer,
             train,
+            data,
         })
     }
 }

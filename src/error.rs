@@ -41,6 +41,10 @@ pub enum Error {
     /// `selftest`: the GPU computed results the CPU reference does not accept.
     #[error("{0}")]
     SelftestFailed(String),
+    /// `download` got no good copy of a file: the network is unreachable (a DNS or connection
+    /// failure on every mirror), or the mirrors reached refused the file or served bad copies.
+    #[error("{0}")]
+    Network(String),
     /// A failure that is not the user's: encoding a PNG or JSON, building a file gpu-mlp
     /// writes. The message says what was being made; it is a bug to report.
     #[error("internal error: {0} (please report this as a bug)")]
@@ -97,6 +101,7 @@ impl Error {
             Error::Diverged(_) => 4,
             Error::Gpu(_) => 5,
             Error::SelftestFailed(_) => 6,
+            Error::Network(_) => 7,
         }
     }
 }
@@ -121,9 +126,10 @@ mod tests {
             Error::Diverged("x".into()),
             Error::Gpu("x".into()),
             Error::SelftestFailed("x".into()),
+            Error::Network("x".into()),
         ];
         let codes: Vec<i32> = errors.iter().map(Error::exit_code).collect();
-        assert_eq!(codes, [1, 2, 3, 3, 3, 3, 4, 5, 6]);
+        assert_eq!(codes, [1, 2, 3, 3, 3, 3, 4, 5, 6, 7]);
         for code in codes {
             assert!(
                 crate::cli::EXIT_CODES

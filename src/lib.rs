@@ -31,6 +31,8 @@ pub mod progress;
 pub mod render;
 pub mod selftest;
 pub mod sweep;
+pub mod tensorboard;
 pub mod train;
+pub mod words;
 
 pub use error::{Error, Result};

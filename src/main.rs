@@ -5,7 +5,10 @@ use clap::Parser;
 use gpu_mlp::cli::Cli;
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    // Negative numbers after a flag (`--eta -1`) are joined to it, so that they reach the
+    // range checks rather than being taken for unknown flags.
+    let args = gpu_mlp::cli::values::join_negative_values(std::env::args_os());
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => match gpu_mlp::cli::one_line_usage_error(&e) {
             // --help and --version print as clap prints them.

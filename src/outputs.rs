@@ -3,7 +3,9 @@
 //! directory there and writable; its name not too long once the temporary suffix is added),
 //! no two outputs on the same file, no output over a file the command reads (save where the
 //! identity is the point: `train --resume X --save X`), and, for a command that writes for a
-//! long time, a lock on each output for its lifetime ([`crate::fs::OutputLock`]).
+//! long time, a lock on each output for its lifetime ([`crate::fs::OutputLock`]). An output the
+//! user did not name (a command's default path, [`Outputs::writes_default`]) must not exist
+//! yet: nothing the user has is replaced without being asked.
 //!
 //! A command lists its paths with the flag that gave each, so that every message names the
 //! flag:
@@ -32,6 +34,8 @@ struct Output {
     path: PathBuf,
     /// The flag of an input this output may be the same file as.
     may_replace: Option<String>,
+    /// A path the command chose, not the user: refused if anything is there.
+    default: bool,
 }
 
 /// The paths a command reads and writes, before they are checked.
@@ -82,6 +86,7 @@ impl Outputs {
                 flag: flag.to_string(),
                 path: p.to_path_buf(),
                 may_replace: None,
+                default: false,
             });
         }
         self
@@ -95,8 +100,21 @@ impl Outputs {
                 flag: flag.to_string(),
                 path: p.to_path_buf(),
                 may_replace: Some(input_flag.to_string()),
+                default: false,
             });
         }
+        self
+    }
+
+    /// A file the command writes at a path it chose because `flag` was not given: refused (exit
+    /// 3) where anything exists already, so that a default never replaces a user's file.
+    pub fn writes_default(mut self, flag: &str, path: &Path) -> Self {
+        self.files.push(Output {
+            flag: flag.to_string(),
+            path: path.to_path_buf(),
+            may_replace: None,
+            default: true,
+        });
         self
     }
 
@@ -117,6 +135,16 @@ impl Outputs {
         }
         let mut resolved = Vec::new();
         for o in &self.files {
+            if o.default && std::fs::symlink_metadata(&o.path).is_ok() {
+                return Err(Error::output(
+                    "",
+                    &o.path,
+                    format!(
+                        "exists already; it is where the output goes without {}, and an existing file is not replaced unless named: give {} PATH (this path, to replace it)",
+                        o.flag, o.flag
+                    ),
+                ));
+            }
             let target = Target::resolve(&o.path)
                 .map_err(|e| Error::output(&o.flag, &o.path, e.to_string()))?;
             resolved.push((o, target));
@@ -166,10 +194,17 @@ impl Checked {
 
     /// Locks every output for as long as the returned value lives: directories as a whole,
     /// files each. Fails at once, naming the holder's process id, if another run holds one.
+    /// A directory given to two flags (a sweep's `--save DIR --metrics DIR`) is locked once.
     pub fn lock(self) -> Result<Held> {
         let mut locks = Vec::new();
+        let mut locked_dirs = Vec::new();
         for (flag, dir) in &self.dirs {
+            let identity = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+            if locked_dirs.contains(&identity) {
+                continue;
+            }
             locks.push(OutputLock::dir(flag, dir)?);
+            locked_dirs.push(identity);
         }
         for (flag, t) in &self.targets {
             locks.push(OutputLock::file(flag, &t.given)?);

@@ -333,7 +333,7 @@ fn no_good_mirror_is_an_error_that_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let out = download(dir.path(), &[server.url("missing"), server.url("corrupt")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
     let last = stderr.lines().last().unwrap_or("");
     assert!(
         last.starts_with("error: ")
@@ -438,4 +438,80 @@ fn a_target_that_is_not_a_regular_file_is_refused() {
         "{stderr}"
     );
     assert!(server.seen().is_empty(), "fetched before checking");
+}
+
+/// A mirror that cannot be connected to (a closed loopback port: connection refused, as when
+/// the network is down) is tried three times with waits of 1 s and 2 s between, then the
+/// download fails with exit 7 saying the network is unreachable, not that a file is malformed;
+/// the directories it created for --dir are removed again, being empty. For Fashion-MNIST, the
+/// installed Debian copy is pointed out where there is one.
+#[test]
+fn an_unreachable_network_is_named_and_leaves_no_directory() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = format!("http://127.0.0.1:{port}");
+    let parent = tempfile::tempdir().unwrap();
+    // Into an existing directory, at the same time (each run waits 3 s): the directory stays,
+    // and so does a file of the user's in it.
+    let kept = parent.path().join("kept");
+    std::fs::create_dir(&kept).unwrap();
+    std::fs::write(kept.join("notes.txt"), "mine").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gpu-mlp"));
+    cmd.args([
+        "download",
+        "fashion-mnist",
+        "--only-mirrors",
+        "--timeout",
+        "5",
+    ])
+    .args(["--mirror", &closed, "--dir"])
+    .arg(&kept)
+    .env("NO_PROXY", "127.0.0.1,localhost");
+    for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        cmd.env_remove(var);
+    }
+    let fashion = std::thread::spawn(move || cmd.output().unwrap());
+    let dir = parent.path().join("new").join("mnist");
+    let out = download(&dir, std::slice::from_ref(&closed));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    let last = stderr.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: ")
+            && last.contains("the network is unreachable")
+            && last.contains("cannot connect")
+            && !last.contains("malformed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("trying again in 1 s") && stderr.contains("trying again in 2 s"),
+        "{stderr}"
+    );
+    assert!(
+        !parent.path().join("new").exists(),
+        "the created directory is left"
+    );
+
+    let out = fashion.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert_eq!(std::fs::read(kept.join("notes.txt")).unwrap(), b"mine");
+    let installed = Path::new(gpu_mlp::data::FASHION_MNIST_DIR).is_dir();
+    assert_eq!(
+        stderr.contains("note: Fashion-MNIST is installed in /usr/share/datasets/fashion-mnist"),
+        installed,
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or("")
+            .contains("--dataset fashion-mnist"),
+        installed,
+        "{stderr}"
+    );
 }

@@ -60,6 +60,7 @@ fn adagrad_and_rmsprop_resume_on_the_gpu_bit_identically() {
                 params,
                 optimizer: Some((kind, state)),
                 train: None,
+                data: None,
             };
             let bytes = ck.to_bytes().unwrap();
             let back = Checkpoint::from_bytes(&bytes, std::path::Path::new("mem")).unwrap();

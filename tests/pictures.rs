@@ -251,3 +251,47 @@ fn show_weights_draws_each_hidden_unit() {
         assert_eq!(at(argmax)[0], 255, "positive weights are red");
     }
 }
+
+/// Without -o, `plot` writes beside the first metrics file (run.jsonl → run.png) and
+/// `show-weights` beside the model (m.safetensors → m-weights.png), each printing the path;
+/// a second run finds the file there and refuses (exit 3, naming the path and -o) rather than
+/// replace it, leaving its bytes alone; with -o naming it, it is replaced as asked.
+#[test]
+fn default_output_paths_are_printed_and_never_replace_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, metrics) = train(dir.path(), "m", &[]);
+    let plotted = dir.path().join("m.png");
+    let weights = dir.path().join("m-weights.png");
+    let out = ok(&gpu_mlp(&["plot", s(&metrics)]));
+    assert!(
+        out.contains(&format!("into {}", plotted.display())),
+        "{out}"
+    );
+    assert_eq!(read_png(&plotted).dimensions(), (1200, 500));
+    let out = ok(&gpu_mlp(&["show-weights", "--model", s(&model)]));
+    assert!(out.contains(&format!("to {}", weights.display())), "{out}");
+    assert_eq!(
+        read_png(&weights).dimensions(),
+        GridLayout::for_tiles(30, 28).size()
+    );
+    for (args, path) in [
+        (vec!["plot", s(&metrics)], &plotted),
+        (vec!["show-weights", "--model", s(&model)], &weights),
+    ] {
+        std::fs::write(path, "the user's own file").unwrap();
+        let out = gpu_mlp(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(
+            err.contains(&path.display().to_string())
+                && err.contains("exists already")
+                && err.contains("-o/--output PATH"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(path).unwrap(), b"the user's own file");
+        let mut replace = args.clone();
+        replace.extend(["-o", s(path)]);
+        ok(&gpu_mlp(&replace));
+        read_png(path);
+    }
+}

@@ -180,3 +180,74 @@ fn unreadable_images_are_reported() {
         "{err}"
     );
 }
+
+/// A prediction whose probability is below 0.5 is flagged uncertain, in the text line and in
+/// JSON, and one above it is not. The two models are made exact rather than trained: a
+/// 784-10 softmax network with zero weights outputs softmax(b) for every image, so biases
+/// b = ln p give class 3 the probability 0.4 in one model and 0.9 in the other.
+#[test]
+fn predictions_below_one_half_are_flagged_uncertain() {
+    let dir = tempfile::tempdir().unwrap();
+    let trained = dir.path().join("t.safetensors");
+    ok(&gpu_mlp(&[
+        "train",
+        "--layers",
+        "784,10",
+        "--output",
+        "softmax",
+        "--cost",
+        "cross-entropy",
+        "--train-size",
+        "100",
+        "--validation-size",
+        "0",
+        "--test-size",
+        "10",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--save",
+        trained.to_str().unwrap(),
+    ]));
+    let image = dir.path().join("digit.png");
+    let test = gpu_mlp::data::load(
+        &gpu_mlp::data::Source::Mnist,
+        gpu_mlp::data::SplitSizes {
+            train: 1,
+            validation: 0,
+            test: Some(1),
+        },
+    )
+    .unwrap()
+    .test;
+    GrayImage::from_raw(28, 28, test.image(0).to_vec())
+        .unwrap()
+        .save_with_format(&image, ImageFormat::Png)
+        .unwrap();
+    for (p3, uncertain) in [(0.4f32, true), (0.9, false)] {
+        let mut ck = gpu_mlp::checkpoint::Checkpoint::load(&trained).unwrap();
+        let layer = &mut ck.params.layers[0];
+        layer.weight.iter_mut().for_each(|w| *w = 0.0);
+        for (c, b) in layer.bias.iter_mut().enumerate() {
+            *b = if c == 3 { p3 } else { (1.0 - p3) / 9.0 }.ln();
+        }
+        let model = dir.path().join(format!("p{p3}.safetensors"));
+        ck.save(&model).unwrap();
+        let answer = &predict(&model, std::slice::from_ref(&image))[0];
+        assert_eq!(answer["class"], 3, "{answer}");
+        let p = answer["probability"].as_f64().unwrap();
+        assert!((p - p3 as f64).abs() < 1e-5, "{answer}");
+        assert_eq!(answer["uncertain"], uncertain, "{answer}");
+        let text = ok(&gpu_mlp(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            image.to_str().unwrap(),
+        ]));
+        let expected = match uncertain {
+            true => format!(": 3 (probability {p3:.3}, uncertain: below 0.5)"),
+            false => format!(": 3 (probability {p3:.3})"),
+        };
+        assert!(text.contains(&expected), "{text}");
+    }
+}

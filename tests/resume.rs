@@ -136,6 +136,6 @@ fn rerunning_the_original_command_with_resume_gives_the_uninterrupted_bits() {
     ]));
     assert_eq!(
         notes.trim_end(),
-        "schedule: checkpoint step (×0.5 every 1 epochs), overridden by --schedule constant"
+        "schedule: checkpoint step (×0.5 every 1 epoch), overridden by --schedule constant"
     );
 }

@@ -33,13 +33,14 @@ fn bytes(p: &Path) -> Vec<u8> {
 }
 
 /// Two members of a sweep over seeds and η are byte for byte the checkpoints of the solo runs
-/// with their flags (weights, optimizer state and progress), on `backend`.
+/// with their flags (weights, optimizer state and progress), on `backend`. The sweep writes its
+/// checkpoints and metrics into one directory, as a user naturally would.
 fn members_are_their_solo_runs(backend: &str, extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let sweep = dir.path().join("sweep");
     let mut args = vec!["--backend", backend, "--seeds", "1-3", "--eta", "3,0.5"];
     args.extend_from_slice(extra);
-    args.extend_from_slice(&["--save", s(&sweep)]);
+    args.extend_from_slice(&["--save", s(&sweep), "--metrics", s(&sweep)]);
     let table = ok(&train(&args));
     assert!(table.contains("over 6 of 6 members"), "{table}");
     for (seed, eta) in [("1", "3"), ("3", "0.5")] {
@@ -49,6 +50,13 @@ fn members_are_their_solo_runs(backend: &str, extra: &[&str]) {
         args.extend_from_slice(&["--save", s(&solo)]);
         ok(&train(&args));
         let member = sweep.join(format!("eta-{eta}_seed-{seed}.safetensors"));
+        let metrics = sweep.join(format!("eta-{eta}_seed-{seed}.jsonl"));
+        assert_eq!(
+            std::fs::read_to_string(&metrics).unwrap().lines().count(),
+            2,
+            "{}: one line per epoch",
+            metrics.display()
+        );
         assert!(
             bytes(&member) == bytes(&solo),
             "{backend}: member seed {seed} η {eta} differs from its solo run"

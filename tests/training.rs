@@ -56,6 +56,7 @@ fn run(
         params: p.clone(),
         optimizer: Some((cfg.optimizer.kind, b.optimizer_state().unwrap())),
         train: Some((cfg.clone(), out.state)),
+        data: None,
     };
     (p, ck)
 }

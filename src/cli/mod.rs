@@ -3,6 +3,7 @@
 //! the flags into a [`crate::config::TrainConfig`] on top of a preset or a resumed run.
 
 mod explain;
+mod hints;
 mod tools;
 mod train;
 pub mod values;
@@ -14,6 +15,7 @@ pub use train::*;
 use crate::data::{Source, SplitSizes};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use values::whole;
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -25,7 +27,9 @@ Exit codes:
   4  training diverged (NaN or infinite values, saturated weights, accuracy collapsed to
      chance) or its state would not read back; nothing was saved over the last good checkpoint
   5  GPU problem (no adapter for the backend asked for, device limits, device lost, a hang)
-  6  selftest: the GPU computed a result the CPU reference does not accept (see its FAIL lines)";
+  6  selftest: the GPU computed a result the CPU reference does not accept (see its FAIL lines)
+  7  download: the network is unreachable (DNS or connection failure on every mirror), or no
+     mirror served a good copy";
 
 /// A command-line error of clap's (an unknown flag, a bad value, a missing argument) as one line,
 /// like every other error: its message and tips joined, without the usage block (the usage is
@@ -51,7 +55,10 @@ pub fn one_line_usage_error(e: &clap::Error) -> Option<String> {
         }
         line += part;
     }
-    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    let mut line = line.strip_prefix("error: ").unwrap_or(&line).to_string();
+    if let Some(hint) = hints::for_error(e) {
+        line = format!("{line}; {hint}");
+    }
     Some(format!("{line} (see --help)"))
 }
 
@@ -127,21 +134,25 @@ pub enum DatasetChoice {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Data")]
 pub struct DataArgs {
-    /// Data set to train and evaluate on.
-    #[arg(long, value_enum, default_value = "mnist")]
-    pub dataset: DatasetChoice,
-    /// Read the four standard IDX files (train-images-idx3-ubyte[.gz], ...) from DIR instead.
+    /// Data set to train and evaluate on [default: mnist; for `eval` and `train --resume`, the
+    /// one the model was trained on].
+    #[arg(long, value_enum)]
+    pub dataset: Option<DatasetChoice>,
+    /// Read the four standard IDX files (train-images-idx3-ubyte[.gz], ...) from DIR instead
+    /// [default for `eval` and `train --resume`: the directory the model was trained on, where
+    /// it was not a known data set].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Training images: the first N of the training file.
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = 50_000, value_parser = whole::<usize>)]
     pub train_size: usize,
     /// Validation images: the last N of the training file.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = whole::<usize>)]
     pub validation_size: usize,
     /// Test images: the first N of the t10k file [default: all of them].
-    #[arg(long)]
+    #[arg(long, value_parser = whole::<usize>)]
     pub test_size: Option<usize>,
 }
 
@@ -149,8 +160,8 @@ impl DataArgs {
     pub fn source(&self) -> Source {
         match (&self.data_dir, self.dataset) {
             (Some(d), _) => Source::Dir(d.clone()),
-            (None, DatasetChoice::Mnist) => Source::Mnist,
-            (None, DatasetChoice::FashionMnist) => Source::FashionMnist,
+            (None, None | Some(DatasetChoice::Mnist)) => Source::Mnist,
+            (None, Some(DatasetChoice::FashionMnist)) => Source::FashionMnist,
         }
     }
 
@@ -164,6 +175,7 @@ impl DataArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Backend")]
 pub struct DeviceArgs {
     /// Backend: the CPU reference, a wgpu API, or auto.
     #[arg(long, value_enum, default_value = "cpu")]
@@ -172,7 +184,7 @@ pub struct DeviceArgs {
     #[arg(long, value_name = "NAME")]
     pub adapter: Option<String>,
     /// CPU threads for the reference's matrix products [default: all cores].
-    #[arg(long)]
+    #[arg(long, value_parser = whole::<usize>)]
     pub threads: Option<usize>,
     /// GPU kernels: the fused small-network kernels where the network fits them (every width
     /// after the input ≤ 256, batch ≤ 64, the tile in the adapter's workgroup memory), else the

@@ -1,5 +1,6 @@
 //! The flags of the subcommands that do not train: evaluation, inspection, data and export.
 
+use super::values::whole;
 use super::{BackendChoice, DataArgs, DatasetChoice, DeviceArgs};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ pub struct ExpandArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// The last N training images are copied unchanged (to validate on) instead of expanded.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = whole::<usize>)]
     pub validation_size: usize,
 }
 
@@ -38,8 +39,12 @@ pub struct EvalArgs {
     #[arg(long, value_name = "PATH.png")]
     pub errors: Option<PathBuf>,
     /// At most this many images in the --errors grid (the first ones in the split's order).
-    #[arg(long, default_value_t = 100, value_name = "N")]
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = whole::<usize>)]
     pub errors_max: usize,
+    /// Evaluate on the data given even where none of its files are those the model was trained
+    /// on (the checkpoint records them; without this flag such data is refused).
+    #[arg(long)]
+    pub any_data: bool,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]
@@ -49,13 +54,13 @@ pub struct EvalArgs {
 #[derive(Debug, Clone, Args)]
 pub struct GradcheckArgs {
     /// Hidden-layer widths of the small network checked.
-    #[arg(long, value_delimiter = ',', default_value = "8,6")]
+    #[arg(long, value_delimiter = ',', default_value = "8,6", value_parser = whole::<usize>)]
     pub hidden: Vec<usize>,
     /// Real training samples the cost is summed over.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = whole::<usize>)]
     pub samples: usize,
     /// Seed for the network's initial weights.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, value_parser = whole::<u64>)]
     pub seed: u64,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -102,18 +107,19 @@ pub struct PlotArgs {
     /// (its members' median and range); several are drawn together.
     #[arg(required = true, value_name = "METRICS.jsonl|DIR")]
     pub metrics: Vec<PathBuf>,
-    /// The PNG to write.
+    /// The PNG to write [default: the first metrics file's path with the extension .png (a
+    /// sweep directory's path plus .png), which must not exist yet].
     #[arg(short, long, value_name = "PATH.png")]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
     /// Legend names for the runs, comma-separated, in the order of the files [default: the
     /// file names without extension].
     #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
     pub labels: Option<Vec<String>>,
     /// Image width in pixels.
-    #[arg(long, default_value_t = 1200)]
+    #[arg(long, default_value_t = 1200, value_parser = whole::<u32>)]
     pub width: u32,
     /// Image height in pixels.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = whole::<u32>)]
     pub height: u32,
 }
 
@@ -122,11 +128,12 @@ pub struct ShowWeightsArgs {
     /// The checkpoint (written by `train --save`).
     #[arg(long, value_name = "PATH")]
     pub model: PathBuf,
-    /// The PNG to write.
+    /// The PNG to write [default: the model's path with -weights.png for its extension, which
+    /// must not exist yet].
     #[arg(short, long, value_name = "PATH.png")]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
     /// At most this many hidden units (the first ones).
-    #[arg(long, default_value_t = 100, value_name = "N")]
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = whole::<usize>)]
     pub max_units: usize,
 }
 
@@ -138,7 +145,8 @@ pub struct PredictArgs {
     /// PNG or JPEG images, one digit each, any size; dark ink on light paper or the reverse.
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
-    /// Print one JSON object per image (JSON Lines) instead of text.
+    /// Print one JSON object per image (JSON Lines) instead of text. A prediction whose
+    /// probability is below 0.5 is marked uncertain (in JSON: "uncertain": true).
     #[arg(long)]
     pub json: bool,
     /// Also write each image as the network sees it (28x28, MNIST-style) into DIR.
@@ -154,6 +162,11 @@ pub enum DownloadSet {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Exit codes: 0 the four files are there and match their checksums; 2 a bad flag; \
+3 --dir or a file in it cannot be written; 7 the network is unreachable (DNS or connection failure \
+on every mirror) or no mirror served a good copy."
+)]
 pub struct DownloadArgs {
     /// Which data set.
     #[arg(value_enum)]
@@ -170,7 +183,7 @@ pub struct DownloadArgs {
     /// Seconds without progress before a transfer counts as broken; also bounds each file's
     /// time on a mirror: this many seconds plus 1 s per 16 KiB of the file (a mirror slower
     /// than that on average is given up).
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = whole::<u64>)]
     pub timeout: u64,
 }
 

@@ -2,8 +2,9 @@
 //! hyper-parameters ([`HyperArgs`], resolved on top of a preset or a resumed run's
 //! configuration), and what a training run writes.
 
-use super::values::{LayerList, SeedList, Shard, Typed};
+use super::values::{whole, LayerList, SeedList, Shard, Typed};
 use super::{DataArgs, DeviceArgs};
+use crate::config::ranges::{self, Range};
 use crate::config::{
     BenchConfig, Cost, Init, Monitor, OptimizerKind, Output, Preset, Schedule, TrainConfig,
 };
@@ -37,54 +38,89 @@ pub enum MonitorItem {
 #[derive(Debug, Clone, Args)]
 pub struct HyperArgs {
     /// Start from a textbook configuration; any flag given overrides it.
-    #[arg(long, value_enum, default_value = "nielsen")]
+    #[arg(long, value_enum, default_value = "nielsen", help_heading = "Network")]
     pub preset: Preset,
     /// Layer widths from input to output; several networks, separated by colons, make a sweep
     /// (784,30,10:784,100,10) [default: 784,30,10 (nielsen), 784,100,10 (network2)].
-    #[arg(long, value_name = "N,N,...[:N,N,...]")]
+    #[arg(long, value_name = "N,N,...[:N,N,...]", help_heading = "Network")]
     pub layers: Option<LayerList>,
     /// Output activation [default: sigmoid].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Network")]
     pub output: Option<Output>,
     /// Cost function (cross-entropy on softmax is the log-likelihood) [default: quadratic
     /// (nielsen), cross-entropy (network2)].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Network")]
     pub cost: Option<Cost>,
     /// Weight initialisation: N(0,1) or N(0,1/n_in) [default: normal (nielsen), scaled (network2)].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Network")]
     pub init: Option<Init>,
     /// Learning rate η; a comma list makes a sweep [default: 3.0 (nielsen), 0.5 (network2)].
     /// With --lambda it must keep the first update within f32 (largest value F = 3.4e38), or
     /// the run could only save state that does not read back: with n training images and w the
     /// largest initial |weight|, w + η·(1 + λw/n) < F for sgd and momentum.
-    #[arg(long, value_delimiter = ',', value_name = "ETA[,ETA...]")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "ETA[,ETA...]",
+        help_heading = "Optimisation"
+    )]
     pub eta: Option<Vec<Typed<f32>>>,
     /// L2 regularisation λ; weights decay by 1 − ηλ/n; a comma list makes a sweep [default: 0
     /// (nielsen), 5.0 (network2)]. Bounded as --eta says; for adam (1 + λw/n)² < F, since its
     /// second moment squares the gradient.
-    #[arg(long, value_delimiter = ',', value_name = "LAMBDA[,...]")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LAMBDA[,...]",
+        help_heading = "Optimisation"
+    )]
     pub lambda: Option<Vec<Typed<f32>>>,
     /// Mini-batch size: 1 is online learning, the training-set size is full-batch gradient
     /// descent; a comma list makes a sweep [default: 10].
-    #[arg(long, value_delimiter = ',', value_name = "M[,M...]")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "M[,M...]",
+        help_heading = "Optimisation"
+    )]
     pub batch_size: Option<Vec<Typed<usize>>>,
     /// Epochs to train [default: 30].
-    #[arg(long)]
+    #[arg(long, help_heading = "Schedule", value_parser = whole::<usize>)]
     pub epochs: Option<usize>,
     /// Update rule [default: sgd].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Optimisation")]
     pub optimizer: Option<OptimizerKind>,
     /// Momentum coefficient μ; a comma list makes a sweep [default: 0.9].
-    #[arg(long, value_delimiter = ',', value_name = "MU[,MU...]")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "MU[,MU...]",
+        help_heading = "Optimisation"
+    )]
     pub momentum: Option<Vec<Typed<f32>>>,
     /// Adam's β₁; a comma list makes a sweep [default: 0.9].
-    #[arg(long, value_delimiter = ',', value_name = "B1[,B1...]")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "B1[,B1...]",
+        help_heading = "Optimisation"
+    )]
     pub beta1: Option<Vec<Typed<f32>>>,
     /// Adam's β₂; a comma list makes a sweep [default: 0.999].
-    #[arg(long, value_delimiter = ',', value_name = "B2[,B2...]")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "B2[,B2...]",
+        help_heading = "Optimisation"
+    )]
     pub beta2: Option<Vec<Typed<f32>>>,
     /// Adam's ε; a comma list makes a sweep [default: 1e-8].
-    #[arg(long, value_delimiter = ',', value_name = "EPS[,EPS...]")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "EPS[,EPS...]",
+        help_heading = "Optimisation"
+    )]
     pub adam_epsilon: Option<Vec<Typed<f32>>>,
     /// RMSprop's decay ρ of the mean square g² (PyTorch's `alpha`); a comma list makes a sweep
     /// [default: 0.99].
@@ -98,35 +134,40 @@ pub struct HyperArgs {
     #[arg(long, value_delimiter = ',', value_name = "EPS[,EPS...]")]
     pub rmsprop_epsilon: Option<Vec<Typed<f32>>>,
     /// Learning-rate schedule [default: constant].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Schedule")]
     pub schedule: Option<ScheduleChoice>,
     /// Step schedule: epochs between decays [default: 10].
-    #[arg(long)]
+    #[arg(long, help_heading = "Schedule", value_parser = whole::<usize>)]
     pub step_every: Option<usize>,
     /// Step schedule: factor applied to η [default: 0.5]. A factor above 1 must not take η
     /// past f32's largest value within --epochs.
-    #[arg(long)]
-    pub decay: Option<f32>,
+    #[arg(long, help_heading = "Schedule")]
+    pub decay: Option<Typed<f32>>,
     /// Plateau schedule: epochs without a better validation accuracy before dividing η
     /// [default: 10].
-    #[arg(long)]
+    #[arg(long, help_heading = "Schedule", value_parser = whole::<usize>)]
     pub patience: Option<usize>,
     /// Plateau schedule: divisor of η [default: 2].
-    #[arg(long)]
-    pub divisor: Option<f32>,
+    #[arg(long, help_heading = "Schedule")]
+    pub divisor: Option<Typed<f32>>,
     /// Plateau schedule: stop after this many divisions (7 halvings: η/128) [default: 7].
-    #[arg(long)]
+    #[arg(long, help_heading = "Schedule", value_parser = whole::<usize>)]
     pub max_divisions: Option<usize>,
     /// Stop when validation accuracy has not improved for N epochs [default: off].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Schedule", value_parser = whole::<usize>)]
     pub early_stop: Option<usize>,
     /// Seed for initialisation and shuffling; the same seed gives the same weights. Several
     /// seeds (commas and ranges: --seeds 1-24) make a sweep [default: 1].
-    #[arg(long, visible_alias = "seeds", value_name = "S[,A-B...]")]
+    #[arg(
+        long,
+        visible_alias = "seeds",
+        value_name = "S[,A-B...]",
+        help_heading = "Optimisation"
+    )]
     pub seed: Option<SeedList>,
     /// What each epoch reports, comma-separated
     /// [default: train-cost,validation-accuracy,test-accuracy].
-    #[arg(long, value_enum, value_delimiter = ',')]
+    #[arg(long, value_enum, value_delimiter = ',', help_heading = "Reporting")]
     pub monitor: Option<Vec<MonitorItem>>,
 }
 
@@ -136,43 +177,52 @@ pub struct TrainArgs {
     pub hyper: HyperArgs,
     /// Write one JSON object per epoch (JSON Lines) to PATH; for a sweep, a directory with one
     /// file per member, named by its flags.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Output files")]
     pub metrics: Option<PathBuf>,
     /// Save the trained model (safetensors) to PATH, atomically; for a sweep, a directory
     /// that gets every member's checkpoint (named by its flags) and the sweep's record.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Output files")]
     pub save: Option<PathBuf>,
     /// Also keep the best model by validation accuracy (of the run, or of every member of a
     /// sweep) in PATH, written whenever it improves.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Output files")]
     pub save_best: Option<PathBuf>,
     /// The most members a sweep may have (the product of the lists' lengths).
-    #[arg(long, value_name = "N", default_value_t = crate::sweep::plan::DEFAULT_MAX_MEMBERS)]
+    #[arg(long, value_name = "N", default_value_t = crate::sweep::plan::DEFAULT_MAX_MEMBERS, help_heading = "Sweeps", value_parser = whole::<usize>)]
     pub max_members: usize,
     /// Train only shard I of N of a sweep: members I, I+N, I+2N, … (I from 0), so that a
     /// scheduler (a Slurm array, GNU parallel) spreads the sweep; `gpu-mlp sweep-report`
     /// merges the shards' results.
-    #[arg(long, value_name = "I/N")]
+    #[arg(long, value_name = "I/N", help_heading = "Sweeps")]
     pub shard: Option<Shard>,
     /// Also write the --save checkpoint every N epochs, so a killed run can resume (a sweep
     /// resumed with --resume DIR keeps writing into DIR).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Output files", value_parser = whole::<usize>)]
     pub checkpoint_every: Option<usize>,
     /// Continue the run saved in this checkpoint (its configuration, optimizer state and
     /// schedule; flags given override), or the sweep saved in this directory. --epochs is the
     /// total, counting the epochs already run.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Output files")]
     pub resume: Option<PathBuf>,
     /// Print only the final summary (no progress bar, no line per epoch).
-    #[arg(long)]
+    #[arg(long, help_heading = "Reporting")]
     pub quiet: bool,
     /// How epochs are reported on stdout: text (a progress bar on a terminal, else one line per
     /// epoch) or json (one JSON object per epoch, then a JSON summary).
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, value_enum, default_value = "text", help_heading = "Reporting")]
     pub log_format: LogFormat,
     /// Draw cost and accuracy per epoch into this PNG when training ends.
-    #[arg(long, value_name = "PATH.png")]
+    #[arg(long, value_name = "PATH.png", help_heading = "Output files")]
     pub plot: Option<PathBuf>,
+    /// Write TensorBoard event files (cost, accuracy, η and seconds per epoch) under DIR: a new
+    /// directory per run, named by its start time, holding one run directory per sweep member
+    /// (view with `tensorboard --logdir DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
+    /// With --resume: continue on the data given even where none of its files are those the
+    /// checkpoint was trained on (such data is refused otherwise).
+    #[arg(long)]
+    pub any_data: bool,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]
@@ -196,6 +246,7 @@ impl HyperArgs {
     /// gives, on top of `base` with every other flag, at most `max_members`.
     pub fn plan(&self, base: TrainConfig, max_members: usize) -> Result<Plan> {
         let fixed = self.resolve_fixed(base)?;
+        self.check_ranges()?;
         let typed = |v: &Option<Vec<Typed<f32>>>| -> Vec<(String, f32)> {
             v.iter()
                 .flatten()
@@ -229,6 +280,38 @@ impl HyperArgs {
             }
         }
         Plan::cross(&fixed, &dims, max_members)
+    }
+
+    /// Holds every value the real-valued flags give to its range (`config::ranges`), quoting
+    /// it as typed: `--momentum 0.99999999` is "found 0.99999999", not the f32 it rounds to.
+    fn check_ranges(&self) -> Result<()> {
+        let lists: [(&Range, &Option<Vec<Typed<f32>>>); 9] = [
+            (&ranges::ETA, &self.eta),
+            (&ranges::LAMBDA, &self.lambda),
+            (&ranges::MOMENTUM, &self.momentum),
+            (&ranges::BETA1, &self.beta1),
+            (&ranges::BETA2, &self.beta2),
+            (&ranges::ADAM_EPSILON, &self.adam_epsilon),
+            (&ranges::RHO, &self.rho),
+            (&ranges::ADAGRAD_EPSILON, &self.adagrad_epsilon),
+            (&ranges::RMSPROP_EPSILON, &self.rmsprop_epsilon),
+        ];
+        let single: [(&Range, &Option<Typed<f32>>); 2] = [
+            (&ranges::DECAY, &self.decay),
+            (&ranges::DIVISOR, &self.divisor),
+        ];
+        let values = lists
+            .into_iter()
+            .flat_map(|(r, v)| v.iter().flatten().map(move |t| (r, t)))
+            .chain(
+                single
+                    .into_iter()
+                    .flat_map(|(r, v)| v.iter().map(move |t| (r, t))),
+            );
+        for (range, t) in values {
+            range.check(t.value, Some(&t.text))?;
+        }
+        Ok(())
     }
 
     /// `base` with every flag that a sweep cannot list on top.
@@ -274,7 +357,7 @@ impl HyperArgs {
                 };
                 Schedule::Step {
                     every: self.step_every.unwrap_or(every),
-                    factor: self.decay.unwrap_or(factor),
+                    factor: self.decay.as_ref().map_or(factor, |t| t.value),
                 }
             }
             ScheduleChoice::Plateau => {
@@ -293,7 +376,7 @@ impl HyperArgs {
                 };
                 Schedule::Plateau {
                     patience: self.patience.unwrap_or(p),
-                    divisor: self.divisor.unwrap_or(d),
+                    divisor: self.divisor.as_ref().map_or(d, |t| t.value),
                     max_divisions: self.max_divisions.unwrap_or(m),
                 }
             }
@@ -331,10 +414,10 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub hyper: HyperArgs,
     /// Compare the weights after this many steps, besides after 1 step and at the end.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, help_heading = "Comparison", value_parser = whole::<usize>)]
     pub steps: usize,
     /// Print one JSON object.
-    #[arg(long)]
+    #[arg(long, help_heading = "Comparison")]
     pub json: bool,
     #[command(flatten)]
     pub data: DataArgs,
@@ -354,11 +437,11 @@ pub struct BenchArgs {
     )]
     pub configs: Vec<BenchConfig>,
     /// Timed epochs per configuration (the median is reported).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = whole::<usize>)]
     pub runs: usize,
     /// Train this many members of each configuration together (seeds 1..=N), as a sweep does,
     /// and report seconds per epoch of them all and per member-epoch.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = whole::<usize>)]
     pub members: usize,
     /// Print JSON instead of a table.
     #[arg(long)]

@@ -90,12 +90,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let median = sorted[sorted.len() / 2];
         if !args.json {
             println!(
-                "{:<9} {:<18} batch {:>3}: median {:.3} s/epoch over {} epochs of {n} images ({}) [runs: {}]",
+                "{:<9} {:<18} batch {:>3}: median {:.3} s/epoch over {} of {n} images ({}) [runs: {}]",
                 config.name(),
                 cfg.network.layers_string(),
                 cfg.batch_size,
                 median,
-                args.runs,
+                crate::words::count(args.runs, "epoch"),
                 backend.describe(),
                 times.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(", ")
             );
@@ -177,14 +177,14 @@ fn members(
     let dispatches = backend.dispatches().map(|d| d / args.runs as u64);
     if !args.json {
         println!(
-            "{:<9} {:<18} batch {:>3}: {} members, median {:.3} s/epoch, {:.3} s per member-epoch over {} epochs of {n} images ({}){} [runs: {}]",
+            "{:<9} {:<18} batch {:>3}: {} members, median {:.3} s/epoch, {:.3} s per member-epoch over {} of {n} images ({}){} [runs: {}]",
             config.name(),
             cfg.network.layers_string(),
             cfg.batch_size,
             seeds.len(),
             median,
             per_member,
-            args.runs,
+            crate::words::count(args.runs, "epoch"),
             backend.describe(),
             dispatches.map_or(String::new(), |d| format!(", {d} dispatches per epoch")),
             times.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(", ")

@@ -1,10 +1,13 @@
 //! `gpu-mlp download mnist|fashion-mnist`: the four IDX files from the data set's mirrors,
-//! checked against their MD5s, with a progress bar per file on a terminal.
+//! checked against their MD5s, with a progress bar per file on a terminal. A download that fails
+//! removes the directories it created and left empty; Fashion-MNIST's Debian copy, when it is
+//! installed, is pointed out (it trains with no download).
 
 use crate::cli::{DownloadArgs, DownloadSet};
 use crate::download::{self, Downloader, Event, Fetched, FASHION_MNIST, MNIST};
 use crate::error::{Error, Result};
 use crate::outputs::Outputs;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub fn run(args: &DownloadArgs) -> Result<()> {
@@ -28,6 +31,48 @@ pub fn run(args: &DownloadArgs) -> Result<()> {
         .dir
         .clone()
         .unwrap_or_else(|| download::default_dir(catalogue));
+    let debian = installed_copy(args.dataset);
+    if let Some(d) = &debian {
+        eprintln!(
+            "note: Fashion-MNIST is installed in {} (Debian's dataset-fashion-mnist); `train --dataset fashion-mnist` uses it with no download",
+            d.display()
+        );
+    }
+    let created = missing_dirs(&dir);
+    let result = fetch_all(args, catalogue, &dir);
+    if result.is_err() {
+        // Deepest first; remove_dir refuses a directory that is not empty.
+        for d in &created {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+    match (result, debian) {
+        (Err(Error::Network(m)), Some(d)) => Err(Error::Network(format!(
+            "{m}; or train on the installed copy in {} with --dataset fashion-mnist",
+            d.display()
+        ))),
+        (result, _) => result,
+    }
+}
+
+/// Fashion-MNIST's Debian copy, where the package is installed.
+fn installed_copy(set: DownloadSet) -> Option<PathBuf> {
+    let dir = Path::new(crate::data::FASHION_MNIST_DIR);
+    (set == DownloadSet::FashionMnist && dir.is_dir()).then(|| dir.to_path_buf())
+}
+
+/// `dir` and those of its ancestors that do not exist, deepest first: what creating it creates.
+fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
+    dir.ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .take_while(|a| std::fs::symlink_metadata(a).is_err())
+        .map(Path::to_path_buf)
+        .collect()
+}
+
+/// Every file of `catalogue` into `dir`, and the line that says where they are.
+fn fetch_all(args: &DownloadArgs, catalogue: &download::Catalogue, dir: &Path) -> Result<()> {
+    let dir = dir.to_path_buf();
     // The directory and its four files checked, and locked against a second download into
     // them, before anything is fetched.
     let mut outputs = Outputs::new().fills_dir("--dir", Some(&dir));

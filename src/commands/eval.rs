@@ -21,12 +21,16 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         .writes("--errors", args.errors.as_deref())
         .check()?;
     let ck = Checkpoint::load(&args.model)?;
-    let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
+    let source = super::model_data::source(&args.data, &args.model, ck.data.as_ref())?;
+    let (splits, found) = data::load_recorded(&source, args.data.sizes())?;
+    let splits = Arc::new(splits);
     ck.network.validate_from(
         splits.inputs(),
         splits.classes,
         ShapeFrom::Checkpoint(&args.model),
     )?;
+    // After the shape check: data of another shape is that error, which says more.
+    super::model_data::check(&args.model, ck.data.as_ref(), &found, args.any_data)?;
     if splits.get(args.split).is_empty() {
         let flag = match args.split {
             Split::Train => "--train-size",

@@ -6,7 +6,7 @@ use crate::error::Result;
 
 pub fn run(args: &ExpandArgs) -> Result<()> {
     let source = DataArgs {
-        dataset: args.dataset,
+        dataset: Some(args.dataset),
         data_dir: args.data_dir.clone(),
         train_size: 0,
         validation_size: args.validation_size,

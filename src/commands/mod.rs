@@ -11,11 +11,13 @@ mod explain;
 mod export;
 mod gradcheck;
 mod metrics_file;
+mod model_data;
 mod plot;
 mod predict;
 mod selftest;
 mod show_weights;
 mod sweep;
+mod sweep_best;
 mod sweep_report;
 mod train;
 

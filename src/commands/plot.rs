@@ -20,7 +20,23 @@ pub fn run(args: &PlotArgs) -> Result<()> {
     for m in &args.metrics {
         outputs = outputs.reads("METRICS.jsonl", Some(m));
     }
-    outputs.writes("--output", Some(&args.output)).check()?;
+    // Without -o the chart goes beside the first metrics file: run.jsonl → run.png.
+    let output = match &args.output {
+        Some(o) => {
+            outputs = outputs.writes("--output", Some(o));
+            o.clone()
+        }
+        None => {
+            let first = &args.metrics[0];
+            let default = match first.is_dir() {
+                true => first.with_file_name(format!("{}.png", file_name(first))),
+                false => first.with_extension("png"),
+            };
+            outputs = outputs.writes_default("-o/--output", &default);
+            default
+        }
+    };
+    outputs.check()?;
     let runs = args
         .metrics
         .iter()
@@ -39,14 +55,26 @@ pub fn run(args: &PlotArgs) -> Result<()> {
             Ok(Run::new(label, plot::read_metrics(path)?))
         })
         .collect::<Result<Vec<_>>>()?;
-    plot::draw(&runs, &args.output, (args.width, args.height))?;
+    plot::draw(&runs, &output, (args.width, args.height))?;
     let epochs: usize = runs.iter().map(|r| r.lines.len()).sum();
     println!(
-        "plotted {} run(s), {epochs} epochs, into {}",
+        "plotted {} run(s), {}, into {}",
         runs.len(),
-        args.output.display()
+        crate::words::count(epochs, "epoch"),
+        output.display()
     );
     Ok(())
+}
+
+/// A path's last component ("metrics" for "out/metrics/"), or "plot" where it has none.
+fn file_name(path: &std::path::Path) -> String {
+    path.components()
+        .next_back()
+        .and_then(|c| match c {
+            std::path::Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "plot".into())
 }
 
 /// The members' metrics files (*.jsonl) of a sweep's `--metrics` directory, as one run.

@@ -9,6 +9,10 @@ use serde_json::json;
 use std::io::Write;
 use std::path::Path;
 
+/// A prediction whose class has a probability below this is flagged as uncertain: no class
+/// has the majority of the network's belief.
+pub const UNCERTAIN_BELOW: f64 = 0.5;
+
 pub fn run(args: &PredictArgs) -> Result<()> {
     let preprocessed = |path: &Path| {
         let dir = args.save_preprocessed.as_deref()?;
@@ -29,6 +33,9 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     }
     outputs.check()?;
     let ck = Checkpoint::load(&args.model)?;
+    if let Some(note) = super::model_data::predict_note(&args.model, ck.data.as_ref()) {
+        eprintln!("{note}");
+    }
     if ck.network.layers[0] != SIDE * SIDE {
         return Err(Error::bad_checkpoint(
             &args.model,
@@ -74,11 +81,14 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         let Some(pred) = predictions.next() else {
             return Err(Error::internal("fewer predictions than images"));
         };
+        let probability = pred.probabilities[pred.class];
+        let uncertain = probability < UNCERTAIN_BELOW;
         if args.json {
             let line = json!({
                 "image": path.display().to_string(),
                 "class": pred.class,
-                "probability": pred.probabilities[pred.class],
+                "probability": probability,
+                "uncertain": uncertain,
                 "probabilities": pred.probabilities,
                 "outputs": pred.outputs,
                 "output_activation": ck.network.output,
@@ -92,11 +102,14 @@ pub fn run(args: &PredictArgs) -> Result<()> {
                 .enumerate()
                 .map(|(c, q)| format!("{c}: {q:.3}"))
                 .collect();
+            let flag = match uncertain {
+                true => format!(", uncertain: below {UNCERTAIN_BELOW}"),
+                false => String::new(),
+            };
             println!(
-                "{}: {} (probability {:.3})   [{}]",
+                "{}: {} (probability {probability:.3}{flag})   [{}]",
                 path.display(),
                 pred.class,
-                pred.probabilities[pred.class],
                 all.join(", ")
             );
         }

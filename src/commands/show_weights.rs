@@ -7,10 +7,20 @@ use crate::error::{Error, Result};
 use crate::render::grid::{self, GridLayout, Tile};
 
 pub fn run(args: &ShowWeightsArgs) -> Result<()> {
-    crate::outputs::Outputs::new()
-        .reads("--model", Some(&args.model))
-        .writes("--output", Some(&args.output))
-        .check()?;
+    // Without -o the image goes beside the model: m.safetensors → m-weights.png.
+    let outputs = crate::outputs::Outputs::new().reads("--model", Some(&args.model));
+    let (outputs, output) = match &args.output {
+        Some(o) => (outputs.writes("--output", Some(o)), o.clone()),
+        None => {
+            let stem = args
+                .model
+                .file_stem()
+                .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+            let default = args.model.with_file_name(format!("{stem}-weights.png"));
+            (outputs.writes_default("-o/--output", &default), default)
+        }
+    };
+    outputs.check()?;
     let ck = Checkpoint::load(&args.model)?;
     let first = ck
         .params
@@ -39,11 +49,11 @@ pub fn run(args: &ShowWeightsArgs) -> Result<()> {
         .collect();
     let layout = GridLayout::for_tiles(tiles.len(), side as u32);
     let (rgb, size) = grid::render(&tiles, &layout)?;
-    crate::render::write_png(&args.output, &rgb, size)?;
+    crate::render::write_png(&output, &rgb, size)?;
     println!(
         "wrote {units} of {} first-layer units ({side}x{side} each, red positive, blue negative) to {}",
         first.outputs,
-        args.output.display()
+        output.display()
     );
     Ok(())
 }

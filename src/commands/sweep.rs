@@ -6,6 +6,7 @@ use super::{gpu_context, make_members};
 use crate::checkpoint::Checkpoint;
 use crate::cli::{LogFormat, TrainArgs};
 use crate::data;
+use crate::data::record::DataRecord;
 use crate::error::{Error, Result};
 use crate::model::Params;
 use crate::progress::LogMode;
@@ -16,7 +17,7 @@ use crate::train::members::{train_members, MemberRun};
 use crate::train::TrainingState;
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Where a sweep keeps what it writes.
@@ -97,7 +98,7 @@ fn start(
     m: &Member,
     outputs: &Outputs,
     resuming: bool,
-    n_train: usize,
+    (n_train, data, any_data): (usize, &DataRecord, bool),
 ) -> Result<(MemberRun, Params, Option<crate::model::OptimizerState>)> {
     let saved = outputs
         .checkpoint(m)
@@ -118,6 +119,7 @@ fn start(
             "holds no training state; it was not written by a sweep",
         )
     })?;
+    super::model_data::check(&path, ck.data.as_ref(), data, any_data)?;
     let mut same = saved_cfg.clone();
     same.epochs = m.cfg.epochs;
     if same != m.cfg {
@@ -144,6 +146,7 @@ fn start(
 }
 
 fn checkpoint_of(
+    data: &DataRecord,
     cfg: &crate::config::TrainConfig,
     state: &TrainingState,
     params: Params,
@@ -154,6 +157,7 @@ fn checkpoint_of(
         params,
         optimizer: Some((cfg.optimizer.kind, optimizer)),
         train: Some((cfg.clone(), state.clone())),
+        data: Some(data.clone()),
     }
 }
 
@@ -232,6 +236,7 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
     for m in &members {
         m.cfg
             .validate_data(args.data.train_size, args.data.validation_size)?;
+        super::train::check_save_best(args, &m.cfg)?;
     }
     // The directories (and --save-best) are checked and locked before the data is read: a
     // second run writing the same sweep directory exits at once.
@@ -260,12 +265,19 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
             _ => Manifest::new(&plan, shard).write(dir)?,
         }
     }
-    let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
+    let (splits, record) = data::load_recorded(&args.data.source(), args.data.sizes())?;
+    let splits = Arc::new(splits);
     for m in &members {
         m.cfg.network.validate(splits.inputs(), splits.classes)?;
         m.cfg
             .validate_data(splits.train.len(), splits.validation.len())?;
     }
+    let tensorboard = match &args.tensorboard {
+        Some(dir) => Some(crate::tensorboard::session_dir(
+            &crate::fs::check_output_dir("--tensorboard", dir)?,
+        )?),
+        None => None,
+    };
     let ctx = gpu_context(args.device.backend, args.device.adapter.as_deref())?;
     let mode = LogMode::for_stdout(args.quiet, args.log_format == LogFormat::Json);
     let n_train = splits.train.len();
@@ -273,7 +285,12 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
     // checkpoints) train as groups of their own.
     let mut starts = Vec::with_capacity(members.len());
     for m in &members {
-        starts.push(start(m, &outputs, resuming, n_train)?);
+        starts.push(start(
+            m,
+            &outputs,
+            resuming,
+            (n_train, &record, args.any_data),
+        )?);
     }
     let by_index: HashMap<usize, usize> = members
         .iter()
@@ -299,17 +316,19 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
     }
     if matches!(mode, LogMode::Bar | LogMode::Plain) {
         println!(
-            "sweep of {} members{} ({}) on {}, in {} group{}; {} training images",
+            "sweep of {} members{} ({}) on {} ({}x{}) with {}, in {}; {}",
             members.len(),
             shard.map_or(String::new(), |(i, n)| format!(
                 " (shard {i}/{n} of {})",
                 plan.members.len()
             )),
             plan.swept.join(", "),
+            record.label(),
+            record.rows,
+            record.cols,
             ctx.as_ref().map_or("cpu".to_string(), |c| c.describe()),
-            batches.len(),
-            if batches.len() == 1 { "" } else { "s" },
-            n_train
+            crate::words::count(batches.len(), "group"),
+            crate::words::count(n_train, "training image")
         );
     }
     let mut results: Vec<MemberResult> = Vec::new();
@@ -345,7 +364,12 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
             }
         }
         let mut metrics = Vec::with_capacity(group.len());
+        let mut boards = Vec::with_capacity(group.len());
         for (m, run) in group.iter().zip(&runs) {
+            boards.push(match &tensorboard {
+                Some(dir) => Some(crate::tensorboard::RunWriter::create(&dir.join(m.stem()))?),
+                None => None,
+            });
             metrics.push(match outputs.metrics(m) {
                 Some(path) => {
                     let file =
@@ -380,6 +404,9 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
                         .and_then(|_| w.flush())
                         .map_err(|e| Error::io(path.as_path(), e))?;
                 }
+                if let Some(tb) = boards[m].as_mut() {
+                    tb.epoch(report)?;
+                }
                 if mode == LogMode::Json {
                     let mut v = serde_json::to_value(report)
                         .map_err(|e| Error::internal(format!("cannot encode metrics: {e}")))?;
@@ -393,6 +420,7 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
                     .is_some_and(|n| run.state.epoch.is_multiple_of(n));
                 if improved || (due && outputs.save.is_some()) {
                     let ck = checkpoint_of(
+                        &record,
                         &run.cfg,
                         &run.state,
                         backend.params(m)?,
@@ -425,6 +453,7 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
             if let Some(path) = outputs.checkpoint(member) {
                 if run.diverged.is_none() {
                     checkpoint_of(
+                        &record,
                         &run.cfg,
                         &run.state,
                         backend.params(m)?,
@@ -441,7 +470,8 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
         report.write(&results_file(dir, shard))?;
     }
     if let Some(path) = &outputs.save_best {
-        save_best(&report, &members, &outputs, &mut best_models, path)?;
+        let best_file = |m: &Member| outputs.best(m);
+        super::sweep_best::save_best(&report, &members, &best_file, &mut best_models, path)?;
     }
     match mode {
         LogMode::Json => {
@@ -452,39 +482,4 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
         _ => print!("{}", report.table()),
     }
     Ok(())
-}
-
-/// Writes the best model of the sweep by validation accuracy (ties: the sweep's order) to
-/// `path`: its best epoch's checkpoint, kept in memory since this process saw it, else the
-/// member's best file in the sweep directory.
-fn save_best(
-    report: &SweepReport,
-    members: &[&Member],
-    outputs: &Outputs,
-    in_memory: &mut HashMap<usize, Checkpoint>,
-    path: &Path,
-) -> Result<()> {
-    let Some(best) = report
-        .results
-        .iter()
-        .find(|r| r.best_validation_accuracy.is_some())
-    else {
-        return Err(Error::config(
-            "--save-best: no member measured a validation accuracy (is --validation-size 0?)",
-        ));
-    };
-    let ck = match in_memory.remove(&best.index) {
-        Some(ck) => ck,
-        None => {
-            let member = members
-                .iter()
-                .find(|m| m.index == best.index)
-                .ok_or_else(|| Error::internal("the best member is not in the sweep"))?;
-            let file = outputs
-                .best(member)
-                .ok_or_else(|| Error::internal("the best member's model was not kept"))?;
-            Checkpoint::load(&file)?
-        }
-    };
-    ck.save(path)
 }

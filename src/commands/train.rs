@@ -9,6 +9,7 @@ use crate::model::Params;
 use crate::outputs::Outputs;
 use crate::plot::{MetricsLine, Run};
 use crate::progress::{epoch_bar, summary_of, LogMode, ProgressBackend};
+use crate::train::header::{header, Origin};
 use crate::train::{train, with_checkpoint_note, StopReason, TrainingState};
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use std::io::Write;
@@ -62,6 +63,24 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if args.checkpoint_every == Some(0) {
         return Err(Error::config("--checkpoint-every must be at least 1"));
     }
+    if let (Some(path), Some(done)) = (&args.resume, start.as_ref().map(|p| p.epoch)) {
+        if cfg.epochs < done {
+            return Err(Error::config(format!(
+                "--epochs {} is fewer than the {} {} has already trained (--epochs counts the total, the epochs done included); give --epochs above {done} to train further",
+                cfg.epochs,
+                crate::words::count(done, "epoch"),
+                path.display()
+            )));
+        }
+        if cfg.epochs == done {
+            eprintln!(
+                "note: {} has already trained all {} (--epochs counts the total); nothing to train: give --epochs above {done} to continue",
+                path.display(),
+                crate::words::count(done, "epoch")
+            );
+        }
+    }
+    check_save_best(args, &cfg)?;
     // The numbers and every output path are checked before the data is read, so a bad flag
     // fails at once; the outputs stay locked against a second run until this one ends.
     cfg.validate_data(args.data.train_size, args.data.validation_size)?;
@@ -73,8 +92,20 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .writes("--save-best", args.save_best.as_deref())
         .check()?
         .lock()?;
-    let splits = Arc::new(data::load(&args.data.source(), args.data.sizes())?);
+    if let Some(dir) = &args.tensorboard {
+        crate::fs::check_output_dir("--tensorboard", dir)?;
+    }
+    let recorded = resumed.as_ref().and_then(|ck| ck.data.as_ref());
+    let source = match &args.resume {
+        Some(path) => super::model_data::source(&args.data, path, recorded)?,
+        None => args.data.source(),
+    };
+    let (splits, record) = data::load_recorded(&source, args.data.sizes())?;
+    let splits = Arc::new(splits);
     cfg.network.validate(splits.inputs(), splits.classes)?;
+    if let Some(path) = &args.resume {
+        super::model_data::check(path, recorded, &record, args.any_data)?;
+    }
     cfg.validate_data(splits.train.len(), splits.validation.len())?;
     if let Some(n) = start.as_ref().and_then(|p| p.train_size) {
         if n != splits.train.len() {
@@ -141,19 +172,32 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     };
     let mode = LogMode::for_stdout(args.quiet, args.log_format == LogFormat::Json);
     if matches!(mode, LogMode::Bar | LogMode::Plain) {
+        let preset = clap::ValueEnum::to_possible_value(&args.hyper.preset);
+        let origin = match &args.resume {
+            Some(path) => Origin::Resumed {
+                path,
+                epoch: progress.epoch,
+            },
+            None => Origin::Preset(preset.as_ref().map_or("?", |p| p.get_name())),
+        };
         println!(
-            "training {} ({:?} output, {:?} cost) on {} with {} training images; η={} λ={} batch {} {:?}",
-            cfg.network.layers_string(),
-            cfg.network.output,
-            cfg.network.cost,
-            backend.describe(),
-            splits.train.len(),
-            progress.eta,
-            cfg.lambda,
-            cfg.batch_size,
-            cfg.optimizer.kind
+            "{}",
+            header(
+                &cfg,
+                origin,
+                &record,
+                &backend.describe(),
+                splits.train.len(),
+                progress.eta
+            )
         );
     }
+    let mut tensorboard = match &args.tensorboard {
+        Some(dir) => Some(crate::tensorboard::RunWriter::create(
+            &crate::tensorboard::session_dir(dir)?,
+        )?),
+        None => None,
+    };
     let saved_epoch = std::cell::Cell::new(None);
     let save =
         |backend: &mut dyn crate::backend::Backend, progress: &TrainingState| -> Result<()> {
@@ -163,6 +207,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                     params: backend.params()?,
                     optimizer: Some((cfg.optimizer.kind, backend.optimizer_state()?)),
                     train: Some((cfg.clone(), progress.clone())),
+                    data: Some(record.clone()),
                 };
                 ck.save(path)?;
                 saved_epoch.set(Some(progress.epoch));
@@ -208,6 +253,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                     .and_then(|_| w.flush())
                     .map_err(|e| Error::io(path.as_path(), e))?;
             }
+            if let Some(tb) = tensorboard.as_mut() {
+                tb.epoch(report)?;
+            }
             if let Some(n) = args.checkpoint_every {
                 if progress.epoch.is_multiple_of(n) {
                     save(backend, progress)?;
@@ -219,6 +267,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                     params: backend.params()?,
                     optimizer: Some((cfg.optimizer.kind, backend.optimizer_state()?)),
                     train: Some((cfg.clone(), progress.clone())),
+                    data: Some(record.clone()),
                 }
                 .save(path)?;
             }
@@ -244,7 +293,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         StopReason::EarlyStop => "stopped early: validation accuracy stopped improving",
         StopReason::EtaExhausted => "stopped: the plateau schedule reached its smallest η",
     };
-    let mut summary = format!("{why} after {} epochs", outcome.state.epoch);
+    let mut summary = format!(
+        "{why} after {}",
+        crate::words::count(outcome.state.epoch, "epoch")
+    );
     if let Some(acc) = last.and_then(|r| r.test_accuracy) {
         summary += &format!("; final test accuracy {:.2}%", acc * 100.0);
     }
@@ -261,6 +313,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let Some(path) = &args.plot {
         summary += &format!("; plotted {}", path.display());
     }
+    if let Some(tb) = &tensorboard {
+        let run = tb.path().parent().unwrap_or(tb.path());
+        summary += &format!("; TensorBoard run {}", run.display());
+    }
     if mode == LogMode::Json {
         let json = serde_json::json!({
             "summary": summary,
@@ -273,6 +329,25 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         println!("{json}");
     } else {
         println!("{summary}");
+    }
+    Ok(())
+}
+
+/// `--save-best` keeps the epoch of the best validation accuracy, so the run (or each sweep
+/// member, configured as `cfg`) must measure it: refused up front rather than never written.
+pub(super) fn check_save_best(args: &TrainArgs, cfg: &crate::config::TrainConfig) -> Result<()> {
+    if args.save_best.is_none() {
+        return Ok(());
+    }
+    if !cfg.needs_validation() && !cfg.monitor.validation_accuracy {
+        return Err(Error::config(
+            "--save-best keeps the model of the best validation accuracy, but --monitor does not measure it; add validation-accuracy to --monitor",
+        ));
+    }
+    if args.data.validation_size == 0 {
+        return Err(Error::config(
+            "--save-best keeps the model of the best validation accuracy, but --validation-size is 0",
+        ));
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod bounds;
 mod optimizer;
 mod presets;
+pub mod ranges;
 
 pub use optimizer::{Optimizer, OptimizerKind};
 pub use presets::{BenchConfig, Preset};
@@ -240,18 +241,8 @@ impl TrainConfig {
                 "--train-size must be at least 1 (the run trains on the first N training images)",
             ));
         }
-        if !(self.eta.is_finite() && self.eta > 0.0) {
-            return Err(Error::config(format!(
-                "--eta must be a finite number > 0, found {}",
-                self.eta
-            )));
-        }
-        if !(self.lambda.is_finite() && self.lambda >= 0.0) {
-            return Err(Error::config(format!(
-                "--lambda must be a finite number >= 0, found {}",
-                self.lambda
-            )));
-        }
+        ranges::ETA.check(self.eta, None)?;
+        ranges::LAMBDA.check(self.lambda, None)?;
         if self.batch_size == 0 || self.batch_size > n_train {
             return Err(Error::config(format!(
                 "--batch-size must be in 1..={n_train} (the training-set size), found {}",
@@ -278,20 +269,22 @@ impl TrainConfig {
         match self.schedule {
             Schedule::Constant => {}
             Schedule::Step { every, factor } => {
-                if every == 0 || !(factor.is_finite() && factor > 0.0) {
-                    return Err(Error::config(format!(
-                        "--schedule step needs --step-every >= 1 and --decay > 0, found {every} and {factor}"
-                    )));
+                if every == 0 {
+                    return Err(Error::config(
+                        "--schedule step needs --step-every >= 1, found 0",
+                    ));
                 }
+                ranges::DECAY.check(factor, None)?;
             }
             Schedule::Plateau {
                 patience, divisor, ..
             } => {
-                if patience == 0 || !(divisor.is_finite() && divisor > 1.0) {
-                    return Err(Error::config(format!(
-                        "--schedule plateau needs --patience >= 1 and --divisor > 1, found {patience} and {divisor}"
-                    )));
+                if patience == 0 {
+                    return Err(Error::config(
+                        "--schedule plateau needs --patience >= 1, found 0",
+                    ));
                 }
+                ranges::DIVISOR.check(divisor, None)?;
             }
         }
         if self.early_stop == Some(0) {

@@ -7,7 +7,7 @@
 //! α = ρ = 0.99, ε = 1e-8 added outside the square root, momentum 0, not centered), and
 //! λ/n playing the part of their `weight_decay` (added to the gradient before the state).
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
 /// The update rule applied to the mini-batch gradient g = (1/m)Σ∂C/∂W + (λ/n)W.
@@ -110,36 +110,17 @@ impl Optimizer {
         }
     }
 
-    /// Checks every constant against its range (each message names its flag).
+    /// Checks every constant against its range (`config::ranges`; each message names its
+    /// flag).
     pub fn validate(&self) -> Result<()> {
-        if !(0.0..1.0).contains(&self.momentum) {
-            return Err(Error::config(format!(
-                "--momentum must be in [0, 1), found {}",
-                self.momentum
-            )));
-        }
-        if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
-            return Err(Error::config(format!(
-                "--beta1 and --beta2 must be in [0, 1), found {} and {}",
-                self.beta1, self.beta2
-            )));
-        }
-        if !(0.0..1.0).contains(&self.rho) {
-            return Err(Error::config(format!(
-                "--rho must be in [0, 1), found {}",
-                self.rho
-            )));
-        }
-        for (flag, eps) in [
-            ("--adam-epsilon", self.epsilon),
-            ("--adagrad-epsilon", self.adagrad_epsilon),
-            ("--rmsprop-epsilon", self.rmsprop_epsilon),
-        ] {
-            if !(eps.is_finite() && eps > 0.0) {
-                return Err(Error::config(format!("{flag} must be > 0, found {eps}")));
-            }
-        }
-        Ok(())
+        use super::ranges;
+        ranges::MOMENTUM.check(self.momentum, None)?;
+        ranges::BETA1.check(self.beta1, None)?;
+        ranges::BETA2.check(self.beta2, None)?;
+        ranges::ADAM_EPSILON.check(self.epsilon, None)?;
+        ranges::RHO.check(self.rho, None)?;
+        ranges::ADAGRAD_EPSILON.check(self.adagrad_epsilon, None)?;
+        ranges::RMSPROP_EPSILON.check(self.rmsprop_epsilon, None)
     }
 
     /// Every real constant, for the checkpoint's finiteness check.

@@ -2,6 +2,7 @@
 
 pub mod expand;
 pub mod idx;
+pub mod record;
 
 use crate::error::{Error, Result};
 use rand::seq::SliceRandom;
@@ -198,6 +199,20 @@ pub fn load_pair(images: &Path, labels: &Path) -> Result<Dataset> {
 
 /// Loads a data set's four files and splits them.
 pub fn load(source: &Source, sizes: SplitSizes) -> Result<Splits> {
+    let (full, test, origin) = read_four(source)?;
+    split(full, test, sizes, &origin)
+}
+
+/// Loads a data set's four files and splits them, with the record of what they are (their
+/// checksums, and the name where they are a known data set): what a checkpoint stores.
+pub fn load_recorded(source: &Source, sizes: SplitSizes) -> Result<(Splits, record::DataRecord)> {
+    let (full, test, origin) = read_four(source)?;
+    let record = record::DataRecord::of(&full, &test, &source.dir());
+    Ok((split(full, test, sizes, &origin)?, record))
+}
+
+/// The full training pair, the test pair and the training images' path (for messages).
+fn read_four(source: &Source) -> Result<(Dataset, Dataset, PathBuf)> {
     let dir = source.dir();
     let train_images = find(&dir, "train-images-idx3-ubyte")?;
     let train_labels = find(&dir, "train-labels-idx1-ubyte")?;
@@ -214,7 +229,7 @@ pub fn load(source: &Source, sizes: SplitSizes) -> Result<Splits> {
             ),
         ));
     }
-    split(full, test, sizes, &train_images)
+    Ok((full, test, train_images))
 }
 
 /// Splits a full training file into train and validation, and trims the test set.

@@ -20,10 +20,15 @@
 //!   gets [`Downloader::deadline`] on each mirror, all its attempts together: `--timeout` plus
 //!   one second per [`MIN_BYTES_PER_SECOND`] bytes of the published `.gz`. A server that
 //!   trickles bytes (one every few seconds keeps every read alive) is given up at the
-//!   deadline and the next mirror tried.
+//!   deadline and the next mirror tried. A broken transfer is tried again after a wait that
+//!   doubles from 1 s ([`network::backoff`]), within the deadline.
+//!
+//! When no mirror could even be connected to (DNS or connection failures only), the error says
+//! the network is unreachable; every failed download exits 7 ([`Error::Network`]).
 
 mod catalogue;
 pub mod checksum;
+pub mod network;
 
 pub use catalogue::{largest_gzip, Catalogue, RemoteFile, FASHION_MNIST, MNIST};
 
@@ -79,6 +84,14 @@ enum Broken {
     Retry(String),
     /// This mirror will not serve the file (404, other HTTP errors, too many bytes, too slow).
     GiveUp(String),
+    /// The server could not be reached (DNS, connection refused or timed out): tried again.
+    Unreachable(String),
+}
+
+/// Why a mirror did not give a file, and whether it could not be reached at all.
+struct Failure {
+    reason: String,
+    unreachable: bool,
 }
 
 impl Downloader {
@@ -116,11 +129,16 @@ impl Downloader {
         let part = siblings::path(&target.dir, &target.name, Sibling::Part);
         check_part(&part)?;
         let mut failures = Vec::new();
+        let mut reached = false;
         for base in mirrors {
             let url = format!("{}/{}", base.trim_end_matches('/'), file.name);
             match self.fetch_from(&url, file, &part, &target, &mut event)? {
                 Ok(attempts) => return Ok(Fetched::Downloaded { url, attempts }),
-                Err(reason) => {
+                Err(Failure {
+                    reason,
+                    unreachable,
+                }) => {
+                    reached |= !unreachable;
                     event(Event::Failed {
                         url: url.clone(),
                         reason: reason.clone(),
@@ -129,13 +147,17 @@ impl Downloader {
                 }
             }
         }
-        Err(Error::bad_data(
-            &path,
-            format!(
-                "could not be downloaded from any mirror ({}); add one with --mirror URL",
-                failures.join("; ")
+        let failures = failures.join("; ");
+        Err(Error::Network(match reached {
+            false => format!(
+                "{}: the network is unreachable: no mirror could be connected to ({failures}); check the connection (and any proxy: HTTPS_PROXY), or add a reachable mirror with --mirror URL",
+                path.display()
             ),
-        ))
+            true => format!(
+                "{}: could not be downloaded from any mirror ({failures}); add one with --mirror URL",
+                path.display()
+            ),
+        }))
     }
 
     /// Gets the file from one URL onto `target`: the number of transfers it took, or why this
@@ -147,7 +169,7 @@ impl Downloader {
         part: &Path,
         target: &Target,
         event: &mut impl FnMut(Event),
-    ) -> Result<std::result::Result<usize, String>> {
+    ) -> Result<std::result::Result<usize, Failure>> {
         let deadline = Instant::now() + self.deadline(file);
         // Bytes left by an earlier run or mirror are resumed; should the result not match, this
         // mirror gets one more go from scratch (the bytes may come from a mirror that
@@ -159,18 +181,37 @@ impl Downloader {
                 attempts += 1;
                 match self.transfer(url, file, part, deadline, event) {
                     Ok(check) => break Ok(check),
-                    Err(Broken::Retry(reason)) if attempts < ATTEMPTS_PER_MIRROR => {
+                    Err(Broken::Retry(reason) | Broken::Unreachable(reason))
+                        if attempts < ATTEMPTS_PER_MIRROR =>
+                    {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        let wait = network::backoff(attempts + 1, left);
                         event(Event::Failed {
                             url: url.to_string(),
-                            reason: format!("{reason}; trying again"),
+                            reason: format!(
+                                "{reason}; trying again in {:.0} s",
+                                wait.as_secs_f64()
+                            ),
                         });
+                        std::thread::sleep(wait);
                     }
-                    Err(Broken::Retry(reason) | Broken::GiveUp(reason)) => break Err(reason),
+                    Err(Broken::Unreachable(reason)) => {
+                        break Err(Failure {
+                            reason,
+                            unreachable: true,
+                        })
+                    }
+                    Err(Broken::Retry(reason) | Broken::GiveUp(reason)) => {
+                        break Err(Failure {
+                            reason,
+                            unreachable: false,
+                        })
+                    }
                 }
             };
             let check = match outcome {
                 Ok(check) => check,
-                Err(reason) => return Ok(Err(reason)),
+                Err(failure) => return Ok(Err(failure)),
             };
             if check.matches() {
                 File::open(part)
@@ -181,10 +222,13 @@ impl Downloader {
             }
             let _ = std::fs::remove_file(part);
             if !fresh_start_left {
-                return Ok(Err(format!(
-                    "checksum mismatch (expected MD5 {} of the .gz or {} of its content); the copy was deleted",
-                    file.gz_md5, file.content_md5
-                )));
+                return Ok(Err(Failure {
+                    reason: format!(
+                        "checksum mismatch (expected MD5 {} of the .gz or {} of its content); the copy was deleted",
+                        file.gz_md5, file.content_md5
+                    ),
+                    unreachable: false,
+                }));
             }
             fresh_start_left = false;
             event(Event::Failed {
@@ -234,6 +278,9 @@ impl Downloader {
             .call()
             .map_err(|e| match Instant::now() >= deadline {
                 true => self.too_slow(file, have),
+                false if network::unreachable(&e) => {
+                    Broken::Unreachable(format!("cannot connect: {e}"))
+                }
                 false => Broken::Retry(format!("request failed: {e}")),
             })?;
         let status = response.status().as_u16();

@@ -67,8 +67,17 @@ impl OutputLock {
             match file.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => {
+                    // The holder writes its pid just after it takes the lock: a file still
+                    // empty is read again for a moment before the pid is called unknown.
                     let mut holder = String::new();
-                    let _ = file.read_to_string(&mut holder);
+                    for _ in 0..50 {
+                        holder.clear();
+                        let _ = file.rewind().and_then(|_| file.read_to_string(&mut holder));
+                        if !holder.trim().is_empty() {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
                     let holder = match holder.trim() {
                         "" => "pid unknown".to_string(),
                         pid => format!("pid {pid}"),

@@ -59,11 +59,17 @@ impl DeviceInfo {
     pub(crate) fn of(adapter: &wgpu::Adapter) -> Self {
         let info = adapter.get_info();
         let limits = adapter.limits();
+        // wgpu's GL backend leaves the driver's name empty and puts GL_VERSION in driver_info;
+        // the driver names itself there, after the version ("4.5 (Core Profile) Mesa 22.3.6").
+        let driver = match (info.driver.is_empty(), info.backend) {
+            (true, wgpu::Backend::Gl) => gl_driver(&info.driver_info).unwrap_or_default(),
+            _ => info.driver,
+        };
         DeviceInfo {
             name: info.name,
             backend: info.backend.to_str().to_string(),
             device_type: device_type_name(info.device_type).to_string(),
-            driver: info.driver,
+            driver,
             driver_info: info.driver_info,
             max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
             max_buffer_size: limits.max_buffer_size,
@@ -82,17 +88,57 @@ impl DeviceInfo {
     /// The adapter line `selftest` and `bench` print: "adapter: llvmpipe (LLVM 15.0.6, 256
     /// bits), backend vulkan, type cpu, driver llvmpipe (Mesa 22.3.6 (LLVM 15.0.6))".
     pub fn line(&self) -> String {
-        let driver = match (self.driver.is_empty(), self.driver_info.is_empty()) {
-            (false, false) => format!("{} ({})", self.driver, self.driver_info),
-            (false, true) => self.driver.clone(),
-            (true, false) => self.driver_info.clone(),
-            (true, true) => "unknown".to_string(),
-        };
         format!(
-            "adapter: {}, backend {}, type {}, driver {driver}",
-            self.name, self.backend, self.device_type
+            "adapter: {}, backend {}, type {}, driver {}",
+            self.name,
+            self.backend,
+            self.device_type,
+            self.driver_text()
         )
     }
+
+    /// The driver's name and what else it says of itself: "llvmpipe (Mesa 22.3.6 (LLVM
+    /// 15.0.6))"; for GL, "Mesa 22.3.6 (OpenGL 4.5 (Core Profile))".
+    pub fn driver_text(&self) -> String {
+        let info = match self.backend.as_str() {
+            "gl" if !self.driver_info.is_empty() => {
+                let version = self.driver_info.strip_suffix(self.driver.as_str());
+                format!("OpenGL {}", version.unwrap_or(&self.driver_info).trim_end())
+            }
+            _ => self.driver_info.clone(),
+        };
+        match (self.driver.is_empty(), info.is_empty()) {
+            (false, false) => format!("{} ({info})", self.driver),
+            (false, true) => self.driver.clone(),
+            (true, false) => format!("unnamed ({info})"),
+            (true, true) => "unknown".to_string(),
+        }
+    }
+}
+
+/// The driver named in a GL_VERSION string: what follows the version number and the optional
+/// profile in parentheses ("4.5 (Core Profile) Mesa 22.3.6" → "Mesa 22.3.6", "4.6.0 NVIDIA
+/// 535.54.03" → "NVIDIA 535.54.03"), or None where nothing does.
+pub fn gl_driver(version: &str) -> Option<String> {
+    let rest = version.trim_start();
+    // The version number: "4.5", "4.6.0", or "OpenGL ES 3.2".
+    let rest = rest.strip_prefix("OpenGL ES").unwrap_or(rest).trim_start();
+    let mut rest = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    rest = rest.trim_start();
+    if rest.starts_with('(') {
+        let mut depth = 0usize;
+        let end = rest.char_indices().find_map(|(i, c)| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            (depth == 0).then_some(i + 1)
+        })?;
+        rest = rest[end..].trim_start();
+    }
+    let rest = rest.trim();
+    (!rest.is_empty()).then(|| rest.to_string())
 }
 
 /// An adapter found and not yet opened.
@@ -137,7 +183,7 @@ impl fmt::Display for DeviceInfo {
         writeln!(f, "{}", self.name)?;
         writeln!(f, "  backend:      {}", self.backend)?;
         writeln!(f, "  type:         {}", self.device_type)?;
-        writeln!(f, "  driver:       {} ({})", self.driver, self.driver_info)?;
+        writeln!(f, "  driver:       {}", self.driver_text())?;
         writeln!(
             f,
             "  storage binding: {:.0} MiB, buffer: {:.0} MiB",
@@ -298,5 +344,30 @@ mod tests {
         assert!(skipped[1].contains("broken b"));
         let (none, nothing) = first_that_opens(Vec::<&'static str>::new(), open);
         assert_eq!((none, nothing.len()), (None, 0));
+    }
+}
+
+#[cfg(test)]
+mod driver_tests {
+    use super::gl_driver;
+
+    /// The GL driver's name is read from GL_VERSION strings as Mesa, NVIDIA and ANGLE/ES
+    /// drivers write them.
+    #[test]
+    fn gl_version_strings_name_their_driver() {
+        assert_eq!(
+            gl_driver("4.5 (Core Profile) Mesa 22.3.6").as_deref(),
+            Some("Mesa 22.3.6")
+        );
+        assert_eq!(
+            gl_driver("4.6.0 NVIDIA 535.54.03").as_deref(),
+            Some("NVIDIA 535.54.03")
+        );
+        assert_eq!(
+            gl_driver("OpenGL ES 3.2 Mesa 23.1.0").as_deref(),
+            Some("Mesa 23.1.0")
+        );
+        assert_eq!(gl_driver("4.5"), None);
+        assert_eq!(gl_driver(""), None);
     }
 }

@@ -42,8 +42,9 @@ pub(crate) const ROW_GROUP: u32 = 64;
 pub(crate) const IMAGE_BINDINGS: u32 = 4;
 /// The size of the per-step record, step.wgsl's `Step`.
 pub(crate) const STEP_BYTES: u64 = 64;
-/// The most weight layers a network trained by the fused kernels may have (the length of
-/// fused_common.wgsl's layer table).
+/// The most weight layers a network trained by the fused kernels may have. Host-only: each
+/// fused pipeline's layer table is generated for its own network (fused/shape.rs) as a switch
+/// of at most this many cases; deeper networks keep the per-layer kernels.
 pub(crate) const FUSED_MAX_LAYERS: u32 = 8;
 
 /// The WGSL declarations of the constants above, prepended to every pipeline's source.
@@ -57,7 +58,6 @@ pub(crate) fn wgsl_constants() -> String {
         ("BLOCKED_GROUP", BLOCKED_GROUP),
         ("ROW_GROUP", ROW_GROUP),
         ("IMAGE_BINDINGS", IMAGE_BINDINGS),
-        ("FUSED_MAX_LAYERS", FUSED_MAX_LAYERS),
     ];
     let mut s = String::from(
         "// Generated from the constants in src/gpu/layout.rs; no shader defines these itself.\n",

@@ -4,6 +4,7 @@
 //! epoch. It drives any [`Backend`] and knows nothing of the terminal.
 
 pub mod divergence;
+pub mod header;
 mod measure;
 pub mod members;
 mod overrides;

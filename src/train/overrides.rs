@@ -152,13 +152,17 @@ fn kebab<T: serde::Serialize>(v: &T) -> String {
 fn schedule_text(s: Schedule) -> String {
     match s {
         Schedule::Constant => "constant".into(),
-        Schedule::Step { every, factor } => format!("step (×{factor} every {every} epochs)"),
+        Schedule::Step { every, factor } => format!(
+            "step (×{factor} every {})",
+            crate::words::count(every, "epoch")
+        ),
         Schedule::Plateau {
             patience,
             divisor,
             max_divisions,
         } => format!(
-            "plateau (÷{divisor} after {patience} epochs without improvement, at most {max_divisions} times)"
+            "plateau (÷{divisor} after {} without improvement, at most {max_divisions} times)",
+            crate::words::count(patience, "epoch")
         ),
     }
 }
