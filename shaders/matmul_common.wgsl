@@ -13,8 +13,8 @@
 //   - outer_product.wgsl's epilogue turns the gradient into g and stores
 //         fn update(index: u32, g: f32, w: f32) -> f32
 //     the new value of a parameter whose current value is w, which the optimizer fragment
-//     defines (update_sgd.wgsl, update_momentum.wgsl, update_adam.wgsl; it keeps its own state
-//     at index of its slots, bindings 4 and 5).
+//     defines (update_sgd.wgsl, update_momentum.wgsl, update_adam.wgsl, update_adagrad.wgsl,
+//     update_rmsprop.wgsl; it keeps its own state at index of its slots, bindings 4 and 5).
 //   - a multiply may run as several dispatches of whole workgroup rows (src/gpu/chunks.rs):
 //     workgroup row y of a dispatch is row y + chunk.group_offset of the product's grid
 //     (step.wgsl), so each result is still one invocation's sum in the same order.

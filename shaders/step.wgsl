@@ -1,9 +1,10 @@
 // The per-step record every kernel reads (the per-layer kernels at @group(0) @binding(0)
 // through a dynamic offset, step_binding.wgsl; the fused kernels from a buffer of records):
 // the mini-batch's size m and where its samples sit in the epoch's order, plus the update
-// constants η, 1/m, λ/n, μ, β₁, β₂, ε and the Adam bias corrections 1−β₁ᵗ, 1−β₂ᵗ of its step t.
+// constants η, 1/m, λ/n, μ, β₁, β₂, ε (Adam's, AdaGrad's or RMSprop's), the Adam bias
+// corrections 1−β₁ᵗ, 1−β₂ᵗ of its step t and RMSprop's ρ.
 // One record per step lets a whole epoch be recorded at once with no host round trip per step.
-// The host's copy is StepRecord in src/gpu/layout.rs (eta .. bias_correction2 are
+// The host's copy is StepRecord in src/gpu/layout.rs (eta .. rho are
 // config::StepConstants, the same numbers the CPU's update rule applies). `index` and `serial`
 // are read only by submit_mark.wgsl.
 
@@ -23,7 +24,7 @@ struct Step {
     epsilon: f32,
     bias_correction1: f32,
     bias_correction2: f32,
+    rho: f32,
     serial: u32,
     _pad2: u32,
-    _pad3: u32,
 }

@@ -45,11 +45,7 @@ pub const RNG_STATE: &str =
     "derived from seed+epoch: epoch e shuffles with ChaCha8(seed, stream e+1)";
 
 fn slot_names(kind: OptimizerKind) -> &'static [&'static str] {
-    match kind {
-        OptimizerKind::Sgd => &[],
-        OptimizerKind::Momentum => &["velocity"],
-        OptimizerKind::Adam => &["m", "v"],
-    }
+    kind.slot_names()
 }
 
 fn to_le_bytes(values: &[f32]) -> Vec<u8> {
@@ -319,15 +315,8 @@ fn printable(message: &str) -> String {
 /// write-and-read-back check, tests/fuzz_regressions/checkpoint/*-1e300).
 fn finite_numbers(cfg: &TrainConfig, progress: &TrainingState) -> bool {
     let o = &cfg.optimizer;
-    let mut values = vec![
-        cfg.eta,
-        cfg.lambda,
-        o.momentum,
-        o.beta1,
-        o.beta2,
-        o.epsilon,
-        progress.eta,
-    ];
+    let mut values = vec![cfg.eta, cfg.lambda, progress.eta];
+    values.extend(o.numbers());
     match cfg.schedule {
         Schedule::Constant => {}
         Schedule::Step { factor, .. } => values.push(factor),

@@ -24,7 +24,7 @@ pub struct LayerError {
 /// Step for the central differences. The error of (C(θ+h) − C(θ−h))/2h is about
 /// ε|C|/h (rounding, ε ≈ 1.1e-16) plus h²|C'''|/6 (truncation); at h = 1e-4 both are ~1e-12 to
 /// 1e-10, and measured over h ∈ {1e-5, 1e-4, 1e-3} the largest relative error is smallest here.
-const H: f64 = 1e-4;
+pub const H: f64 = 1e-4;
 
 /// The largest relative error `gradcheck` passes. Measured errors are ≤ 1e-5 (f64 backprop vs
 /// f64 differences with h = 1e-4, whose own error is ~1e-10 absolute; the worst ratios come
@@ -121,7 +121,7 @@ pub fn seconds_per_cost(
         Output::Sigmoid,
         Cost::Quadratic,
     );
-    let (p, mut ws) = Net64::with_inputs(&net, &Params::init(&net, seed), inputs);
+    let (p, mut ws) = Params64::with_inputs(&net, &Params::init(&net, seed), inputs);
     (0..3)
         .map(|_| {
             let t = std::time::Instant::now();
@@ -131,12 +131,23 @@ pub fn seconds_per_cost(
         .fold(f64::INFINITY, f64::min)
 }
 
-struct Net64 {
-    weight: Vec<Vec<f64>>,
-    bias: Vec<Vec<f64>>,
+/// A network's parameters in f64, for the finite differences: W (row-major, `outputs ×
+/// inputs`) and b of each layer.
+pub struct Params64 {
+    pub weight: Vec<Vec<f64>>,
+    pub bias: Vec<Vec<f64>>,
 }
 
-impl Net64 {
+impl Params64 {
+    /// The f32 parameters, widened exactly.
+    pub fn from_params(params: &Params) -> Self {
+        let widen = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        Params64 {
+            weight: params.layers.iter().map(|l| widen(&l.weight)).collect(),
+            bias: params.layers.iter().map(|l| widen(&l.bias)).collect(),
+        }
+    }
+
     fn param(&mut self, is_weight: bool, layer: usize, i: usize) -> &mut f64 {
         if is_weight {
             &mut self.weight[layer][i]
@@ -145,7 +156,9 @@ impl Net64 {
         }
     }
 
-    fn refs(&self, sizes: &[usize]) -> Vec<LayerRef<'_, f64>> {
+    /// Borrowed views of the layers of a network of widths `sizes`, as the backprop core takes
+    /// them.
+    pub fn refs(&self, sizes: &[usize]) -> Vec<LayerRef<'_, f64>> {
         sizes
             .windows(2)
             .zip(self.weight.iter().zip(&self.bias))
@@ -159,8 +172,26 @@ impl Net64 {
     }
 }
 
+/// The central difference (C(θ+h) − C(θ−h)) / 2h of `cost` with respect to weight `i` of
+/// `layer` (`is_weight`) or its bias `i`; θ is restored afterwards.
+pub fn central_difference(
+    p: &mut Params64,
+    is_weight: bool,
+    layer: usize,
+    i: usize,
+    mut cost: impl FnMut(&Params64) -> f64,
+) -> f64 {
+    let orig = *p.param(is_weight, layer, i);
+    *p.param(is_weight, layer, i) = orig + H;
+    let up = cost(p);
+    *p.param(is_weight, layer, i) = orig - H;
+    let down = cost(p);
+    *p.param(is_weight, layer, i) = orig;
+    (up - down) / (2.0 * H)
+}
+
 /// Σ over the samples of C(a, y).
-fn total_cost(net: &NetworkConfig, p: &Net64, ws: &mut Workspace<f64>, labels: &[u8]) -> f64 {
+fn total_cost(net: &NetworkConfig, p: &Params64, ws: &mut Workspace<f64>, labels: &[u8]) -> f64 {
     let m = labels.len();
     let n_out = *net.layers.last().unwrap_or(&0);
     forward(&p.refs(&net.layers), net.output, ws, m, 1);
@@ -179,26 +210,15 @@ fn total_cost(net: &NetworkConfig, p: &Net64, ws: &mut Workspace<f64>, labels: &
         .sum()
 }
 
-impl Net64 {
+impl Params64 {
     /// The parameters in f64 and a workspace holding `inputs` (rows of pixel/255).
     fn with_inputs(
         net: &NetworkConfig,
         params: &Params,
         inputs: &[Vec<f64>],
-    ) -> (Net64, Workspace<f64>) {
+    ) -> (Params64, Workspace<f64>) {
         let m = inputs.len();
-        let p = Net64 {
-            weight: params
-                .layers
-                .iter()
-                .map(|l| l.weight.iter().map(|&v| v as f64).collect())
-                .collect(),
-            bias: params
-                .layers
-                .iter()
-                .map(|l| l.bias.iter().map(|&v| v as f64).collect())
-                .collect(),
-        };
+        let p = Params64::from_params(params);
         let mut ws = Workspace::<f64>::new(&net.layers, m);
         let input = ws.input_mut(m);
         for (row, x) in input.chunks_exact_mut(net.layers[0]).zip(inputs) {
@@ -216,22 +236,17 @@ fn check_one(
     step: &mut dyn FnMut(),
 ) -> Vec<LayerError> {
     let m = labels.len();
-    let (mut p, mut ws) = Net64::with_inputs(net, params, inputs);
+    let (mut p, mut ws) = Params64::with_inputs(net, params, inputs);
     let mut grads = Gradients::<f64>::zeros(&net.layers);
     {
         let refs = p.refs(&net.layers);
         forward(&refs, net.output, &mut ws, m, 1);
         backward(&refs, net.output, net.cost, labels, &mut ws, &mut grads, 1);
     }
-    let mut numeric = |is_weight: bool, l: usize, i: usize, p: &mut Net64| {
-        let orig = *p.param(is_weight, l, i);
-        *p.param(is_weight, l, i) = orig + H;
-        let up = total_cost(net, p, &mut ws, labels);
-        *p.param(is_weight, l, i) = orig - H;
-        let down = total_cost(net, p, &mut ws, labels);
-        *p.param(is_weight, l, i) = orig;
+    let mut numeric = |is_weight: bool, l: usize, i: usize, p: &mut Params64| {
+        let d = central_difference(p, is_weight, l, i, |p| total_cost(net, p, &mut ws, labels));
         step();
-        (up - down) / (2.0 * H)
+        d
     };
     let mut out = Vec::new();
     for l in 0..net.layers.len() - 1 {
@@ -252,10 +267,17 @@ fn check_one(
     out
 }
 
-/// max_i |a_i − n_i| / max(|a_i|, |n_i|, floor), with the floor at 1e-6 of the layer's largest
-/// gradient so that entries that are numerically zero (an input pixel that is always 0 gives
-/// ∂C/∂w = 0 exactly) do not turn rounding noise into a large ratio.
+/// max_i of [`relative_errors`].
 pub fn max_relative_error(analytic: &[f64], numeric: &[f64]) -> f64 {
+    relative_errors(analytic, numeric)
+        .into_iter()
+        .fold(0.0, f64::max)
+}
+
+/// |a_i − n_i| / max(|a_i|, |n_i|, floor) for each entry, with the floor at 1e-6 of the
+/// layer's largest gradient so that entries that are numerically zero (an input pixel that is
+/// always 0 gives ∂C/∂w = 0 exactly) do not turn rounding noise into a large ratio.
+pub fn relative_errors(analytic: &[f64], numeric: &[f64]) -> Vec<f64> {
     let scale = analytic
         .iter()
         .chain(numeric)
@@ -265,5 +287,5 @@ pub fn max_relative_error(analytic: &[f64], numeric: &[f64]) -> f64 {
         .iter()
         .zip(numeric)
         .map(|(a, n)| (a - n).abs() / a.abs().max(n.abs()).max(floor))
-        .fold(0.0, f64::max)
+        .collect()
 }

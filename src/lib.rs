@@ -18,6 +18,7 @@ pub mod data;
 pub mod download;
 pub mod error;
 pub mod evaluation;
+pub mod explain;
 pub mod export;
 pub mod fs;
 pub mod gpu;

@@ -160,8 +160,9 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// The optimizer's state: momentum's velocity (one slot) or Adam's first and second moments
-/// (two slots), each shaped like the parameters, and the number of updates taken.
+/// The optimizer's state: momentum's velocity (one slot), Adam's first and second moments
+/// (two slots), AdaGrad's sum of squares or RMSprop's mean square (one slot), each shaped like
+/// the parameters, and the number of updates taken.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OptimizerState {
     pub step: u64,

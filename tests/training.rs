@@ -13,9 +13,11 @@ fn small(kind: OptimizerKind) -> TrainConfig {
     let mut c = Preset::Network2.config();
     c.epochs = 3;
     c.optimizer.kind = kind;
-    if kind == OptimizerKind::Adam {
-        c.eta = 1e-3;
-    }
+    c.eta = match kind {
+        OptimizerKind::Adam | OptimizerKind::Rmsprop => 1e-3,
+        OptimizerKind::Adagrad => 0.01,
+        _ => c.eta,
+    };
     c
 }
 
@@ -75,16 +77,13 @@ fn same_seed_gives_identical_weights() {
 }
 
 /// Stopping after epoch 1, saving, reading back and resuming for epochs 2–3 ends with exactly
-/// the weights of an uninterrupted 3-epoch run, for every optimizer (their state is saved).
+/// the weights of an uninterrupted 3-epoch run, for every optimizer (their state is saved:
+/// momentum's velocity, Adam's moments, AdaGrad's sum and RMSprop's mean of squares).
 #[test]
 fn resume_continues_exactly() {
     let data = common::mnist_subset(1500, 300, 300);
     let dir = tempfile::tempdir().unwrap();
-    for kind in [
-        OptimizerKind::Sgd,
-        OptimizerKind::Momentum,
-        OptimizerKind::Adam,
-    ] {
+    for kind in OptimizerKind::ALL {
         let cfg = small(kind);
         let (full, _) = run(&cfg, &data, 3, None);
         let (_, ck1) = run(&cfg, &data, 1, None);
@@ -150,15 +149,11 @@ fn nielsen_learns_in_one_epoch() {
     );
 }
 
-/// Momentum and Adam reduce the training cost too.
+/// Momentum, Adam, AdaGrad and RMSprop reduce the training cost too.
 #[test]
 fn every_optimizer_reduces_the_cost() {
     let data = common::mnist_subset(2000, 200, 200);
-    for kind in [
-        OptimizerKind::Sgd,
-        OptimizerKind::Momentum,
-        OptimizerKind::Adam,
-    ] {
+    for kind in OptimizerKind::ALL {
         let mut cfg = small(kind);
         if kind == OptimizerKind::Momentum {
             cfg.eta = 0.05;

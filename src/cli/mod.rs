@@ -2,11 +2,13 @@
 //! that train, `tools.rs` for the rest) and the flag groups they share. `train.rs` also resolves
 //! the flags into a [`crate::config::TrainConfig`] on top of a preset or a resumed run.
 
+mod explain;
 mod hints;
 mod tools;
 mod train;
 pub mod values;
 
+pub use explain::ExplainArgs;
 pub use tools::*;
 pub use train::*;
 
@@ -82,6 +84,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Check backprop's gradients against f64 central finite differences.
     Gradcheck(GradcheckArgs),
+    /// One training step of a network on one sample, in numbers: the forward pass, the cost,
+    /// BP1–BP4 with each gradient beside its finite difference, and the update.
+    Explain(Box<ExplainArgs>),
     /// Measure seconds per training epoch for the benchmark configurations.
     Bench(BenchArgs),
     /// List the GPU adapters wgpu finds, with the limits that matter for training.

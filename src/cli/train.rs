@@ -122,6 +122,17 @@ pub struct HyperArgs {
         help_heading = "Optimisation"
     )]
     pub adam_epsilon: Option<Vec<Typed<f32>>>,
+    /// RMSprop's decay ρ of the mean square g² (PyTorch's `alpha`); a comma list makes a sweep
+    /// [default: 0.99].
+    #[arg(long, value_delimiter = ',', value_name = "RHO[,RHO...]")]
+    pub rho: Option<Vec<Typed<f32>>>,
+    /// AdaGrad's ε, added to √s as in PyTorch; a comma list makes a sweep [default: 1e-10].
+    #[arg(long, value_delimiter = ',', value_name = "EPS[,EPS...]")]
+    pub adagrad_epsilon: Option<Vec<Typed<f32>>>,
+    /// RMSprop's ε, added to √v (outside the square root, as in PyTorch); a comma list makes a
+    /// sweep [default: 1e-8].
+    #[arg(long, value_delimiter = ',', value_name = "EPS[,EPS...]")]
+    pub rmsprop_epsilon: Option<Vec<Typed<f32>>>,
     /// Learning-rate schedule [default: constant].
     #[arg(long, value_enum, help_heading = "Schedule")]
     pub schedule: Option<ScheduleChoice>,
@@ -256,6 +267,9 @@ impl HyperArgs {
             beta1: typed(&self.beta1),
             beta2: typed(&self.beta2),
             adam_epsilon: typed(&self.adam_epsilon),
+            rho: typed(&self.rho),
+            adagrad_epsilon: typed(&self.adagrad_epsilon),
+            rmsprop_epsilon: typed(&self.rmsprop_epsilon),
             seed: self.seed.clone().map(|s| s.0).unwrap_or_default(),
         };
         if max_members == 1 {
@@ -271,13 +285,16 @@ impl HyperArgs {
     /// Holds every value the real-valued flags give to its range (`config::ranges`), quoting
     /// it as typed: `--momentum 0.99999999` is "found 0.99999999", not the f32 it rounds to.
     fn check_ranges(&self) -> Result<()> {
-        let lists: [(&Range, &Option<Vec<Typed<f32>>>); 6] = [
+        let lists: [(&Range, &Option<Vec<Typed<f32>>>); 9] = [
             (&ranges::ETA, &self.eta),
             (&ranges::LAMBDA, &self.lambda),
             (&ranges::MOMENTUM, &self.momentum),
             (&ranges::BETA1, &self.beta1),
             (&ranges::BETA2, &self.beta2),
             (&ranges::ADAM_EPSILON, &self.adam_epsilon),
+            (&ranges::RHO, &self.rho),
+            (&ranges::ADAGRAD_EPSILON, &self.adagrad_epsilon),
+            (&ranges::RMSPROP_EPSILON, &self.rmsprop_epsilon),
         ];
         let single: [(&Range, &Option<Typed<f32>>); 2] = [
             (&ranges::DECAY, &self.decay),

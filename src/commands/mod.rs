@@ -7,6 +7,7 @@ mod devices;
 mod download;
 mod eval;
 mod expand;
+mod explain;
 mod export;
 mod gradcheck;
 mod interrupted;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Gradcheck(a) => gradcheck::run(&a),
+        Command::Explain(a) => explain::run(&a),
         Command::Bench(a) => bench::run(&a),
         Command::Devices(a) => devices::run(&a),
         Command::Selftest(a) => selftest::run(&a),

@@ -10,7 +10,8 @@
 //!   (the initial draw, or the resumed weights) and the data term of the gradient at most 1 per
 //!   element (|∂C/∂w| = |δ·a| with a ∈ [0, 1] and |δ| ≤ 1 at the output for both costs), the
 //!   gradient g = (1/m)Σ∂C/∂w + (λ/n)w has |g| ≤ 1 + (λ/n)w. SGD and momentum form η·g and
-//!   w − η·g; Adam forms g² in its second moment (its step η·m̂/(√v̂+ε) is at most η). Each
+//!   w − η·g; Adam forms g² in its second moment (its step η·m̂/(√v̂+ε) is at most η), AdaGrad
+//!   and RMSprop g² in their sums (their first steps, η·g/(√s+ε), are at most η/√(1−ρ)). Each
 //!   must be below F.
 
 use super::{OptimizerKind, Schedule, TrainConfig};
@@ -66,6 +67,16 @@ impl TrainConfig {
             OptimizerKind::Adam => (
                 g * g,
                 "Adam's second moment squares the gradient: (1 + λw/n)²",
+                (F.sqrt() - 1.0) / w.max(f64::MIN_POSITIVE),
+            ),
+            OptimizerKind::Adagrad => (
+                g * g,
+                "AdaGrad's sum of squares squares the gradient: (1 + λw/n)²",
+                (F.sqrt() - 1.0) / w.max(f64::MIN_POSITIVE),
+            ),
+            OptimizerKind::Rmsprop => (
+                g * g,
+                "RMSprop's mean square squares the gradient: (1 + λw/n)²",
                 (F.sqrt() - 1.0) / w.max(f64::MIN_POSITIVE),
             ),
             OptimizerKind::Sgd | OptimizerKind::Momentum => (

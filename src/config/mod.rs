@@ -2,9 +2,11 @@
 //! knows nothing of the CLI, the data files or the backends.
 
 mod bounds;
+mod optimizer;
 mod presets;
 pub mod ranges;
 
+pub use optimizer::{Optimizer, OptimizerKind};
 pub use presets::{BenchConfig, Preset};
 
 use crate::error::{Error, Result};
@@ -39,52 +41,6 @@ pub enum Init {
     Normal,
     /// W ~ N(0, 1/n_in).
     Scaled,
-}
-
-/// The update rule applied to the mini-batch gradient g = (1/m)Σ∂C/∂W + (λ/n)W.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum OptimizerKind {
-    /// W ← W − ηg, i.e. W ← (1 − ηλ/n)W − (η/m)Σ∂C/∂W.
-    Sgd,
-    /// v ← μv − ηg; W ← W + v.
-    Momentum,
-    /// m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; W ← W − η m̂/(√v̂ + ε).
-    Adam,
-}
-
-impl OptimizerKind {
-    /// How many state tensors of the parameters' shape the optimizer keeps.
-    pub fn state_slots(self) -> usize {
-        match self {
-            OptimizerKind::Sgd => 0,
-            OptimizerKind::Momentum => 1,
-            OptimizerKind::Adam => 2,
-        }
-    }
-}
-
-/// The optimizer and its constants.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Optimizer {
-    pub kind: OptimizerKind,
-    /// Momentum coefficient μ.
-    pub momentum: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub epsilon: f32,
-}
-
-impl Default for Optimizer {
-    fn default() -> Self {
-        Optimizer {
-            kind: OptimizerKind::Sgd,
-            momentum: 0.9,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
-        }
-    }
 }
 
 /// How η changes over the epochs.
@@ -309,11 +265,7 @@ impl TrainConfig {
                 self.epochs
             )));
         }
-        let o = &self.optimizer;
-        ranges::MOMENTUM.check(o.momentum, None)?;
-        ranges::BETA1.check(o.beta1, None)?;
-        ranges::BETA2.check(o.beta2, None)?;
-        ranges::ADAM_EPSILON.check(o.epsilon, None)?;
+        self.optimizer.validate()?;
         match self.schedule {
             Schedule::Constant => {}
             Schedule::Step { every, factor } => {
@@ -355,7 +307,7 @@ pub struct StepHyper {
     pub optimizer: Optimizer,
 }
 
-/// The numbers one update step applies, in the order both backends hold them: the CPU's
+/// The numbers one update step applies (10), in the order both backends hold them: the CPU's
 /// update rule (`cpu::optimizer::UpdateRule`) carries them, and so does the GPU's per-step
 /// record (`gpu::layout::StepRecord`, shaders/step.wgsl's `Step`), byte for byte.
 #[repr(C)]
@@ -371,11 +323,13 @@ pub struct StepConstants {
     pub momentum: f32,
     pub beta1: f32,
     pub beta2: f32,
-    /// Adam's ε.
+    /// The optimizer's ε: Adam's, AdaGrad's or RMSprop's ([`Optimizer::update_epsilon`]).
     pub epsilon: f32,
     /// Adam's bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ for this step's t.
     pub bias_correction1: f32,
     pub bias_correction2: f32,
+    /// RMSprop's ρ.
+    pub rho: f32,
 }
 
 impl StepHyper {
@@ -407,9 +361,10 @@ impl StepHyper {
             momentum: o.momentum,
             beta1: o.beta1,
             beta2: o.beta2,
-            epsilon: o.epsilon,
+            epsilon: o.update_epsilon(),
             bias_correction1,
             bias_correction2,
+            rho: o.rho,
         }
     }
 }

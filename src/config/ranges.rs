@@ -65,6 +65,24 @@ pub const ADAM_EPSILON: Range = Range {
     expected: "a finite number > 0",
     ok: positive,
 };
+/// RMSprop's ρ.
+pub const RHO: Range = Range {
+    flag: "--rho",
+    expected: "in [0, 1)",
+    ok: unit_interval,
+};
+/// AdaGrad's ε.
+pub const ADAGRAD_EPSILON: Range = Range {
+    flag: "--adagrad-epsilon",
+    expected: "a finite number > 0",
+    ok: positive,
+};
+/// RMSprop's ε.
+pub const RMSPROP_EPSILON: Range = Range {
+    flag: "--rmsprop-epsilon",
+    expected: "a finite number > 0",
+    ok: positive,
+};
 /// The step schedule's factor.
 pub const DECAY: Range = Range {
     flag: "--decay",

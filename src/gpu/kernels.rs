@@ -23,6 +23,8 @@ const OUTER_PRODUCT: &str = include_str!("../../shaders/outer_product.wgsl");
 const UPDATE_SGD: &str = include_str!("../../shaders/update_sgd.wgsl");
 const UPDATE_MOMENTUM: &str = include_str!("../../shaders/update_momentum.wgsl");
 const UPDATE_ADAM: &str = include_str!("../../shaders/update_adam.wgsl");
+const UPDATE_ADAGRAD: &str = include_str!("../../shaders/update_adagrad.wgsl");
+const UPDATE_RMSPROP: &str = include_str!("../../shaders/update_rmsprop.wgsl");
 pub(crate) const OUTPUT_ACTIVATION: &str = include_str!("../../shaders/output_activation.wgsl");
 const OUTPUT_DIMS: &str = include_str!("../../shaders/output_dims.wgsl");
 pub(crate) const OUTPUT_ERROR: &str = include_str!("../../shaders/output_error.wgsl");
@@ -34,7 +36,7 @@ const SUBMIT_MARK: &str = include_str!("../../shaders/submit_mark.wgsl");
 
 /// Every shader file but the multiply variants' (which `multiply.rs` holds), by name.
 #[cfg(test)]
-pub(crate) const SHADER_FILES: [(&str, &str); 20] = [
+pub(crate) const SHADER_FILES: [(&str, &str); 22] = [
     ("step.wgsl", STEP_SOURCE),
     ("step_binding.wgsl", STEP_BINDING),
     ("gradient.wgsl", GRADIENT),
@@ -49,6 +51,8 @@ pub(crate) const SHADER_FILES: [(&str, &str); 20] = [
     ("update_sgd.wgsl", UPDATE_SGD),
     ("update_momentum.wgsl", UPDATE_MOMENTUM),
     ("update_adam.wgsl", UPDATE_ADAM),
+    ("update_adagrad.wgsl", UPDATE_ADAGRAD),
+    ("update_rmsprop.wgsl", UPDATE_RMSPROP),
     ("output_activation.wgsl", OUTPUT_ACTIVATION),
     ("output_dims.wgsl", OUTPUT_DIMS),
     ("output_delta.wgsl", OUTPUT_DELTA),
@@ -172,6 +176,8 @@ pub(crate) fn update_fragment(opt: OptimizerKind) -> &'static str {
         OptimizerKind::Sgd => UPDATE_SGD,
         OptimizerKind::Momentum => UPDATE_MOMENTUM,
         OptimizerKind::Adam => UPDATE_ADAM,
+        OptimizerKind::Adagrad => UPDATE_ADAGRAD,
+        OptimizerKind::Rmsprop => UPDATE_RMSPROP,
     }
 }
 
@@ -293,11 +299,7 @@ impl Pipeline {
 }
 
 /// Every optimizer kind.
-pub(crate) const OPTIMIZERS: [OptimizerKind; 3] = [
-    OptimizerKind::Sgd,
-    OptimizerKind::Momentum,
-    OptimizerKind::Adam,
-];
+pub(crate) const OPTIMIZERS: [OptimizerKind; 5] = OptimizerKind::ALL;
 
 /// The spec of every pipeline gpu-mlp can build (the layout and limits tests check them all).
 #[cfg(test)]

@@ -81,10 +81,10 @@ pub(crate) struct StepRecord {
     /// belongs to: the submit mark (submit_mark.wgsl) writes `marks[index] = serial`. No
     /// kernel that computes reads them.
     pub index: u32,
-    /// The update's constants, members `eta` to `bias_correction2` of `Step`.
+    /// The update's constants, members `eta` to `rho` of `Step`.
     pub c: StepConstants,
     pub serial: u32,
-    pub _pad1: [u32; 2],
+    pub _pad1: u32,
 }
 
 const _: () = assert!(size_of::<StepRecord>() as u64 == STEP_BYTES);
@@ -136,6 +136,7 @@ impl StepRecord {
                 "bias_correction2",
                 c + offset_of!(StepConstants, bias_correction2),
             ),
+            ("rho", c + offset_of!(StepConstants, rho)),
         ]
     }
 }

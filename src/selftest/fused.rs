@@ -20,8 +20,9 @@ use std::sync::Arc;
 
 /// The shapes checked: widths 1, 7, 30, 100 and 256, inputs a multiple of 4 and not, one to
 /// three weight layers, batches 1, 7, 10, 16 and 64, the last batch of each epoch shorter where
-/// the set does not divide (layers, batch, training samples).
-const SHAPES: [(&[usize], usize, usize); 12] = [
+/// the set does not divide (layers, batch, training samples). Four shapes per optimizer, in
+/// the order of [`OPTIMIZERS`]: the last eight are AdaGrad's and RMSprop's.
+const SHAPES: [(&[usize], usize, usize); 20] = [
     (&[7, 30, 10], 7, 23),
     (&[7, 1, 10], 1, 9),
     (&[7, 7, 10], 7, 30),
@@ -34,6 +35,14 @@ const SHAPES: [(&[usize], usize, usize); 12] = [
     (&[4, 7, 1, 10], 10, 21),
     (&[13, 256, 10], 7, 16),
     (&[784, 30, 10], 10, 35),
+    (&[7, 1, 10], 7, 23),
+    (&[16, 30, 7, 10], 10, 45),
+    (&[13, 256, 10], 1, 9),
+    (&[9, 10], 64, 70),
+    (&[12, 100, 10], 7, 30),
+    (&[4, 7, 1, 10], 10, 25),
+    (&[20, 100, 30, 10], 16, 64),
+    (&[784, 30, 10], 10, 21),
 ];
 
 fn net(layers: &[usize], output: Output, cost: Cost) -> NetworkConfig {
@@ -49,17 +58,33 @@ fn net(layers: &[usize], output: Output, cost: Cost) -> NetworkConfig {
 /// weight moves by about η·g/(|g| + ε): where a sum over the batch cancels to |g| ~ ε (1e-8 by
 /// default) the update is a ratio of rounding-level numbers. Adam runs with η = 0.01 and
 /// ε = 1e-4, which bounds what an absolute gradient error δg does to a weight by η·δg/ε per
-/// step; SGD and momentum with η = 0.5.
+/// step; SGD and momentum with η = 0.5. AdaGrad (g/(√Σg² + ε)) and RMSprop (g/(√v + ε))
+/// divide by the gradient's magnitude the same way and run as Adam does, each with its ε at
+/// 1e-4.
 fn hyper(kind: OptimizerKind, n_train: usize, batch: usize) -> StepHyper {
-    let adam = kind == OptimizerKind::Adam;
+    let adaptive = matches!(
+        kind,
+        OptimizerKind::Adam | OptimizerKind::Adagrad | OptimizerKind::Rmsprop
+    );
+    let epsilon = if adaptive { 1e-4 } else { 1e-8 };
     StepHyper {
-        eta: if adam { 0.01 } else { 0.5 },
+        eta: if adaptive { 0.01 } else { 0.5 },
         lambda: 0.1,
         n_train,
         batch_size: batch,
         optimizer: Optimizer {
             kind,
-            epsilon: if adam { 1e-4 } else { 1e-8 },
+            epsilon,
+            adagrad_epsilon: if adaptive {
+                1e-4
+            } else {
+                Optimizer::default().adagrad_epsilon
+            },
+            rmsprop_epsilon: if adaptive {
+                1e-4
+            } else {
+                Optimizer::default().rmsprop_epsilon
+            },
             ..Optimizer::default()
         },
     }

@@ -161,7 +161,7 @@ fn hyper(kind: OptimizerKind) -> StepHyper {
 }
 
 /// The gradient Σ δᵀ·a_prev, Σ δ and the optimizer's update through `multiply`, as update
-/// number 3 (so Adam's bias corrections are not trivial).
+/// number 3 (so Adam's bias corrections are not trivial), from state that is not zero.
 fn check_update(
     s: &mut Session,
     rng: &mut ChaCha8Rng,
@@ -177,12 +177,20 @@ fn check_update(
     let slots: Vec<Layer> = (0..kind.state_slots())
         .map(|slot| {
             let mut x = layer(rng, i, o);
-            if slot == 1 {
-                // Adam's second moment is non-negative.
+            if reference::squares_slot(kind, slot) {
+                // A second moment (Adam) or sum/mean of squares (AdaGrad, RMSprop) is
+                // non-negative; AdaGrad's and RMSprop's are kept ≥ 0.05 so that 1/√s, which
+                // scales the gradient's rounding error, stays below 4.5 (Adam's v̂ is v/(1−β₂³),
+                // already large).
+                let floor = if kind == OptimizerKind::Adam {
+                    0.0
+                } else {
+                    0.05
+                };
                 x.weight
                     .iter_mut()
                     .chain(x.bias.iter_mut())
-                    .for_each(|v| *v = v.abs() * 0.1);
+                    .for_each(|v| *v = floor + v.abs() * 0.1);
             }
             x
         })
@@ -209,9 +217,17 @@ fn check_update(
         let (want, want_slots) = reference::update(&h, t, g, w, &before);
         // The gradient's error (the dot-product bound over m, scaled by η/m) plus a few ulp
         // of the update arithmetic; Adam divides by √v̂, which can amplify the gradient's
-        // relative error by up to ~1, hence the relative term.
-        let tol = 2.0 * (m + 1.0) * 2f64.powi(-24) * sum.abs / m * (1.0 + eta) * 10.0
-            + 2e-6 * (1.0 + want.abs());
+        // relative error by up to ~1, hence the relative term. AdaGrad and RMSprop divide g
+        // by √s with s ≥ 0.05 here: the gradient's error reaches the update times up to
+        // 1/√s, and the state (s = s₀ + g², ρv + (1−ρ)g²) gets 2|g| times it.
+        let grad_err = 2.0 * (m + 1.0) * 2f64.powi(-24) * sum.abs / m;
+        let amplify = match kind {
+            OptimizerKind::Adagrad | OptimizerKind::Rmsprop => {
+                1.0f64.max(1.0 / want_slots[0].sqrt()) + 2.0 * g.abs()
+            }
+            _ => 1.0,
+        };
+        let tol = grad_err * (1.0 + eta) * 10.0 * amplify + 2e-6 * (1.0 + want.abs());
         let what = |x: usize| match x.checked_sub(o * i) {
             Some(j) => format!("bias {j}"),
             None => format!("weight [{}, {}]", x / i, x % i),

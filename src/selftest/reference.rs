@@ -104,7 +104,30 @@ pub(crate) fn update(hyper: &StepHyper, t: u64, g: f64, w: f32, slots: &[f32]) -
                 vec![m1, m2],
             )
         }
+        OptimizerKind::Adagrad => {
+            let s = slots[0] as f64 + g * g;
+            (
+                w as f64 - eta * g / (s.sqrt() + o.adagrad_epsilon as f64),
+                vec![s],
+            )
+        }
+        OptimizerKind::Rmsprop => {
+            let rho = o.rho as f64;
+            let v = rho * slots[0] as f64 + (1.0 - rho) * g * g;
+            (
+                w as f64 - eta * g / (v.sqrt() + o.rmsprop_epsilon as f64),
+                vec![v],
+            )
+        }
     }
+}
+
+/// Which of optimizer `kind`'s slots hold a mean or sum of squares (never negative).
+pub(crate) fn squares_slot(kind: OptimizerKind, slot: usize) -> bool {
+    matches!(
+        (kind, slot),
+        (OptimizerKind::Adam, 1) | (OptimizerKind::Adagrad, 0) | (OptimizerKind::Rmsprop, 0)
+    )
 }
 
 /// One row's output: δᴸ, the cost and the activations a.

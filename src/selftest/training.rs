@@ -107,7 +107,8 @@ pub(crate) fn plant_params(s: &Session, name: &str, params: &mut Params) {
 /// Two "epochs" of one step each (13 samples, in reverse order) on both backends from the same
 /// parameters, then parameters, optimizer state and a test-set evaluation compared. 7 inputs,
 /// 30 hidden, 10 outputs: nothing a multiple of the 16-wide tile, and a batch of 13 rows;
-/// λ = 0.1 exercises the L2 term; two steps exercise Adam's t and the momentum.
+/// λ = 0.1 exercises the L2 term; two steps exercise Adam's t, the momentum and the sums of
+/// squares of AdaGrad and RMSprop.
 ///
 /// Bound: both paths sum the same f32 products in different orders and the GPU's exp may
 /// differ by a few ulp; two steps of η = 0.5 on O(1) values keep the difference within ~1e-5
@@ -125,7 +126,14 @@ fn step(
     let net = net(&[7, 30, 10], output, cost, Init::Scaled);
     let params = Params::init(&net, 11);
     let order: Vec<u32> = (0..13).rev().collect();
-    let h = hyper(kind, 0.5, 0.1, 40, 13);
+    // RMSprop's first step moves each weight by up to η/√(1−ρ) = 10η: η = 0.05 keeps its
+    // steps as large as the others' at η = 0.5.
+    let eta = if kind == OptimizerKind::Rmsprop {
+        0.05
+    } else {
+        0.5
+    };
+    let h = hyper(kind, eta, 0.1, 40, 13);
     let mut cpu = CpuBackend::new(&net, params.clone(), kind, data.clone(), 13, 1)?;
     let options = GpuOptions {
         tiled: Some(tiled),

@@ -21,6 +21,9 @@ pub struct Dims {
     pub beta1: Vec<(String, f32)>,
     pub beta2: Vec<(String, f32)>,
     pub adam_epsilon: Vec<(String, f32)>,
+    pub rho: Vec<(String, f32)>,
+    pub adagrad_epsilon: Vec<(String, f32)>,
+    pub rmsprop_epsilon: Vec<(String, f32)>,
     pub seed: Vec<u64>,
 }
 
@@ -131,6 +134,9 @@ impl Dims {
             several("beta1", &d.beta1),
             several("beta2", &d.beta2),
             several("adam-epsilon", &d.adam_epsilon),
+            several("rho", &d.rho),
+            several("adagrad-epsilon", &d.adagrad_epsilon),
+            several("rmsprop-epsilon", &d.rmsprop_epsilon),
             several("seed", &d.seed),
         ]
         .into_iter()
@@ -153,6 +159,9 @@ impl Plan {
             d.beta1.len(),
             d.beta2.len(),
             d.adam_epsilon.len(),
+            d.rho.len(),
+            d.adagrad_epsilon.len(),
+            d.rmsprop_epsilon.len(),
             d.seed.len(),
         ];
         let count = lens.iter().fold(1usize, |n, &l| n.saturating_mul(l.max(1)));
@@ -166,7 +175,7 @@ impl Plan {
         for index in 0..count {
             // The index in mixed radix, the last dimension fastest.
             let mut rest = index;
-            let mut pick = [0usize; 9];
+            let mut pick = [0usize; 12];
             for (p, &l) in pick.iter_mut().zip(&lens).rev() {
                 let l = l.max(1);
                 *p = rest % l;
@@ -188,7 +197,7 @@ impl Plan {
                 cfg.batch_size = *v;
                 note("batch-size", t.clone(), d.batch_size.len());
             }
-            let floats: [FloatDim; 6] = [
+            let floats: [FloatDim; 9] = [
                 ("eta", &d.eta[..], &mut cfg.eta),
                 ("lambda", &d.lambda[..], &mut cfg.lambda),
                 ("momentum", &d.momentum[..], &mut cfg.optimizer.momentum),
@@ -199,6 +208,17 @@ impl Plan {
                     &d.adam_epsilon[..],
                     &mut cfg.optimizer.epsilon,
                 ),
+                ("rho", &d.rho[..], &mut cfg.optimizer.rho),
+                (
+                    "adagrad-epsilon",
+                    &d.adagrad_epsilon[..],
+                    &mut cfg.optimizer.adagrad_epsilon,
+                ),
+                (
+                    "rmsprop-epsilon",
+                    &d.rmsprop_epsilon[..],
+                    &mut cfg.optimizer.rmsprop_epsilon,
+                ),
             ];
             for (i, (name, list, slot)) in floats.into_iter().enumerate() {
                 if let Some((t, v)) = list.get(pick[2 + i]) {
@@ -206,7 +226,7 @@ impl Plan {
                     note(name, t.clone(), list.len());
                 }
             }
-            if let Some(&s) = d.seed.get(pick[8]) {
+            if let Some(&s) = d.seed.get(pick[11]) {
                 cfg.seed = s;
                 note("seed", s.to_string(), d.seed.len());
             }
@@ -308,6 +328,37 @@ mod tests {
             [1, 5]
         );
         assert_eq!(groups(&plan.members.iter().collect::<Vec<_>>()).len(), 1);
+    }
+
+    /// RMSprop's ρ and AdaGrad's and RMSprop's ε list like --beta1: each member gets its value
+    /// and is named by it, and the members (one optimizer kind) train as one group.
+    #[test]
+    fn rho_and_the_epsilons_are_swept_like_beta1() {
+        let mut base = Preset::Network2.config();
+        base.optimizer.kind = OptimizerKind::Rmsprop;
+        let dims = Dims {
+            rho: texts(&[0.9, 0.99]),
+            rmsprop_epsilon: texts(&[1e-8, 1e-6]),
+            adagrad_epsilon: texts(&[1e-10]),
+            ..Dims::default()
+        };
+        let plan = Plan::cross(&base, &dims, 100).unwrap();
+        assert_eq!(plan.swept, ["rho", "rmsprop-epsilon"]);
+        assert_eq!(plan.members.len(), 4);
+        let m = &plan.members[2];
+        assert_eq!(
+            (m.cfg.optimizer.rho, m.cfg.optimizer.rmsprop_epsilon),
+            (0.99, 1e-8)
+        );
+        assert_eq!(m.label(), "rho=0.99 rmsprop-epsilon=0.00000001");
+        assert_eq!(m.stem(), "rho-0.99_rmsprop-epsilon-0.00000001");
+        assert_eq!(groups(&plan.members.iter().collect::<Vec<_>>()).len(), 1);
+        let ada = Dims {
+            adagrad_epsilon: texts(&[1e-10, 1e-8]),
+            ..Dims::default()
+        };
+        let plan = Plan::cross(&base, &ada, 100).unwrap();
+        assert_eq!(plan.members[1].cfg.optimizer.adagrad_epsilon, 1e-8);
     }
 
     #[test]

@@ -71,6 +71,19 @@ pub fn overrides(saved: &TrainConfig, cfg: &TrainConfig) -> Vec<String> {
         o.epsilon.to_string(),
         n.epsilon.to_string(),
     );
+    differ("RMSprop's ρ", "--rho", o.rho.to_string(), n.rho.to_string());
+    differ(
+        "AdaGrad's ε",
+        "--adagrad-epsilon",
+        o.adagrad_epsilon.to_string(),
+        n.adagrad_epsilon.to_string(),
+    );
+    differ(
+        "RMSprop's ε",
+        "--rmsprop-epsilon",
+        o.rmsprop_epsilon.to_string(),
+        n.rmsprop_epsilon.to_string(),
+    );
     match (saved.schedule, cfg.schedule) {
         (
             Schedule::Step {

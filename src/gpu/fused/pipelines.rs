@@ -109,11 +109,7 @@ pub(crate) fn example_specs() -> Vec<Spec> {
         (&[7, 30, 20, 10][..], false),
     ] {
         let shape = FusedShape::training(widths, 10, widths[0], software);
-        for opt in [
-            OptimizerKind::Sgd,
-            OptimizerKind::Momentum,
-            OptimizerKind::Adam,
-        ] {
+        for opt in OptimizerKind::ALL {
             specs.push(train_spec(&shape, Output::Softmax, Cost::CrossEntropy, opt));
         }
         specs.push(eval_spec(
