@@ -207,7 +207,7 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
     let hyper = base.step_hyper(base.eta, n_train);
     let mut e = explain::explain(&net, &params, &state, &sample, &hyper, estimates)?;
     e.state_source = state_source;
-    if let Some(ctx) = super::gpu_context(args.backend, args.adapter.as_deref())? {
+    if let Some(ctx) = super::gpu_context(args.backend, args.adapter.as_deref(), !args.json)? {
         if let Some(cpu) = &e.f32_step {
             let d = explain::on_device(&ctx, &net, &params, &state, &sample, &hyper, cpu)?;
             e.device = Some(d);
