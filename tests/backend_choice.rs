@@ -77,7 +77,7 @@ fn auto_is_the_default_and_passes_over_software_adapters() {
                     "{first}"
                 );
                 assert!(
-                    header.starts_with("training 784,30,10 (") && header.contains(" on cpu ("),
+                    header.starts_with("training 784,30,10 (") && header.contains(" with cpu ("),
                     "{header}"
                 );
                 if have_llvmpipe() {
@@ -122,7 +122,7 @@ fn a_software_adapter_when_asked_for_by_name_or_api_with_a_line_that_the_cpu_is_
                 && lines[1].ends_with("the CPU path, --backend cpu, is faster on this machine"),
             "{err}"
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains(" on vulkan: llvmpipe"));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(" with vulkan: llvmpipe"));
     }
     // The CPU path asked for says so, and nothing about software adapters.
     let out = train(&["--backend", "cpu"]);

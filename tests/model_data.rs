@@ -327,7 +327,11 @@ fn header_names_data_preset_init_in_flag_spellings() {
         "text",
     ]);
     let stdout = ok(&out);
-    let header = stdout.lines().next().unwrap();
+    // The first line names the backend and why (tests/backend_choice.rs); the header follows.
+    let header = stdout
+        .lines()
+        .find(|l| l.starts_with("training "))
+        .unwrap_or_else(|| panic!("no header in {stdout}"));
     let expected_start = "training 784,30,10 (sigmoid output, cross-entropy cost, normal init) on mnist (28x28, 500 training images) with cpu (";
     assert!(header.starts_with(expected_start), "{header}");
     assert!(
@@ -357,7 +361,10 @@ fn header_names_data_preset_init_in_flag_spellings() {
         "--log-format",
         "text",
     ]));
-    let header = sweep.lines().next().unwrap();
+    let header = sweep
+        .lines()
+        .find(|l| l.starts_with("sweep of "))
+        .unwrap_or_else(|| panic!("no sweep header in {sweep}"));
     assert!(
         header.starts_with("sweep of 2 members (eta) on mnist (28x28) with cpu"),
         "{header}"
