@@ -1,0 +1,218 @@
+//! The wgpu objects made from the pipeline specs: each [`Kernel`] (pipeline, bind group layout
+//! and binding numbers), the set a network needs ([`Kernels`]), and the bind groups.
+
+use super::*;
+
+/// A pipeline, the layout of its own bind group (group 1) and that group's binding numbers.
+pub(crate) struct Kernel {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+    bindings: Vec<u32>,
+}
+
+/// Every pipeline a network needs.
+pub(crate) struct Kernels {
+    /// Group 0: the per-step record and the dispatch's chunk, each at a dynamic offset.
+    pub step_layout: wgpu::BindGroupLayout,
+    pub gather: Kernel,
+    /// The forward passes, hidden (σ epilogue) or output (z), for each multiply in use.
+    forward: Vec<(bool, Multiply, Kernel)>,
+    pub backprop: Kernel,
+    pub update: Kernel,
+    pub output_delta: Kernel,
+    pub evaluate: Kernel,
+    /// The end-of-submit mark (`submits.rs`).
+    pub submit_mark: Kernel,
+    /// True where the tiled multiply is used (see `multiply::prefer_tiled`).
+    pub tiled: bool,
+}
+
+/// The layout of group 0 of every pipeline: binding 0 the step record (step.wgsl's `Step`),
+/// binding 1 the dispatch's chunk (`Chunk`), both at dynamic offsets.
+pub(crate) fn step_layout(ctx: &GpuContext) -> wgpu::BindGroupLayout {
+    let entry = |binding, size| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: true,
+            min_binding_size: wgpu::BufferSize::new(size),
+        },
+        count: None,
+    };
+    ctx.device
+        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("step"),
+            entries: &[entry(0, STEP_BYTES), entry(1, CHUNK_BYTES)],
+        })
+}
+
+impl Kernels {
+    /// The pipelines for a network's output, cost and optimizer; `tiled`: the workgroup-memory
+    /// multiply rather than the register-blocked ones.
+    pub fn new(
+        ctx: &GpuContext,
+        output: Output,
+        cost: Cost,
+        opt: OptimizerKind,
+        tiled: bool,
+    ) -> Result<Self> {
+        let step_layout = step_layout(ctx);
+        let build = |p: Pipeline| build(ctx, &step_layout, p);
+        let general = Multiply::general(tiled);
+        let mut forward = Vec::new();
+        for &multiply in Multiply::used(tiled) {
+            for hidden in [true, false] {
+                forward.push((
+                    hidden,
+                    multiply,
+                    build(Pipeline::Forward { hidden, multiply }),
+                ));
+            }
+        }
+        let k = Kernels {
+            gather: build(Pipeline::Gather),
+            forward,
+            backprop: build(Pipeline::Backprop(general)),
+            update: build(Pipeline::Update(general, opt)),
+            output_delta: build(Pipeline::OutputDelta(output, cost)),
+            evaluate: build(Pipeline::Evaluate(output, cost)),
+            submit_mark: build(Pipeline::SubmitMark),
+            step_layout,
+            tiled,
+        };
+        ctx.wait("building the compute pipelines")?;
+        Ok(k)
+    }
+
+    /// The multiply of the backward and gradient products.
+    pub fn general(&self) -> Multiply {
+        Multiply::general(self.tiled)
+    }
+
+    /// The multiply of the forward product of a layer with `inputs` inputs.
+    pub fn forward_multiply(&self, inputs: usize) -> Multiply {
+        Multiply::forward(self.tiled, inputs)
+    }
+
+    /// The forward pipeline of a hidden layer (σ epilogue) or the output layer (z) through `m`.
+    pub fn forward(&self, hidden: bool, m: Multiply) -> Result<&Kernel> {
+        self.forward
+            .iter()
+            .find(|(h, v, _)| *h == hidden && *v == m)
+            .map(|(_, _, k)| k)
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "no forward pipeline for the {} multiply was built",
+                    m.name()
+                ))
+            })
+    }
+}
+
+/// Builds `pipeline` with `step_layout` as its group 0.
+pub(crate) fn build(
+    ctx: &GpuContext,
+    step_layout: &wgpu::BindGroupLayout,
+    pipeline: Pipeline,
+) -> Kernel {
+    kernel(ctx, step_layout, &pipeline.spec())
+}
+
+/// The layout of a group 0 with one uniform binding read at a dynamic offset, at least
+/// `min_bytes` long (the fused kernels' chunk).
+pub(crate) fn dynamic_uniform_layout(
+    ctx: &GpuContext,
+    label: &str,
+    min_bytes: u64,
+) -> wgpu::BindGroupLayout {
+    ctx.device
+        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(label),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: true,
+                    min_binding_size: wgpu::BufferSize::new(min_bytes),
+                },
+                count: None,
+            }],
+        })
+}
+
+/// Builds one pipeline from its [`Spec`], with `group0` as its bind group 0.
+pub(crate) fn kernel(ctx: &GpuContext, group0: &wgpu::BindGroupLayout, spec: &Spec) -> Kernel {
+    let device = &ctx.device;
+    let name = spec.name.as_str();
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(spec.source.as_str().into()),
+    });
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = spec
+        .slots
+        .iter()
+        .map(|&(binding, s)| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: match s {
+                    Slot::Uniform => wgpu::BufferBindingType::Uniform,
+                    Slot::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                    Slot::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+                },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        })
+        .collect();
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(name),
+        entries: &entries,
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(name),
+        bind_group_layouts: &[Some(group0), Some(&layout)],
+        immediate_size: 0,
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: Some(&pipeline_layout),
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants: &spec.constants,
+            zero_initialize_workgroup_memory: false,
+        },
+        cache: None,
+    });
+    Kernel {
+        pipeline,
+        layout,
+        bindings: spec.slots.iter().map(|&(b, _)| b).collect(),
+    }
+}
+
+/// A bind group for `kernel` over `buffers`, bound in order to the bindings of its spec.
+pub(crate) fn bind(
+    ctx: &GpuContext,
+    kernel: &Kernel,
+    label: &str,
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .zip(&kernel.bindings)
+        .map(|(b, &binding)| wgpu::BindGroupEntry {
+            binding,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &kernel.layout,
+        entries: &entries,
+    })
+}
