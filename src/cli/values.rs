@@ -39,17 +39,17 @@ where
         if !done {
             if arg == "--" {
                 done = true;
-            } else if let (Some(this), Some(prev)) =
-                (arg.to_str(), out.last().and_then(|p| p.to_str()))
-            {
-                if prev.starts_with("--")
-                    && prev.len() > 2
-                    && !prev.contains('=')
-                    && looks_negative(this)
-                {
-                    let joined = format!("{prev}={this}");
-                    *out.last_mut().expect("a previous argument") = joined.into();
-                    continue;
+            } else if let (Some(this), Some(last)) = (arg.to_str(), out.last_mut()) {
+                if let Some(prev) = last.to_str() {
+                    if prev.starts_with("--")
+                        && prev.len() > 2
+                        && !prev.contains('=')
+                        && looks_negative(this)
+                    {
+                        let joined = format!("{prev}={this}");
+                        *last = joined.into();
+                        continue;
+                    }
                 }
             }
         }

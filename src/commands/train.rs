@@ -204,21 +204,25 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     // interrupt in the middle of an epoch saves the one before it (`interrupted`).
     let last_finished = std::cell::RefCell::new(args.save.as_ref().and(resumed.clone()));
     let finished_epoch = std::cell::Cell::new(progress.epoch);
-    let save =
-        |backend: &mut dyn crate::backend::Backend, progress: &TrainingState| -> Result<()> {
-            if let Some(path) = &args.save {
-                let ck = Checkpoint {
-                    network: cfg.network.clone(),
-                    params: backend.params()?,
-                    optimizer: Some((cfg.optimizer.kind, backend.optimizer_state()?)),
-                    train: Some((cfg.clone(), progress.clone())),
-                    data: Some(record.clone()),
-                };
-                ck.save(path)?;
-                saved_epoch.set(Some(progress.epoch));
-            }
-            Ok(())
-        };
+    // The run's state as a checkpoint: parameters and optimizer state read back once.
+    let checkpoint = |backend: &mut dyn crate::backend::Backend,
+                      progress: &TrainingState|
+     -> Result<Checkpoint> {
+        Ok(Checkpoint {
+            network: cfg.network.clone(),
+            params: backend.params()?,
+            optimizer: Some((cfg.optimizer.kind, backend.optimizer_state()?)),
+            train: Some((cfg.clone(), progress.clone())),
+            data: Some(record.clone()),
+        })
+    };
+    let save_to = |ck: &Checkpoint, epoch: usize| -> Result<()> {
+        if let Some(path) = &args.save {
+            ck.save(path)?;
+            saved_epoch.set(Some(epoch));
+        }
+        Ok(())
+    };
     let first_epoch = progress.epoch;
     let bar = match mode {
         LogMode::Bar => epoch_bar(ProgressDrawTarget::stdout_with_hz(
@@ -265,30 +269,24 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             if let Some(tb) = tensorboard.as_mut() {
                 tb.epoch(report)?;
             }
-            if let Some(n) = args.checkpoint_every {
-                if progress.epoch.is_multiple_of(n) {
-                    save(backend, progress)?;
-                }
-            }
             finished_epoch.set(progress.epoch);
-            if args.save.is_some() {
-                *last_finished.borrow_mut() = Some(Checkpoint {
-                    network: cfg.network.clone(),
-                    params: backend.params()?,
-                    optimizer: Some((cfg.optimizer.kind, backend.optimizer_state()?)),
-                    train: Some((cfg.clone(), progress.clone())),
-                    data: Some(record.clone()),
-                });
-            }
-            if let (Some(path), true) = (&args.save_best, progress.improved()) {
-                Checkpoint {
-                    network: cfg.network.clone(),
-                    params: backend.params()?,
-                    optimizer: Some((cfg.optimizer.kind, backend.optimizer_state()?)),
-                    train: Some((cfg.clone(), progress.clone())),
-                    data: Some(record.clone()),
+            let best = args.save_best.as_ref().filter(|_| progress.improved());
+            if args.save.is_some() || best.is_some() {
+                // One read-back serves the periodic save, the best model and the copy an
+                // interrupt saves.
+                let ck = checkpoint(backend, progress)?;
+                if args
+                    .checkpoint_every
+                    .is_some_and(|n| progress.epoch.is_multiple_of(n))
+                {
+                    save_to(&ck, progress.epoch)?;
                 }
-                .save(path)?;
+                if let Some(path) = best {
+                    ck.save(path)?;
+                }
+                if args.save.is_some() {
+                    *last_finished.borrow_mut() = Some(ck);
+                }
             }
             Ok(())
         },
@@ -308,7 +306,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
     };
     let wall = started.elapsed().as_secs_f64();
-    save(backend.as_mut(), &outcome.state)?;
+    if args.save.is_some() {
+        save_to(
+            &checkpoint(backend.as_mut(), &outcome.state)?,
+            outcome.state.epoch,
+        )?;
+    }
     if let Some(path) = &args.plot {
         // The metrics file also holds the epochs before a --resume; without one, this run's.
         let lines = match &args.metrics {
