@@ -332,6 +332,26 @@ pub struct StepConstants {
     pub rho: f32,
 }
 
+/// xⁿ in f32 by repeated squaring, one rounding per multiply in a fixed order: the same bits
+/// wherever it is called. `f32::powi` is not: its precision is unspecified, and where x and n
+/// are known when compiling, LLVM folds it at higher precision. 1 − 0.999³ cancels, so one
+/// ulp of 0.999³ is 2e-5 of Adam's bias correction, and a member, its solo run and the
+/// self-test's reference must all see the same value. (The squaring order is compiler-rt's
+/// `__powisf2`, which `powi` called at run time before.)
+pub fn power(x: f32, mut n: u32) -> f32 {
+    let (mut result, mut base) = (1.0f32, x);
+    loop {
+        if n & 1 == 1 {
+            result *= base;
+        }
+        n >>= 1;
+        if n == 0 {
+            return result;
+        }
+        base *= base;
+    }
+}
+
 impl StepHyper {
     /// The L2 term's factor λ/n in g = (1/m)Σ∂C/∂W + (λ/n)W (0 for an empty training set).
     pub fn decay(&self) -> f32 {
@@ -345,9 +365,9 @@ impl StepHyper {
     /// Adam's bias corrections (1 − β₁ᵗ, 1 − β₂ᵗ) for update number `t` (from 1), in f32 as
     /// both backends apply them.
     pub fn bias_corrections(&self, t: u64) -> (f32, f32) {
-        let t = t.min(i32::MAX as u64) as i32;
+        let t = t.min(i32::MAX as u64) as u32;
         let o = &self.optimizer;
-        (1.0 - o.beta1.powi(t), 1.0 - o.beta2.powi(t))
+        (1.0 - power(o.beta1, t), 1.0 - power(o.beta2, t))
     }
 
     /// The constants of update number `t` (from 1) over a mini-batch of `rows` samples.
@@ -366,5 +386,25 @@ impl StepHyper {
             bias_correction2,
             rho: o.rho,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::power;
+    use std::hint::black_box;
+
+    /// `power` is the product of its factors in squaring order, whether its arguments are known
+    /// when compiling or only at run time (black_box hides them), so Adam's bias corrections
+    /// are the same bits in every caller.
+    #[test]
+    fn power_is_repeated_squaring_at_run_time_and_compile_time() {
+        let b = black_box(0.999f32);
+        assert_eq!(power(b, black_box(3)).to_bits(), (b * (b * b)).to_bits());
+        assert_eq!(power(0.999, 3).to_bits(), power(b, black_box(3)).to_bits());
+        let b4 = (b * b) * (b * b);
+        assert_eq!(power(b, black_box(5)).to_bits(), (b * b4).to_bits());
+        assert_eq!(power(b, 0), 1.0);
+        assert!((power(0.9, 1_000_000) - 0.0).abs() < f32::MIN_POSITIVE);
     }
 }
