@@ -6,6 +6,6 @@
 @group(1) @binding(4) var<storage, read_write> delta_out: array<f32>;
 
 fn epilogue(row: u32, col: u32, acc: f32) {
-    let index = row * dims.n + col;
+    let index = c_first() + row * dims.n + col;
     delta_out[index] = acc * sigmoid_prime_from_activation(activation[index]);
 }

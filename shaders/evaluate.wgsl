@@ -14,12 +14,14 @@ fn z_at(i: u32) -> f32 {
 
 @compute @workgroup_size(ROW_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    begin_member(id.z);
     let row = id.x;
     if (row >= step.rows) {
         return;
     }
     let sample = step.order_offset + row;
-    let outcome = row_outcome(row * out_dims.n, out_dims.n, labels[sample]);
-    costs[sample] = outcome.cost;
-    predictions[sample] = outcome.prediction;
+    let outcome = row_outcome(member * out_dims.z_stride + row * out_dims.n, out_dims.n, labels[sample]);
+    let at = member * out_dims.eval_stride + sample;
+    costs[at] = outcome.cost;
+    predictions[at] = outcome.prediction;
 }

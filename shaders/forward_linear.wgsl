@@ -5,5 +5,5 @@
 @group(1) @binding(3) var<storage, read_write> weighted_out: array<f32>;
 
 fn epilogue(row: u32, col: u32, acc: f32) {
-    weighted_out[row * dims.n + col] = acc + mat_b_at(dims.n * dims.k + col);
+    weighted_out[c_first() + row * dims.n + col] = acc + mat_b_at(dims.n * dims.k + col);
 }

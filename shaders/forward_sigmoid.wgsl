@@ -6,5 +6,5 @@
 
 fn epilogue(row: u32, col: u32, acc: f32) {
     let z = acc + mat_b_at(dims.n * dims.k + col);
-    activation_out[row * dims.n + col] = sigmoid(z);
+    activation_out[c_first() + row * dims.n + col] = sigmoid(z);
 }

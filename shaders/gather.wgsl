@@ -10,7 +10,8 @@ struct GatherDims {
     pixels: u32,
     words_per_image: u32,
     images_per_chunk: u32,
-    _pad0: u32,
+    // Member m's batch starts at float m·batch_stride of batch_out.
+    batch_stride: u32,
 }
 
 @group(1) @binding(0) var<uniform> gather_dims: GatherDims;
@@ -35,6 +36,7 @@ fn image_word(chunk: u32, index: u32) -> u32 {
 
 @compute @workgroup_size(ROW_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    begin_member(id.z);
     let word = id.x;
     let row = id.y;
     if (row >= step.rows || word >= gather_dims.words_per_image) {
@@ -51,7 +53,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     for (var b = 0u; b < 4u; b = b + 1u) {
         let p = word * 4u + b;
         if (p < pixels) {
-            batch_out[row * pixels + p] = f32((packed >> (8u * b)) & 0xffu) * (1.0 / 255.0);
+            batch_out[member * gather_dims.batch_stride + row * pixels + p] = f32((packed >> (8u * b)) & 0xffu) * (1.0 / 255.0);
         }
     }
 }

@@ -26,9 +26,9 @@ fn load_a(row: u32, kk: u32, m: u32, k: u32) -> f32 {
         return 0.0;
     }
     if (TRANS_A) {
-        return mat_a[kk * dims.lda + row];
+        return mat_a[a_first() + kk * dims.lda + row];
     }
-    return mat_a[row * dims.lda + kk];
+    return mat_a[a_first() + row * dims.lda + kk];
 }
 
 fn load_b(kk: u32, col: u32, n: u32, k: u32) -> f32 {
@@ -39,9 +39,9 @@ fn load_b(kk: u32, col: u32, n: u32, k: u32) -> f32 {
         return 1.0;
     }
     if (TRANS_B) {
-        return mat_b[col * dims.ldb + kk];
+        return mat_b[b_first() + col * dims.ldb + kk];
     }
-    return mat_b[kk * dims.ldb + col];
+    return mat_b[b_first() + kk * dims.ldb + col];
 }
 
 @compute @workgroup_size(TILED_SIDE, TILED_SIDE, 1)
@@ -50,6 +50,7 @@ fn main(
     @builtin(local_invocation_id) local: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
+    begin_member(group.z);
     let m = dim_or_rows(dims.m);
     let n = dims.n;
     let k = dim_or_rows(dims.k);

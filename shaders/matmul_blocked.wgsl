@@ -14,9 +14,9 @@ const_assert BLOCK == 8u;
 // Where A(row, 0) sits; A(row, t) is at a_base(row) + t·a_step().
 fn a_base(row: u32) -> u32 {
     if (TRANS_A) {
-        return row;
+        return a_first() + row;
     }
-    return row * dims.lda;
+    return a_first() + row * dims.lda;
 }
 
 fn a_step() -> u32 {
@@ -29,9 +29,9 @@ fn a_step() -> u32 {
 // Where B(0, col) sits; B(t, col) is at b_base(col) + t·b_step().
 fn b_base(col: u32) -> u32 {
     if (TRANS_B) {
-        return col * dims.ldb;
+        return b_first() + col * dims.ldb;
     }
-    return col;
+    return b_first() + col;
 }
 
 fn b_step() -> u32 {
@@ -43,6 +43,7 @@ fn b_step() -> u32 {
 
 @compute @workgroup_size(BLOCKED_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    begin_member(id.z);
     let m = dim_or_rows(dims.m);
     let n = dims.n;
     let k = dim_or_rows(dims.k);

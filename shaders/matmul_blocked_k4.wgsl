@@ -17,11 +17,13 @@ const_assert BLOCK_K4 == 4u;
 
 // Element i of B's buffer read as floats (the epilogue's bias).
 fn mat_b_at(i: u32) -> f32 {
-    return mat_b[i / 4u][i % 4u];
+    let at = b_first() + i;
+    return mat_b[at / 4u][at % 4u];
 }
 
 @compute @workgroup_size(BLOCKED_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    begin_member(id.z);
     let m = dim_or_rows(dims.m);
     let n = dims.n;
     let k4 = dims.k / 4u;
@@ -32,8 +34,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     }
     let la = dims.lda / 4u;
     let lb = dims.ldb / 4u;
-    var ia = vec4<u32>(row0, min(row0 + 1u, m - 1u), min(row0 + 2u, m - 1u), min(row0 + 3u, m - 1u)) * la;
-    var ib = vec4<u32>(col0, min(col0 + 1u, n - 1u), min(col0 + 2u, n - 1u), min(col0 + 3u, n - 1u)) * lb;
+    // The member's blocks start on a multiple of 4 floats (their strides are).
+    var ia = vec4<u32>(row0, min(row0 + 1u, m - 1u), min(row0 + 2u, m - 1u), min(row0 + 3u, m - 1u)) * la + vec4<u32>(a_first() / 4u);
+    var ib = vec4<u32>(col0, min(col0 + 1u, n - 1u), min(col0 + 2u, n - 1u), min(col0 + 3u, n - 1u)) * lb + vec4<u32>(b_first() / 4u);
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);

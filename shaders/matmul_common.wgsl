@@ -20,19 +20,33 @@
 //     (step.wgsl), so each result is still one invocation's sum in the same order.
 // Bindings of group 1: 0 the Dims below, 1 A, 2 B (declared by the variant: as f32 in
 // matmul_operands.wgsl, as vec4 in matmul_blocked_k4.wgsl), 3.. the epilogue's.
+// Where the member's blocks of A, B and the epilogue's buffers start.
+fn a_first() -> u32 {
+    return member * dims.a_stride;
+}
+
+fn b_first() -> u32 {
+    return member * dims.b_stride;
+}
+
+fn c_first() -> u32 {
+    return member * dims.c_stride;
+}
 // Constants such as TILE and BLOCK come from src/gpu/layout.rs (prepended by kernels.rs).
 
 // The shapes of C[M,N] = Σ_k A(m,k)·B(k,n) and the leading dimensions of A and B
 // (src/gpu/layout.rs's MatDims). A dimension given as 0 means "the step's batch size" m.
+// Member `member` of a group finds its A, B and the epilogue's buffers at floats
+// member·a_stride, member·b_stride and member·c_stride of theirs (step_binding.wgsl).
 struct Dims {
     m: u32,
     n: u32,
     k: u32,
     lda: u32,
     ldb: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    a_stride: u32,
+    b_stride: u32,
+    c_stride: u32,
 }
 
 @group(1) @binding(0) var<uniform> dims: Dims;
@@ -46,7 +60,7 @@ override TRANS_B: bool = false;
 override B_ONES_COLUMN: bool = false;
 
 fn dim_or_rows(d: u32) -> u32 {
-    return select(d, step.rows, d == 0u);
+    return select(d, group_rows(), d == 0u);
 }
 
 // The epilogue of four consecutive results v of row `row`, from column col0, inside the M x N

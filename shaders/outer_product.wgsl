@@ -5,21 +5,25 @@
 // and handed with the current value w = params[index] to the optimizer's `update(index, g, w)`
 // (update_sgd / update_momentum / update_adam), whose result is the new value, in the same pass, so the gradient never goes
 // through memory and each parameter is read once. Parameters are W [out,in]
-// row-major then b [out]; M = out, N = in + 1.
+// row-major then b [out], each member's block of params and of the optimizer's slots at
+// member·c_stride; M = out, N = in + 1. A frozen member (step.frozen) is left as it is.
 
 @group(1) @binding(3) var<storage, read_write> params: array<f32>;
 
 fn epilogue(row: u32, col: u32, acc: f32) {
+    if (step.frozen != 0u) {
+        return;
+    }
     let inputs = dims.n - 1u;
     var index: u32;
     var w: f32;
     var g: f32;
     if (col < inputs) {
-        index = row * inputs + col;
+        index = c_first() + row * inputs + col;
         w = params[index];
         g = weight_gradient(acc, w);
     } else {
-        index = dims.m * inputs + row;
+        index = c_first() + dims.m * inputs + row;
         w = params[index];
         g = bias_gradient(acc);
     }

@@ -17,6 +17,7 @@ fn set_delta(i: u32, delta: f32) {
 
 @compute @workgroup_size(ROW_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    begin_member(id.z);
     let row = id.x;
     if (row >= step.rows) {
         return;
@@ -25,5 +26,5 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     if (step.sequential == 0u) {
         sample = order[sample];
     }
-    output_error_row(row * out_dims.n, out_dims.n, labels[sample]);
+    output_error_row(member * out_dims.z_stride + row * out_dims.n, out_dims.n, labels[sample]);
 }

@@ -26,5 +26,7 @@ struct Step {
     bias_correction2: f32,
     rho: f32,
     serial: u32,
-    _pad2: u32,
+    // 1: the member stopped (early stopping) and its step leaves it as it is; only the
+    // per-layer kernels read it (the fused ones give such a member a record of no rows).
+    frozen: u32,
 }

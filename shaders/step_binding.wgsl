@@ -1,7 +1,25 @@
-// The step record of the per-layer kernels: one record per step, chosen by the dynamic offset
-// of bind group 0 (src/gpu/layout.rs's step_group).
+// The step records of the per-layer kernels: one record per member of the group for each step,
+// members side by side, the step's first chosen by the dynamic offset of bind group 0
+// (src/gpu/layout.rs's step_group). A dispatch covers every member: its grid's z is the member
+// (workgroup_id.z), and each kernel's entry point calls begin_member first, so the fragments
+// below it read their member's record as `step` and address their member's block of each
+// buffer with `member`. Every member's record of a step has the same rows, so control flow
+// that a barrier sits in depends only on group_rows(), which is uniform.
 
-@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(0) var<storage, read> steps: array<Step>;
+
+var<private> member: u32;
+var<private> step: Step;
+
+fn begin_member(m: u32) {
+    member = m;
+    step = steps[m];
+}
+
+// The step's batch size m, the same for every member.
+fn group_rows() -> u32 {
+    return steps[0].rows;
+}
 
 // Which part of its grid a dispatch covers. A product too large for one dispatch is split along
 // y into dispatches of whole workgroup rows (src/gpu/chunks.rs); each adds its first row,

@@ -1,5 +1,5 @@
 // The end-of-submit mark: the last dispatch of every command buffer writes
-//   marks[step.index] = step.serial
+//   marks[step.index] = step.serial   (member 0's record, which every member's copies)
 // for the last step it carries, and the host reads the marks back once the run of steps is done
 // (src/gpu/submits.rs). A command buffer the driver dropped leaves its mark unwritten (on Metal,
 // wgpu counts a command buffer that ended in an error, such as the GPU timeout, as completed), so
@@ -10,5 +10,5 @@
 
 @compute @workgroup_size(1, 1, 1)
 fn main() {
-    marks[step.index] = step.serial;
+    marks[steps[0].index] = steps[0].serial;
 }

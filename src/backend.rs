@@ -185,30 +185,37 @@ pub fn check_member_batches(
     Ok(())
 }
 
-/// Members trained one after another, each on a [`Backend`] of its own: for networks the
-/// fused GPU kernels do not take (each member then runs the per-layer kernels as its solo run
-/// would).
-pub struct OneByOne(pub Vec<Box<dyn Backend>>);
+/// Members split over several groups, each trained as one (a sweep larger than one group of
+/// the per-layer GPU kernels holds): member m of the whole is member m − (members before its
+/// group) of its group.
+pub struct Stacked(pub Vec<Box<dyn Members>>);
 
-impl OneByOne {
-    fn member(&mut self, m: usize) -> Result<&mut Box<dyn Backend>> {
-        let count = self.0.len();
-        self.0
-            .get_mut(m)
-            .ok_or_else(|| Error::internal(format!("member {m} of {count}")))
+impl Stacked {
+    /// The group member `m` is in, and its index there.
+    fn locate(&mut self, m: usize) -> Result<(&mut Box<dyn Members>, usize)> {
+        let mut first = 0;
+        for g in self.0.iter_mut() {
+            let count = g.count();
+            if m < first + count {
+                return Ok((g, m - first));
+            }
+            first += count;
+        }
+        Err(Error::internal(format!("member {m} of {first}")))
     }
 }
 
-impl Members for OneByOne {
+impl Members for Stacked {
     fn describe(&self) -> String {
         match self.0.first() {
-            Some(b) => format!("{} (one member after another)", b.describe()),
+            Some(g) if self.0.len() == 1 => g.describe(),
+            Some(g) => format!("{}, in {} groups", g.describe(), self.0.len()),
             None => "no members".into(),
         }
     }
 
     fn count(&self) -> usize {
-        self.0.len()
+        self.0.iter().map(|g| g.count()).sum()
     }
 
     fn train_batches(
@@ -217,39 +224,45 @@ impl Members for OneByOne {
         hypers: &[StepHyper],
         active: &[bool],
     ) -> Result<()> {
-        if orders.len() != self.0.len()
-            || hypers.len() != self.0.len()
-            || active.len() != self.0.len()
-        {
+        let total = self.count();
+        if orders.len() != total || hypers.len() != total || active.len() != total {
             return Err(Error::internal(
                 "one order, step constants and flag per member",
             ));
         }
-        for (m, b) in self.0.iter_mut().enumerate() {
-            if active[m] {
-                b.train_batches(orders[m], &hypers[m])?;
-            }
+        let mut first = 0;
+        for g in self.0.iter_mut() {
+            let r = first..first + g.count();
+            g.train_batches(&orders[r.clone()], &hypers[r.clone()], &active[r.clone()])?;
+            first = r.end;
         }
         Ok(())
     }
 
     fn evaluate(&mut self, split: Split) -> Result<Vec<Evaluation>> {
-        self.0.iter_mut().map(|b| b.evaluate(split)).collect()
+        let mut all = Vec::with_capacity(self.count());
+        for g in self.0.iter_mut() {
+            all.extend(g.evaluate(split)?);
+        }
+        Ok(all)
     }
 
     fn params(&mut self, m: usize) -> Result<Params> {
-        self.member(m)?.params()
+        let (g, i) = self.locate(m)?;
+        g.params(i)
     }
 
     fn optimizer_state(&mut self, m: usize) -> Result<OptimizerState> {
-        self.member(m)?.optimizer_state()
+        let (g, i) = self.locate(m)?;
+        g.optimizer_state(i)
     }
 
     fn load_state(&mut self, m: usize, params: &Params, state: &OptimizerState) -> Result<()> {
-        self.member(m)?.load_state(params, state)
+        let (g, i) = self.locate(m)?;
+        g.load_state(i, params, state)
     }
 
     fn dispatches(&self) -> Option<u64> {
-        self.0.iter().map(|b| b.dispatches()).sum()
+        self.0.iter().map(|g| g.dispatches()).sum()
     }
 }

@@ -70,7 +70,8 @@ fn cpu_members_are_their_solo_runs() {
 }
 
 /// The same on the GPU (lavapipe in CI), where the members of a group train in the same
-/// dispatches of the fused kernels; and through the per-layer kernels, one after another.
+/// dispatches of the fused kernels, and of the per-layer kernels (one z layer of each grid per
+/// member).
 #[test]
 fn gpu_members_are_their_solo_runs() {
     if gpu_mlp(&["devices"]).stdout.is_empty() && std::env::var("CI").is_err() {

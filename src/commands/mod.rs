@@ -238,8 +238,8 @@ pub fn adapter_line(device: &DeviceArgs) -> Result<String> {
 
 /// The members of one sweep group (one shape and batch size), each starting from its
 /// `params`, on the device `ctx` opened for the sweep or the CPU: the fused kernels train them
-/// together where the network fits, the per-layer ones one after another where it does not,
-/// and on the CPU one member per thread.
+/// together where the network fits, the per-layer ones in the same dispatches (as many groups
+/// as the device's bindings need) where it does not, and on the CPU one member per thread.
 pub fn make_members(
     device: &DeviceArgs,
     ctx: Option<&GpuContext>,
@@ -255,14 +255,16 @@ pub fn make_members(
                 ctx, net, shape, &params, optimizer, &data,
             )?)),
             None => {
-                let members = params
-                    .into_iter()
+                let options = crate::gpu::GpuOptions::default();
+                let capacity = GpuBackend::group_capacity(ctx, net, batch_size, &data, &options);
+                let groups = params
+                    .chunks(capacity)
                     .map(|p| {
-                        GpuBackend::new(ctx, net, p, optimizer, &data)
-                            .map(|b| Box::new(b) as Box<dyn Backend>)
+                        GpuBackend::group(ctx, net, p, optimizer, &data, options)
+                            .map(|b| Box::new(b) as Box<dyn crate::backend::Members>)
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Ok(Box::new(crate::backend::OneByOne(members)))
+                Ok(Box::new(crate::backend::Stacked(groups)))
             }
         },
         None => {

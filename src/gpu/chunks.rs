@@ -13,7 +13,7 @@
 //! record of row 0 for a dispatch that covers its whole grid).
 
 use super::context::GpuContext;
-use super::layout::{records_buffer, step_stride, ChunkRecord, CHUNK_BYTES};
+use super::layout::{record_stride, records_buffer, ChunkRecord, CHUNK_BYTES};
 use super::multiply::Multiply;
 use crate::error::{Error, Result};
 
@@ -61,7 +61,7 @@ pub(crate) struct ChunkTable {
 impl ChunkTable {
     /// A table holding the record of row 0.
     pub fn new(ctx: &GpuContext) -> ChunkTable {
-        let stride = step_stride(ctx);
+        let stride = record_stride(ctx);
         let mut table = ChunkTable {
             offsets: Vec::new(),
             buffer: records_buffer(ctx, "chunk records", 1, stride),

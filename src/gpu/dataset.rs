@@ -19,6 +19,8 @@ pub(crate) struct DeviceSet {
     pub labels: wgpu::Buffer,
     pub host_labels: Vec<u8>,
     pub dims: wgpu::Buffer,
+    /// What `dims` holds; the trainer sets `batch_stride` (its members' input batches).
+    pub gather: GatherDims,
 }
 
 impl DeviceSet {
@@ -84,7 +86,7 @@ impl DeviceSet {
             pixels: pixels as u32,
             words_per_image: words_per_image as u32,
             images_per_chunk: images_per_chunk.min(u32::MAX as usize) as u32,
-            _pad: 0,
+            batch_stride: 0,
         };
         Ok(DeviceSet {
             len,
@@ -101,10 +103,18 @@ impl DeviceSet {
                 &format!("{name} gather dims"),
                 bytemuck::bytes_of(&dims),
             ),
+            gather: dims,
         })
     }
 
     /// The chunk bound at gather.wgsl's images{i}; unused slots repeat chunk 0.
+    /// Sets how far apart members' batches of input activations are (floats).
+    pub fn set_batch_stride(&mut self, ctx: &GpuContext, stride: usize) {
+        self.gather.batch_stride = stride as u32;
+        ctx.queue
+            .write_buffer(&self.dims, 0, bytemuck::bytes_of(&self.gather));
+    }
+
     pub fn chunk(&self, i: usize) -> &wgpu::Buffer {
         self.chunks.get(i).unwrap_or(&self.chunks[0])
     }

@@ -9,7 +9,7 @@ use super::trainer::DeviceBuffers;
 use crate::error::Result;
 
 pub(super) struct Groups {
-    /// Group 0 of every kernel: the step record and the chunk, at dynamic offsets.
+    /// Group 0 of every kernel: the step's records and the chunk, at dynamic offsets.
     pub step: wgpu::BindGroup,
     /// Per data set (train, validation, test): its images into acts[0].
     pub gather: Vec<wgpu::BindGroup>,
@@ -116,7 +116,7 @@ impl Groups {
             })
             .collect();
         Ok(Groups {
-            step: step_group(ctx, &k.step_layout, &b.steps, &b.chunks.buffer),
+            step: step_group(ctx, &k.step_layout, &b.steps, b.members, &b.chunks.buffer),
             submit_mark: bind(ctx, &k.submit_mark, "submit marks", &[&b.marks]),
             gather,
             forward,

@@ -84,7 +84,9 @@ pub(crate) struct StepRecord {
     /// The update's constants, members `eta` to `rho` of `Step`.
     pub c: StepConstants,
     pub serial: u32,
-    pub _pad1: u32,
+    /// 1: the member stopped early, and the per-layer kernels leave its parameters and
+    /// optimizer state as they are.
+    pub frozen: u32,
 }
 
 const _: () = assert!(size_of::<StepRecord>() as u64 == STEP_BYTES);
@@ -121,6 +123,7 @@ impl StepRecord {
             ("sequential", offset_of!(StepRecord, sequential)),
             ("index", offset_of!(StepRecord, index)),
             ("serial", offset_of!(StepRecord, serial)),
+            ("frozen", offset_of!(StepRecord, frozen)),
             ("eta", c + offset_of!(StepConstants, eta)),
             ("inv_rows", c + offset_of!(StepConstants, inv_rows)),
             ("decay", c + offset_of!(StepConstants, decay)),
@@ -172,7 +175,10 @@ pub(crate) struct MatDims {
     pub k: u32,
     pub lda: u32,
     pub ldb: u32,
-    pub _pad: [u32; 3],
+    /// Floats between consecutive members' blocks of A, of B and of the epilogue's buffers.
+    pub a_stride: u32,
+    pub b_stride: u32,
+    pub c_stride: u32,
 }
 
 const _: () = assert!(size_of::<MatDims>() == 32);
@@ -188,7 +194,20 @@ impl MatDims {
             k,
             lda,
             ldb,
-            _pad: [0; 3],
+            a_stride: 0,
+            b_stride: 0,
+            c_stride: 0,
+        }
+    }
+
+    /// The same product with members' blocks `a`, `b` and `c` floats apart
+    /// ([`member_stride`]).
+    pub fn with_strides(self, a: usize, b: usize, c: usize) -> Self {
+        MatDims {
+            a_stride: a as u32,
+            b_stride: b as u32,
+            c_stride: c as u32,
+            ..self
         }
     }
 
@@ -219,31 +238,44 @@ impl MatDims {
             ("k", offset_of!(MatDims, k)),
             ("lda", offset_of!(MatDims, lda)),
             ("ldb", offset_of!(MatDims, ldb)),
+            ("a_stride", offset_of!(MatDims, a_stride)),
+            ("b_stride", offset_of!(MatDims, b_stride)),
+            ("c_stride", offset_of!(MatDims, c_stride)),
         ]
     }
 }
 
-/// output_dims.wgsl's `OutputDims`: the output layer's width.
+/// output_dims.wgsl's `OutputDims`: the output layer's width, and how far apart members'
+/// blocks of z and δᴸ (`z_stride`) and of the evaluation's costs and predictions
+/// (`eval_stride`) are.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct OutputDims {
     pub n: u32,
-    pub _pad: [u32; 3],
+    pub z_stride: u32,
+    pub eval_stride: u32,
+    pub _pad: u32,
 }
 
 const _: () = assert!(size_of::<OutputDims>() == 16);
 
 impl OutputDims {
-    pub fn new(classes: usize) -> Self {
+    pub fn new(classes: usize, z_stride: usize, eval_stride: usize) -> Self {
         OutputDims {
             n: classes as u32,
-            _pad: [0; 3],
+            z_stride: z_stride as u32,
+            eval_stride: eval_stride as u32,
+            _pad: 0,
         }
     }
 
     #[cfg(test)]
     fn members() -> Vec<(&'static str, usize)> {
-        vec![("n", offset_of!(OutputDims, n))]
+        vec![
+            ("n", offset_of!(OutputDims, n)),
+            ("z_stride", offset_of!(OutputDims, z_stride)),
+            ("eval_stride", offset_of!(OutputDims, eval_stride)),
+        ]
     }
 }
 
@@ -254,7 +286,8 @@ pub(crate) struct GatherDims {
     pub pixels: u32,
     pub words_per_image: u32,
     pub images_per_chunk: u32,
-    pub _pad: u32,
+    /// Floats between consecutive members' batches of input activations.
+    pub batch_stride: u32,
 }
 
 const _: () = assert!(size_of::<GatherDims>() == 16);
@@ -266,6 +299,7 @@ impl GatherDims {
             ("pixels", offset_of!(GatherDims, pixels)),
             ("words_per_image", offset_of!(GatherDims, words_per_image)),
             ("images_per_chunk", offset_of!(GatherDims, images_per_chunk)),
+            ("batch_stride", offset_of!(GatherDims, batch_stride)),
         ]
     }
 }
@@ -319,10 +353,24 @@ pub(crate) fn layer_from_floats(inputs: usize, outputs: usize, floats: &[f32]) -
     }
 }
 
-/// Bytes between consecutive step records (and chunk records): a record, rounded up to the
-/// device's alignment of dynamic uniform offsets.
-pub(crate) fn step_stride(ctx: &GpuContext) -> u64 {
+/// Floats between consecutive members' blocks of a buffer whose one member holds `floats`:
+/// rounded up to 64 floats (256 bytes), so every block starts vec4-aligned
+/// (matmul_blocked_k4.wgsl reads B and A four floats at a time).
+pub(crate) fn member_stride(floats: usize) -> usize {
+    floats.next_multiple_of(64)
+}
+
+/// Bytes between consecutive chunk records: a record, rounded up to the device's alignment
+/// of dynamic uniform offsets.
+pub(crate) fn record_stride(ctx: &GpuContext) -> u64 {
     STEP_BYTES.max(ctx.device.limits().min_uniform_buffer_offset_alignment as u64)
+}
+
+/// Bytes between consecutive steps in the step buffer: the step's `members` records side by
+/// side, rounded up to the device's alignment of dynamic storage offsets.
+pub(crate) fn step_stride(ctx: &GpuContext, members: usize) -> u64 {
+    let align = ctx.device.limits().min_storage_buffer_offset_alignment as u64;
+    (members.max(1) as u64 * STEP_BYTES).next_multiple_of(align.max(4))
 }
 
 /// A uniform buffer of `capacity` records, `stride` bytes apart.
@@ -340,17 +388,23 @@ pub(crate) fn records_buffer(
     })
 }
 
-/// A uniform buffer of `capacity` step records, `stride` bytes apart.
+/// A storage buffer of `capacity` steps, `stride` bytes apart ([`step_stride`]).
 pub(crate) fn steps_buffer(ctx: &GpuContext, capacity: usize, stride: u64) -> wgpu::Buffer {
-    records_buffer(ctx, "step records", capacity, stride)
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("step records"),
+        size: capacity.max(1) as u64 * stride,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
 }
 
-/// The bind group 0 of every kernel: one record of `steps` and one of `chunks`, each chosen
-/// per dispatch by a dynamic offset.
+/// The bind group 0 of every per-layer kernel: one step's `members` records of `steps` and
+/// one record of `chunks`, each chosen per dispatch by a dynamic offset.
 pub(crate) fn step_group(
     ctx: &GpuContext,
     layout: &wgpu::BindGroupLayout,
     steps: &wgpu::Buffer,
+    members: usize,
     chunks: &wgpu::Buffer,
 ) -> wgpu::BindGroup {
     let entry = |binding, buffer, size| wgpu::BindGroupEntry {
@@ -364,7 +418,10 @@ pub(crate) fn step_group(
     ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("step"),
         layout,
-        entries: &[entry(0, steps, STEP_BYTES), entry(1, chunks, CHUNK_BYTES)],
+        entries: &[
+            entry(0, steps, members.max(1) as u64 * STEP_BYTES),
+            entry(1, chunks, CHUNK_BYTES),
+        ],
     })
 }
 

@@ -91,11 +91,11 @@ impl Probe {
         // The step group is built below, over the table's buffer as it is then.
         self.chunks.include(&self.ctx, grid.iter().map(|g| g.0));
         let kernel = &self.kernels[k].1;
-        let steps = steps_buffer(&self.ctx, 1, step_stride(&self.ctx));
+        let steps = steps_buffer(&self.ctx, 1, step_stride(&self.ctx, 1));
         self.ctx
             .queue
             .write_buffer(&steps, 0, bytemuck::bytes_of(&record));
-        let step = step_group(&self.ctx, &self.step_layout, &steps, &self.chunks.buffer);
+        let step = step_group(&self.ctx, &self.step_layout, &steps, 1, &self.chunks.buffer);
         let group = kernels::bind(&self.ctx, kernel, "probe", buffers);
         let mut encoder = self
             .ctx
@@ -224,7 +224,7 @@ impl Probe {
         labels: &[u8],
         classes: usize,
     ) -> (wgpu::Buffer, wgpu::Buffer, wgpu::Buffer) {
-        let dims = OutputDims::new(classes);
+        let dims = OutputDims::new(classes, 0, 0);
         let dims = buffers::uniform_init(&self.ctx, "dims", bytemuck::bytes_of(&dims));
         let zb = buffers::storage_init(&self.ctx, "z", f32_bytes(z));
         let lb: Vec<u32> = labels.iter().map(|&l| l as u32).collect();

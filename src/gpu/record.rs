@@ -23,7 +23,7 @@ pub(super) struct Dispatch<'a> {
     pub group_offset: u32,
 }
 
-/// Records `dispatches` into `pass`, all reading the step record at byte `offset` of the step
+/// Records `dispatches` into `pass`, all reading the step's records at byte `offset` of the step
 /// buffer bound by `step`, each its chunk record from `chunks`. The one place a dispatch is
 /// encoded.
 fn encode(
@@ -44,7 +44,8 @@ fn encode(
 
 impl GpuBackend {
     /// The dispatches of one step over `rows` samples of set `set`: training (forward,
-    /// backward, update) or evaluation (forward, evaluate).
+    /// backward, update) or evaluation (forward, evaluate). Each covers every member, one z
+    /// layer of its grid each.
     pub(super) fn step_dispatches<'a>(
         &'a self,
         rows: usize,
@@ -55,14 +56,17 @@ impl GpuBackend {
         let g = &self.groups;
         let layers = &self.bufs.layers;
         let last = layers.len() - 1;
-        let rowwise = [groups_of(rows, ROW_GROUP), 1, 1];
-        let max_macs = self.options.max_dispatch_macs;
+        let members = self.bufs.members as u32;
+        let rowwise = [groups_of(rows, ROW_GROUP), 1, members];
+        // A dispatch does every member's share of its product: the bound on its work is split
+        // between them (where a product is split changes no result, chunks.rs).
+        let max_macs = (self.options.max_dispatch_macs / members as u64).max(1);
         // A product C[M,N] (sums of K) through `multiply`: one dispatch per chunk of its grid.
         let product = |list: &mut Vec<Dispatch<'a>>, d: Dispatch<'a>, multiply: Multiply, mnk| {
             let (m, n, k) = mnk;
             for c in chunks::split(multiply, m, n, k, max_macs) {
                 list.push(Dispatch {
-                    workgroups: c.grid,
+                    workgroups: [c.grid[0], c.grid[1], members],
                     group_offset: c.group_offset,
                     ..d
                 });
@@ -76,7 +80,7 @@ impl GpuBackend {
             workgroups: [
                 groups_of(self.bufs.sets[set].words_per_image, ROW_GROUP),
                 rows as u32,
-                1,
+                members,
             ],
             group_offset: 0,
         }];
@@ -150,7 +154,7 @@ impl GpuBackend {
         Ok(list)
     }
 
-    /// Writes the chunk record of every dispatch the steps `records` make into the chunk table
+    /// Writes the chunk record of every dispatch the steps of `records` make into the chunk table
     /// (once per distinct batch size), building group 0 again if the table grew.
     fn include_chunks(&mut self, records: &[StepRecord], set: usize, training: bool) -> Result<()> {
         let mut rows: Vec<u32> = Vec::new();
@@ -170,10 +174,12 @@ impl GpuBackend {
         Ok(())
     }
 
-    /// Writes `records` into the step buffer and records them into command buffers of about
-    /// `submits::SUBMIT_SECONDS` of work (at most `steps_per_submit` steps), each ending in its
-    /// submit mark; the first `profiled` steps get one timed pass per dispatch. Waits once at
-    /// the end, with a timeout, and checks that every command buffer ran (`submits.rs`).
+    /// Writes `records` (each step's members' records side by side: step s of member m is
+    /// `records[s·members + m]`, every member's of one step with the same rows) into the step
+    /// buffer and records the steps into command buffers of about `submits::SUBMIT_SECONDS` of
+    /// work (at most `steps_per_submit` steps), each ending in its submit mark; the first
+    /// `profiled` steps get one timed pass per dispatch. Waits once at the end, with a
+    /// timeout, and checks that every command buffer ran (`submits.rs`).
     pub(super) fn run_steps(
         &mut self,
         records: &[StepRecord],
@@ -181,15 +187,25 @@ impl GpuBackend {
         training: bool,
         profiled: usize,
     ) -> Result<()> {
-        self.ensure_capacity(self.bufs.rows, records.len())?;
-        self.include_chunks(records, set, training)?;
-        let (mut run, records) = self.begin_run(records, training);
-        let stride = self.bufs.step_stride as usize;
-        let mut bytes = vec![0u8; records.len() * stride];
-        for (i, r) in records.iter().enumerate() {
-            bytes[i * stride..i * stride + STEP_BYTES as usize]
-                .copy_from_slice(bytemuck::bytes_of(r));
+        let members = self.bufs.members;
+        if !records.len().is_multiple_of(members) {
+            return Err(crate::error::Error::internal(format!(
+                "{} step records for {members} members",
+                records.len()
+            )));
         }
+        self.ensure_capacity(self.bufs.rows, records.len() / members)?;
+        self.include_chunks(records, set, training)?;
+        let (mut run, records) = self.begin_run(records, members, training);
+        let stride = self.bufs.step_stride as usize;
+        let record = STEP_BYTES as usize;
+        let mut bytes = vec![0u8; records.len() / members * stride];
+        for (i, r) in records.iter().enumerate() {
+            let at = i / members * stride + i % members * record;
+            bytes[at..at + record].copy_from_slice(bytemuck::bytes_of(r));
+        }
+        // One record per step from here on: member 0's, whose rows every member shares.
+        let records: Vec<StepRecord> = records.iter().step_by(members).copied().collect();
         if !bytes.is_empty() {
             self.ctx.queue.write_buffer(&self.bufs.steps, 0, &bytes);
         }

@@ -114,11 +114,12 @@ pub(super) struct Run {
 }
 
 impl GpuBackend {
-    /// Starts a run of `records`: each gets its index and the run's serial number, which its
-    /// command buffer's mark will write.
+    /// Starts a run of `records` (`members` per step): each gets its step's index and the
+    /// run's serial number, which its command buffer's mark will write.
     pub(super) fn begin_run(
         &mut self,
         records: &[StepRecord],
+        members: usize,
         training: bool,
     ) -> (Run, Vec<StepRecord>) {
         let serial = self.serials.next();
@@ -126,7 +127,7 @@ impl GpuBackend {
             .iter()
             .enumerate()
             .map(|(i, r)| StepRecord {
-                index: i as u32,
+                index: (i / members) as u32,
                 serial,
                 ..*r
             })
@@ -135,7 +136,7 @@ impl GpuBackend {
             kind: (training, records_rows(&records)),
             serial,
             what: if training { "training" } else { "evaluating" },
-            steps: records.len(),
+            steps: records.len() / members,
             submits: Vec::new(),
             began: Instant::now(),
         };

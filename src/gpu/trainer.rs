@@ -12,6 +12,12 @@
 //!     backprop l   deltas[l−1] = (deltas[l]·W_l) ⊙ acts[l](1 − acts[l])   (before W_l changes)
 //!     update l     W_l, b_l ← optimizer(δᵀ·acts[l], Σδ)
 //! that is 2L + 1 + (L − 1) + 1 = 3L + 1 dispatches (7 for 784-30-10).
+//!
+//! Several members of one shape (a group of a sweep) train in the same dispatches: every
+//! buffer but the data sets holds one block per member, [`member_stride`] floats apart, each
+//! dispatch's grid has one z layer per member, and each step has one record per member
+//! (its η, λ, Adam's t, where its order sits). A member computes exactly what it would alone:
+//! the same kernels, the same sums in the same order, only at its own offsets.
 
 use super::buffers;
 use super::chunks::{ChunkTable, MAX_DISPATCH_MACS};
@@ -20,7 +26,7 @@ use super::dataset::DeviceSet;
 use super::groups::Groups;
 use super::kernels::Kernels;
 use super::layout::{
-    layer_bytes, layer_from_floats, step_stride, steps_buffer, MatDims, OutputDims,
+    layer_bytes, layer_from_floats, member_stride, step_stride, steps_buffer, MatDims, OutputDims,
 };
 use super::multiply::{prefer_tiled, Multiply};
 use super::submits::{marks_buffer, Pacer, Serials};
@@ -75,11 +81,13 @@ impl Default for GpuOptions {
     }
 }
 
-/// One weight layer on the device: W [out,in] then b [out] in one buffer, the optimizer's
-/// slots in the same layout, and the shapes of its three products.
+/// One weight layer on the device: W [out,in] then b [out] in one buffer (one block per
+/// member, `stride` floats apart), the optimizer's slots in the same layout, and the shapes of
+/// its three products.
 pub(super) struct DeviceLayer {
     pub inputs: usize,
     pub outputs: usize,
+    pub stride: usize,
     /// The multiply of the forward product, chosen once: its pipeline and grid follow.
     pub forward: Multiply,
     pub params: wgpu::Buffer,
@@ -95,7 +103,8 @@ impl DeviceLayer {
     }
 }
 
-/// Evaluation outputs of one split: a cost and a prediction per sample.
+/// Evaluation outputs of one split: a cost and a prediction per sample and member, members
+/// `DeviceBuffers::eval_stride` apart.
 pub(super) struct EvalOutputs {
     pub costs: wgpu::Buffer,
     pub predictions: wgpu::Buffer,
@@ -107,14 +116,19 @@ pub(super) struct DeviceBuffers {
     /// Train, validation, test, in [`split_index`] order.
     pub sets: Vec<DeviceSet>,
     pub eval: Vec<EvalOutputs>,
-    /// The epoch's sample order.
+    /// Each member's order for the epoch, member m's from element m·(training set size).
     pub order: wgpu::Buffer,
+    /// Floats between members' evaluation outputs.
+    pub eval_stride: usize,
     pub output_dims: wgpu::Buffer,
-    /// Rows the activation and error buffers hold.
+    /// Rows the activation and error buffers hold per member.
     pub rows: usize,
+    /// Members: blocks of every buffer but the data sets, z layers of every grid.
+    pub members: usize,
     pub acts: Vec<wgpu::Buffer>,
     pub deltas: Vec<wgpu::Buffer>,
-    /// The step records, `step_stride` bytes apart, room for `steps_capacity`.
+    /// The step records, one per member, each step's `step_stride` bytes from the last, room
+    /// for `steps_capacity` steps.
     pub steps: wgpu::Buffer,
     pub steps_capacity: usize,
     pub step_stride: u64,
@@ -132,8 +146,8 @@ pub struct GpuBackend {
     pub(super) optimizer: OptimizerKind,
     pub(super) bufs: DeviceBuffers,
     pub(super) groups: Groups,
-    /// Updates taken so far (Adam's t of the last step).
-    pub(super) updates: u64,
+    /// Updates each member has taken so far (Adam's t of its last step).
+    pub(super) updates: Vec<u64>,
     pub(super) timings: Option<Vec<(String, f64)>>,
     /// Dispatches recorded so far (`bench --json` reports them per epoch).
     pub(super) dispatches: u64,
@@ -170,8 +184,30 @@ impl GpuBackend {
         data: &Splits,
         options: GpuOptions,
     ) -> Result<GpuBackend> {
+        GpuBackend::group(ctx, net, &[params], optimizer, data, options)
+    }
+
+    /// Members of one network shape with their own initial `params`, trained in the same
+    /// dispatches (the [`crate::backend::Members`] of a sweep's group).
+    pub fn group(
+        ctx: &GpuContext,
+        net: &NetworkConfig,
+        params: &[Params],
+        optimizer: OptimizerKind,
+        data: &Splits,
+        options: GpuOptions,
+    ) -> Result<GpuBackend> {
         net.validate(data.inputs(), data.classes)?;
-        params.check_shape(&net.layers, "the initial parameters")?;
+        for p in params {
+            p.check_shape(&net.layers, "the initial parameters")?;
+        }
+        let members = params.len();
+        let z = ctx.device.limits().max_compute_workgroups_per_dimension as usize;
+        if members == 0 || members > z {
+            return Err(Error::internal(format!(
+                "a group of {members} members (one grid holds 1 to {z})"
+            )));
+        }
         let ctx = ctx.clone();
         let tiled = options.tiled.unwrap_or_else(|| prefer_tiled(&ctx));
         let kernels = Kernels::new(&ctx, net.output, net.cost, optimizer, tiled)?;
@@ -186,52 +222,61 @@ impl GpuBackend {
             DeviceSet::upload(&ctx, "validation", &data.validation, binding)?,
             DeviceSet::upload(&ctx, "test", &data.test, binding)?,
         ];
+        let what = |s: String| match members {
+            1 => s,
+            m => format!("{m} members' {s}"),
+        };
         let mut layers = Vec::new();
-        for layer in &params.layers {
-            let bytes = (layer.weight.len() + layer.bias.len()) as u64 * 4;
-            buffers::check_binding(
-                &ctx,
-                &format!("a {}x{} layer", layer.outputs, layer.inputs),
-                bytes,
-            )?;
-            let dims = |d: MatDims| buffers::uniform_init(&ctx, "dims", bytemuck::bytes_of(&d));
+        for (l, layer) in params[0].layers.iter().enumerate() {
             let (i, o) = (layer.inputs, layer.outputs);
+            let stride = member_stride(o * i + o);
+            let bytes = (members * stride * 4) as u64;
+            buffers::check_binding(&ctx, &what(format!("{o}x{i} layer")), bytes)?;
+            let mut init = Vec::with_capacity(bytes as usize);
+            for p in params {
+                init.extend_from_slice(&layer_bytes(&p.layers[l]));
+                init.resize(init.len().next_multiple_of(stride * 4), 0);
+            }
+            let dims = |d: MatDims| buffers::uniform_init(&ctx, "dims", bytemuck::bytes_of(&d));
             layers.push(DeviceLayer {
                 inputs: i,
                 outputs: o,
+                stride,
                 forward: kernels.forward_multiply(i),
-                params: buffers::storage_init(&ctx, "params", &layer_bytes(layer)),
+                params: buffers::storage_init(&ctx, "params", &init),
                 slots: (0..optimizer.state_slots())
-                    .map(|_| {
-                        buffers::storage_zeroed(&ctx, "optimizer slot", bytes.next_multiple_of(16))
-                    })
+                    .map(|_| buffers::storage_zeroed(&ctx, "optimizer slot", bytes))
                     .collect(),
                 forward_dims: dims(MatDims::forward(i, o)),
                 backprop_dims: dims(MatDims::backprop(i, o)),
                 gradient_dims: dims(MatDims::gradient(i, o)),
             });
         }
+        let eval_stride = member_stride(sets.iter().map(|s| s.len).max().unwrap_or(0));
+        let eval_bytes = (members * eval_stride * 4) as u64;
+        buffers::check_binding(&ctx, &what("evaluation outputs".into()), eval_bytes)?;
         let eval = sets
             .iter()
-            .map(|s| EvalOutputs {
-                costs: buffers::storage_zeroed(&ctx, "costs", s.len as u64 * 4),
-                predictions: buffers::storage_zeroed(&ctx, "predictions", s.len as u64 * 4),
+            .map(|_| EvalOutputs {
+                costs: buffers::storage_zeroed(&ctx, "costs", eval_bytes),
+                predictions: buffers::storage_zeroed(&ctx, "predictions", eval_bytes),
             })
             .collect();
-        let classes = params.layers.last().map_or(0, |l| l.outputs);
         let output_dims = buffers::uniform_init(
             &ctx,
             "output dims",
-            bytemuck::bytes_of(&OutputDims::new(classes)),
+            bytemuck::bytes_of(&OutputDims::new(0, 0, 0)),
         );
-        let order = buffers::storage_zeroed(&ctx, "order", sets[0].len as u64 * 4);
+        let order_bytes = (members * sets[0].len * 4) as u64;
+        buffers::check_binding(&ctx, &what("sample orders".into()), order_bytes)?;
+        let order = buffers::storage_zeroed(&ctx, "order", order_bytes);
         let widest = net.layers.iter().copied().max().unwrap_or(1).max(1);
         let eval_rows = options
             .eval_rows
             .max(1)
-            .min((binding / (4 * widest as u64)).max(1) as usize);
-        let (acts, deltas) = batch_buffers(&ctx, &net.layers, eval_rows)?;
-        let step_stride = step_stride(&ctx);
+            .min((binding / (4 * widest * members) as u64).max(1) as usize);
+        let (acts, deltas) = batch_buffers(&ctx, &net.layers, eval_rows, members)?;
+        let step_stride = step_stride(&ctx, members);
         let steps_capacity = 64;
         let bufs = DeviceBuffers {
             steps: steps_buffer(&ctx, steps_capacity, step_stride),
@@ -242,27 +287,105 @@ impl GpuBackend {
             layers,
             sets,
             eval,
+            eval_stride,
             order,
             output_dims,
             rows: eval_rows,
+            members,
             acts,
             deltas,
         };
         let groups = Groups::new(&ctx, &kernels, &bufs)?;
-        ctx.wait("uploading the data and parameters")?;
-        Ok(GpuBackend {
+        let mut backend = GpuBackend {
             ctx,
             kernels,
             options,
             optimizer,
             bufs,
             groups,
-            updates: 0,
+            updates: vec![0; members],
             timings: None,
             dispatches: 0,
             pacer: Pacer::default(),
             serials: Serials::default(),
-        })
+        };
+        backend.write_strides();
+        backend.ctx.wait("uploading the data and parameters")?;
+        Ok(backend)
+    }
+
+    /// The most members of `net` trained in batches of `batch` on `data` that one group holds
+    /// on this device: every buffer of theirs must fit one storage binding, and the members
+    /// one grid's z. Larger sweeps train as several groups.
+    pub fn group_capacity(
+        ctx: &GpuContext,
+        net: &NetworkConfig,
+        batch: usize,
+        data: &Splits,
+        options: &GpuOptions,
+    ) -> usize {
+        let limits = ctx.device.limits();
+        let binding = options
+            .max_binding_bytes
+            .unwrap_or(limits.max_storage_buffer_binding_size)
+            .min(limits.max_storage_buffer_binding_size)
+            .min(limits.max_buffer_size);
+        let params = net
+            .layers
+            .windows(2)
+            .map(|w| member_stride(w[0] * w[1] + w[1]));
+        let acts = net.layers.iter().map(|&w| member_stride(batch.max(1) * w));
+        let sets = [data.train.len(), data.validation.len(), data.test.len()];
+        let per_member = params
+            .chain(acts)
+            .chain([
+                member_stride(sets.into_iter().max().unwrap_or(0)),
+                data.train.len(),
+            ])
+            .max()
+            .unwrap_or(1)
+            .max(1) as u64
+            * 4;
+        ((binding / per_member) as usize)
+            .min(limits.max_compute_workgroups_per_dimension as usize)
+            .max(1)
+    }
+
+    /// Writes where each member's blocks sit into the products' dims, the output dims and
+    /// the gather dims, for activation buffers of `bufs.rows` rows.
+    fn write_strides(&mut self) {
+        let sizes = self.sizes();
+        let rows = self.bufs.rows;
+        let act = |i: usize| member_stride(rows * sizes[i]);
+        let b = &mut self.bufs;
+        let queue = &self.ctx.queue;
+        for (l, layer) in b.layers.iter().enumerate() {
+            let (i, o, p) = (layer.inputs, layer.outputs, layer.stride);
+            // acts[l] is layer l's input, acts[l + 1] and deltas[l] its output.
+            let dims = [
+                (
+                    &layer.forward_dims,
+                    MatDims::forward(i, o).with_strides(act(l), p, act(l + 1)),
+                ),
+                (
+                    &layer.backprop_dims,
+                    MatDims::backprop(i, o).with_strides(act(l + 1), p, act(l)),
+                ),
+                (
+                    &layer.gradient_dims,
+                    MatDims::gradient(i, o).with_strides(act(l + 1), act(l), p),
+                ),
+            ];
+            for (buffer, d) in dims {
+                queue.write_buffer(buffer, 0, bytemuck::bytes_of(&d));
+            }
+        }
+        let last = sizes.len() - 1;
+        let output = OutputDims::new(sizes[last], act(last), b.eval_stride);
+        queue.write_buffer(&b.output_dims, 0, bytemuck::bytes_of(&output));
+        for set in &mut b.sets {
+            set.set_batch_stride(&self.ctx, act(0));
+        }
     }
 
     /// Seconds per call of each kernel of a step, from the timestamp queries of the last
@@ -289,15 +412,15 @@ impl GpuBackend {
     /// Grows the activation and error buffers to hold `rows` samples and the step buffer to
     /// hold `steps` records; the bind groups are built again over the new buffers.
     pub(super) fn ensure_capacity(&mut self, rows: usize, steps: usize) -> Result<()> {
-        let b = &mut self.bufs;
-        if rows <= b.rows && steps <= b.steps_capacity {
+        if rows <= self.bufs.rows && steps <= self.bufs.steps_capacity {
             return Ok(());
         }
-        if rows > b.rows {
+        if rows > self.bufs.rows {
             let sizes = self.sizes();
-            let (acts, deltas) = batch_buffers(&self.ctx, &sizes, rows)?;
+            let (acts, deltas) = batch_buffers(&self.ctx, &sizes, rows, self.bufs.members)?;
             let b = &mut self.bufs;
             (b.acts, b.deltas, b.rows) = (acts, deltas, rows);
+            self.write_strides();
         }
         let b = &mut self.bufs;
         if steps > b.steps_capacity {
@@ -309,24 +432,23 @@ impl GpuBackend {
         Ok(())
     }
 
-    /// Writes `params` (and, with `slots`, the optimizer's state) into the layers' buffers.
-    pub(super) fn write_layers(&self, params: &Params, slots: &[Params]) {
+    /// Writes member `m`'s `params` (and, with `slots`, its optimizer state) into the layers'
+    /// buffers.
+    pub(super) fn write_layers(&self, m: usize, params: &Params, slots: &[Params]) {
         for (l, layer) in self.bufs.layers.iter().enumerate() {
-            self.ctx
-                .queue
-                .write_buffer(&layer.params, 0, &layer_bytes(&params.layers[l]));
+            let at = (m * layer.stride * 4) as u64;
+            let queue = &self.ctx.queue;
+            queue.write_buffer(&layer.params, at, &layer_bytes(&params.layers[l]));
             for (s, slot) in layer.slots.iter().zip(slots) {
-                self.ctx
-                    .queue
-                    .write_buffer(s, 0, &layer_bytes(&slot.layers[l]));
+                queue.write_buffer(s, at, &layer_bytes(&slot.layers[l]));
             }
         }
     }
 
-    /// The parameters (`slot` None) or optimizer slot `slot`, read back.
-    pub(super) fn read_layers(&self, slot: Option<usize>) -> Result<Params> {
+    /// Member `m`'s parameters (`slot` None) or optimizer slot `slot`, read back.
+    pub(super) fn read_layers(&self, m: usize, slot: Option<usize>) -> Result<Params> {
         let layers = &self.bufs.layers;
-        let mut sources: Vec<(&wgpu::Buffer, u64)> = Vec::with_capacity(layers.len());
+        let mut sources: Vec<(&wgpu::Buffer, u64, u64)> = Vec::with_capacity(layers.len());
         for l in layers {
             let buffer = match slot {
                 None => &l.params,
@@ -335,9 +457,9 @@ impl GpuBackend {
                     .get(s)
                     .ok_or_else(|| Error::internal(format!("optimizer slot {s} does not exist")))?,
             };
-            sources.push((buffer, l.floats() as u64 * 4));
+            sources.push((buffer, (m * l.stride * 4) as u64, l.floats() as u64 * 4));
         }
-        let data = buffers::read_back(&self.ctx, &sources)?;
+        let data = buffers::read_back_ranges(&self.ctx, &sources)?;
         let layers = layers
             .iter()
             .zip(data)
@@ -348,18 +470,20 @@ impl GpuBackend {
 }
 
 /// The activation buffers (one per width in `sizes`) and error buffers (one per weight layer)
-/// of a mini-batch of `rows` samples.
+/// of a mini-batch of `rows` samples for each of `members`.
 fn batch_buffers(
     ctx: &GpuContext,
     sizes: &[usize],
     rows: usize,
+    members: usize,
 ) -> Result<(Vec<wgpu::Buffer>, Vec<wgpu::Buffer>)> {
+    let bytes = |w: usize| (members * member_stride(rows * w) * 4) as u64;
     for &w in sizes {
-        buffers::check_binding(
-            ctx,
-            &format!("a batch of {rows} rows of a {w}-unit layer"),
-            (rows * w * 4) as u64,
-        )?;
+        let what = match members {
+            1 => format!("a batch of {rows} rows of a {w}-unit layer"),
+            m => format!("{m} members' batches of {rows} rows of a {w}-unit layer"),
+        };
+        buffers::check_binding(ctx, &what, bytes(w))?;
     }
     let limit = ctx.device.limits().max_compute_workgroups_per_dimension as usize;
     if rows > limit {
@@ -368,7 +492,7 @@ fn batch_buffers(
             ctx.info.name
         )));
     }
-    let buffer = |label, w: usize| buffers::storage_zeroed(ctx, label, (rows * w * 4) as u64);
+    let buffer = |label, w: usize| buffers::storage_zeroed(ctx, label, bytes(w));
     Ok((
         sizes.iter().map(|&w| buffer("activations", w)).collect(),
         sizes[1..].iter().map(|&w| buffer("deltas", w)).collect(),

@@ -4,6 +4,7 @@
 
 use super::compare::Comparison;
 use super::data::random_splits;
+use super::members::add_params_bits;
 use super::output::PAIRS;
 use super::training::{add_params, plant_params};
 use super::{Check, Session};
@@ -206,28 +207,7 @@ fn members_are_solo_runs(s: &Session) -> Result<Check> {
         let want = Backend::params(&mut solo)?;
         let mut got = Members::params(&mut group, m)?;
         plant_params(s, &name, &mut got);
-        // Bit for bit: the bound is 0, and a different bit pattern of equal value (±0) fails too.
-        for (l, (g, w)) in got.layers.iter().zip(&want.layers).enumerate() {
-            for (i, (a, b)) in g
-                .weight
-                .iter()
-                .chain(&g.bias)
-                .zip(w.weight.iter().chain(&w.bias))
-                .enumerate()
-            {
-                let value = if a.to_bits() == b.to_bits() {
-                    *b as f64
-                } else {
-                    f64::NAN
-                };
-                c.add(
-                    || format!("member {m} layer {l} parameter {i}"),
-                    value,
-                    *b as f64,
-                    0.0,
-                );
-            }
-        }
+        add_params_bits(&mut c, &format!("member {m}"), &got, &want);
     }
     Ok(c.finish(
         "fused",

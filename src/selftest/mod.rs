@@ -19,6 +19,7 @@ mod data;
 mod extremes;
 mod fused;
 mod kernels;
+mod members;
 mod output;
 mod reference;
 mod report;
@@ -75,7 +76,7 @@ pub struct Family {
 }
 
 /// Every family, in the order they run.
-pub const FAMILIES: [Family; 12] = [
+pub const FAMILIES: [Family; 13] = [
     Family {
         name: "gather",
         about: "the batch gather through the shuffled order, over one and four bindings",
@@ -130,6 +131,11 @@ pub const FAMILIES: [Family; 12] = [
         name: "fused",
         about: "the fused small-network kernels: two epochs per output/cost/optimizer on awkward shapes against the CPU, and members trained together bit for bit their solo runs",
         run: fused::fused_checks,
+    },
+    Family {
+        name: "members",
+        about: "members of a group trained by the per-layer kernels in the same dispatches: each bit for bit its solo run (parameters, optimizer state, evaluation), one stopped for an epoch",
+        run: members::members,
     },
     Family {
         name: "end_to_end",

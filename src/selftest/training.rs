@@ -17,7 +17,7 @@ use crate::gpu::multiply::{prefer_tiled, Multiply};
 use crate::gpu::{GpuBackend, GpuOptions};
 use crate::model::Params;
 
-fn net(layers: &[usize], output: Output, cost: Cost, init: Init) -> NetworkConfig {
+pub(crate) fn net(layers: &[usize], output: Output, cost: Cost, init: Init) -> NetworkConfig {
     NetworkConfig {
         layers: layers.to_vec(),
         output,
@@ -26,7 +26,13 @@ fn net(layers: &[usize], output: Output, cost: Cost, init: Init) -> NetworkConfi
     }
 }
 
-fn hyper(kind: OptimizerKind, eta: f32, lambda: f32, n_train: usize, batch: usize) -> StepHyper {
+pub(crate) fn hyper(
+    kind: OptimizerKind,
+    eta: f32,
+    lambda: f32,
+    n_train: usize,
+    batch: usize,
+) -> StepHyper {
     StepHyper {
         eta,
         lambda,
@@ -41,7 +47,7 @@ fn hyper(kind: OptimizerKind, eta: f32, lambda: f32, n_train: usize, batch: usiz
 
 /// Whether the tiled (true) or blocked (false) multiplies are checked: both, or in the quick
 /// plan only the ones the adapter trains with.
-fn multiplies(s: &Session) -> Vec<bool> {
+pub(crate) fn multiplies(s: &Session) -> Vec<bool> {
     if s.plan.quick {
         vec![prefer_tiled(s.ctx)]
     } else {
@@ -49,7 +55,7 @@ fn multiplies(s: &Session) -> Vec<bool> {
     }
 }
 
-fn multiply_name(tiled: bool) -> &'static str {
+pub(crate) fn multiply_name(tiled: bool) -> &'static str {
     Multiply::general(tiled).name()
 }
 

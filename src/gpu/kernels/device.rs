@@ -27,14 +27,15 @@ pub(crate) struct Kernels {
     pub tiled: bool,
 }
 
-/// The layout of group 0 of every pipeline: binding 0 the step record (step.wgsl's `Step`),
-/// binding 1 the dispatch's chunk (`Chunk`), both at dynamic offsets.
+/// The layout of group 0 of every pipeline: binding 0 the step's records, one per member
+/// (step.wgsl's `Step`, read-only storage), binding 1 the dispatch's chunk (`Chunk`,
+/// uniform), both at dynamic offsets.
 pub(crate) fn step_layout(ctx: &GpuContext) -> wgpu::BindGroupLayout {
-    let entry = |binding, size| wgpu::BindGroupLayoutEntry {
+    let entry = |binding, size, ty| wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
         ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
+            ty,
             has_dynamic_offset: true,
             min_binding_size: wgpu::BufferSize::new(size),
         },
@@ -43,7 +44,14 @@ pub(crate) fn step_layout(ctx: &GpuContext) -> wgpu::BindGroupLayout {
     ctx.device
         .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("step"),
-            entries: &[entry(0, STEP_BYTES), entry(1, CHUNK_BYTES)],
+            entries: &[
+                entry(
+                    0,
+                    STEP_BYTES,
+                    wgpu::BufferBindingType::Storage { read_only: true },
+                ),
+                entry(1, CHUNK_BYTES, wgpu::BufferBindingType::Uniform),
+            ],
         })
 }
 
