@@ -80,7 +80,8 @@ fn a_planted_error_fails_the_right_kernel() {
 }
 
 /// Every family of the self-test is run by a test of this suite (here, tests/cpu_vs_gpu.rs,
-/// tests/gpu_determinism.rs, tests/numerics.rs or tests/fused.rs): a family added to the self-test without a test here fails.
+/// tests/gpu_determinism.rs, tests/numerics.rs, tests/fused.rs or tests/gpu_members.rs): a
+/// family added to the self-test without a test here fails.
 #[test]
 fn every_family_has_a_test() {
     let sources = [
@@ -89,6 +90,7 @@ fn every_family_has_a_test() {
         include_str!("gpu_determinism.rs"),
         include_str!("numerics.rs"),
         include_str!("fused.rs"),
+        include_str!("gpu_members.rs"),
     ]
     .concat();
     for f in &FAMILIES {

@@ -78,7 +78,7 @@ fn gpu_members_are_their_solo_runs() {
         eprintln!("note: no GPU adapter; skipping");
         return;
     }
-    members_are_their_solo_runs("vulkan", &[]);
+    members_are_their_solo_runs("vulkan", &["--kernels", "fused"]);
     members_are_their_solo_runs("vulkan", &["--kernels", "per-layer"]);
 }
 

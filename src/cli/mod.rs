@@ -205,7 +205,8 @@ pub struct DeviceArgs {
 /// Which GPU kernels train the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum KernelChoice {
-    /// Fused where the network fits, per-layer otherwise.
+    /// Fused where the network fits, per-layer otherwise; per-layer on a software adapter
+    /// (llvmpipe), where they measured faster (BENCHMARKS.md).
     Auto,
     /// One workgroup per network runs whole steps, many steps per dispatch.
     Fused,

@@ -193,6 +193,15 @@ pub fn gpu_kernels(
             }
             None
         }
+        (KernelChoice::Auto, Ok(_)) if ctx.is_software() => {
+            if device.verbose {
+                eprintln!(
+                    "kernels: per-layer (the network fits the fused kernels, but {} is a software adapter, where the per-layer ones are faster; --kernels fused to take them)",
+                    ctx.info().name
+                );
+            }
+            None
+        }
         (_, Ok(shape)) => {
             if device.verbose {
                 eprintln!(

@@ -8,10 +8,12 @@
 //! - `kernels`: the pipelines, each composed from the shader files;
 //! - `dataset`: the data sets on the device (packed u8 images, split over bindings);
 //! - `buffers`: buffer creation and readback;
-//! - `trainer`: [`GpuBackend`]: the parameters, optimizer state and batch buffers on the device;
+//! - `trainer`: [`GpuBackend`]: the parameters, optimizer state and batch buffers on the device,
+//!   of one network or of a sweep's group (one block per member, one z layer of every grid);
 //! - `groups`: the bind groups over those buffers;
 //! - `record`: one step's dispatches, and recording whole epochs of steps;
-//! - `backend`: the [`crate::backend::Backend`] implementation;
+//! - `backend`: the [`crate::backend::Backend`] (one network) and [`crate::backend::Members`]
+//!   (a group) implementations;
 //! - `timing`: per-kernel timestamps;
 //! - `fused`: whole small networks in one workgroup each, many steps per dispatch, several
 //!   members at once;
