@@ -270,11 +270,12 @@ impl GpuBackend {
         let order_bytes = (members * sets[0].len * 4) as u64;
         buffers::check_binding(&ctx, &what("sample orders".into()), order_bytes)?;
         let order = buffers::storage_zeroed(&ctx, "order", order_bytes);
-        let widest = net.layers.iter().copied().max().unwrap_or(1).max(1);
-        let eval_rows = options
-            .eval_rows
-            .max(1)
-            .min((binding / (4 * widest * members) as u64).max(1) as usize);
+        // Evaluation batches as large as asked for, but small enough that every member's block
+        // of the widest layer's activations (rows·width rounded up by at most 63 floats) fits
+        // one binding.
+        let widest = net.layers.iter().copied().max().unwrap_or(1).max(1) as u64;
+        let fit = (binding / 4 / members as u64).saturating_sub(63) / widest;
+        let eval_rows = options.eval_rows.max(1).min(fit.max(1) as usize);
         let (acts, deltas) = batch_buffers(&ctx, &net.layers, eval_rows, members)?;
         let step_stride = step_stride(&ctx, members);
         let steps_capacity = 64;
