@@ -31,7 +31,8 @@ impl GpuBackend {
         }
         let batch = hypers[0].batch_size.min(len);
         let steps = len.div_ceil(batch);
-        self.ensure_capacity(batch, steps)?;
+        let window = self.steps_per_run();
+        self.ensure_capacity(batch, steps.min(window))?;
         for (m, order) in orders.iter().enumerate() {
             if active[m] {
                 let at = (m * n_train * 4) as u64;
@@ -40,20 +41,24 @@ impl GpuBackend {
                     .write_buffer(&self.bufs.order, at, bytemuck::cast_slice(order));
             }
         }
-        let mut records = Vec::with_capacity(steps * members);
-        for s in 0..steps {
-            let rows = batch.min(len - s * batch);
-            for (m, hyper) in hypers.iter().enumerate() {
-                // Adam's t counts updates from 1.
-                let t = self.updates[m] + s as u64 + 1;
-                let record = StepRecord::training(hyper, rows, m * n_train + s * batch, t);
-                records.push(StepRecord {
-                    frozen: u32::from(!active[m]),
-                    ..record
-                });
+        for first in (0..steps).step_by(window) {
+            let last = (first + window).min(steps);
+            let mut records = Vec::with_capacity((last - first) * members);
+            for s in first..last {
+                let rows = batch.min(len - s * batch);
+                for (m, hyper) in hypers.iter().enumerate() {
+                    // Adam's t counts updates from 1.
+                    let t = self.updates[m] + s as u64 + 1;
+                    let record = StepRecord::training(hyper, rows, m * n_train + s * batch, t);
+                    records.push(StepRecord {
+                        frozen: u32::from(!active[m]),
+                        ..record
+                    });
+                }
             }
+            let profiled = if first == 0 { PROFILED_STEPS } else { 0 };
+            self.run_steps(&records, 0, true, profiled)?;
         }
-        self.run_steps(&records, 0, true, PROFILED_STEPS)?;
         for (m, a) in active.iter().enumerate() {
             if *a {
                 self.updates[m] += steps as u64;
@@ -76,13 +81,18 @@ impl GpuBackend {
             return Ok((0..members).map(|_| none()).collect());
         }
         let rows = self.bufs.rows;
-        let mut records = Vec::with_capacity(n.div_ceil(rows) * members);
-        for b in 0..n.div_ceil(rows) {
-            let record = StepRecord::sequential(rows.min(n - b * rows), b * rows);
-            records.extend(std::iter::repeat_n(record, members));
+        let batches = n.div_ceil(rows);
+        let window = self.steps_per_run();
+        for first in (0..batches).step_by(window) {
+            let last = (first + window).min(batches);
+            let mut records = Vec::with_capacity((last - first) * members);
+            for b in first..last {
+                let record = StepRecord::sequential(rows.min(n - b * rows), b * rows);
+                records.extend(std::iter::repeat_n(record, members));
+            }
+            self.run_steps(&records, set, false, 0)?;
         }
-        self.run_steps(&records, set, false, 0)?;
-        let e = &self.bufs.eval[set];
+        let e = &self.bufs.eval;
         let stride = (self.bufs.eval_stride * 4) as u64;
         let bytes = n as u64 * 4;
         let mut sources = Vec::with_capacity(2 * members);
@@ -112,6 +122,21 @@ impl GpuBackend {
                 }
             })
             .collect())
+    }
+
+    /// The most steps one run writes into the step buffer at once (an epoch of more runs as
+    /// several, with the same results): the buffer stays within the device's largest buffer,
+    /// its dynamic offsets within u32, and its host copy within 64 MiB, whatever the members.
+    fn steps_per_run(&self) -> usize {
+        let bytes = self
+            .ctx
+            .device
+            .limits()
+            .max_buffer_size
+            .min(u32::MAX as u64)
+            .min(64 << 20);
+        let fit = (bytes / self.bufs.step_stride).max(1) as usize;
+        self.options.steps_per_run.unwrap_or(fit).clamp(1, fit)
     }
 
     fn check_member(&self, m: usize) -> Result<()> {

@@ -102,11 +102,11 @@ impl Groups {
                 &b.deltas[last],
             ],
         );
+        let e = &b.eval;
         let evaluate = b
             .sets
             .iter()
-            .zip(&b.eval)
-            .map(|(s, e)| {
+            .map(|s| {
                 bind(
                     ctx,
                     &k.evaluate,

@@ -42,9 +42,11 @@ pub(crate) const MAX_BINDING_BYTES: u64 = 1 << 31;
 /// tile of B, f32.
 const TILED_WORKGROUP_BYTES: u64 = 2 * (TILE * TILE_K) as u64 * 4;
 
-/// The storage buffers of the widest pipeline, gather.wgsl: the order, the batch it writes and
+/// The storage buffers of gather.wgsl's group 1, the widest: the order, the batch it writes and
 /// the image bindings.
-const MOST_STORAGE_BUFFERS: u64 = 2 + IMAGE_BINDINGS as u64;
+const GATHER_STORAGE_BUFFERS: u64 = 2 + IMAGE_BINDINGS as u64;
+/// The storage buffers of the widest per-layer pipeline: gather's, and group 0's step records.
+const MOST_STORAGE_BUFFERS: u64 = 1 + GATHER_STORAGE_BUFFERS;
 /// Storage buffers a fused training pipeline binds: records, orders, parameters, two optimizer
 /// slots, labels, images and the dispatch marks (src/gpu/fused/pipelines.rs).
 pub(crate) const FUSED_STORAGE_BUFFERS: u64 = 8;
@@ -64,7 +66,7 @@ macro_rules! field {
 }
 
 /// Every limit gpu-mlp's kernels depend on: what they need and what is asked for.
-pub(crate) const USED: [UsedLimit; 12] = [
+pub(crate) const USED: [UsedLimit; 13] = [
     // The per-layer kernels need MOST_STORAGE_BUFFERS; the fused kernels one or two more
     // (FUSED_STORAGE_BUFFERS), asked for where the adapter has them.
     field!(
@@ -124,25 +126,33 @@ pub(crate) const USED: [UsedLimit; 12] = [
         1024u64,
         Ask::Adapter { cap: u64::MAX }
     ),
-    // Group 0 (the step record and the dispatch's chunk) and group 1 (the kernel's buffers).
+    // Group 0 (the step's records and the dispatch's chunk) and group 1 (the kernel's buffers).
     field!(max_bind_groups, "bind groups", 2u64, Ask::Need),
+    // The chunk (the fused kernels' chunk too).
     field!(
         max_dynamic_uniform_buffers_per_pipeline_layout,
         "dynamic uniform buffers",
-        2u64,
+        1u64,
         Ask::Need
     ),
-    // The step record, the chunk and a kernel's dims.
+    // The step's records, one per member.
+    field!(
+        max_dynamic_storage_buffers_per_pipeline_layout,
+        "dynamic storage buffers",
+        1u64,
+        Ask::Need
+    ),
+    // The chunk and a kernel's dims.
     field!(
         max_uniform_buffers_per_shader_stage,
         "uniform buffers per shader stage",
-        3u64,
+        2u64,
         Ask::Need
     ),
     field!(
         max_bindings_per_bind_group,
         "bindings per bind group",
-        1 + MOST_STORAGE_BUFFERS,
+        1 + GATHER_STORAGE_BUFFERS,
         Ask::Need
     ),
 ];
@@ -297,25 +307,29 @@ mod tests {
                 name: "max_storage_buffers_per_shader_stage",
                 what: "storage buffers per shader stage",
                 offered: 4,
-                need: 6
+                need: 7
             })
         );
     }
 
-    /// The needs cover every pipeline: no pipeline binds more storage buffers or bindings
-    /// than [`USED`] says.
+    /// The needs cover every pipeline: no pipeline binds more storage buffers, uniform
+    /// buffers or bindings than [`USED`] says, counting group 0 (the step's records, a storage
+    /// buffer, and the chunk, a uniform one) beside each pipeline's group 1.
     #[test]
     fn the_needs_cover_every_pipeline() {
         use crate::gpu::kernels::{pipeline_specs, Slot};
         let need = |name: &str| USED.iter().find(|u| u.name == name).unwrap().need;
         for spec in pipeline_specs() {
-            let storage = spec
-                .slots
-                .iter()
-                .filter(|(_, s)| !matches!(s, Slot::Uniform))
-                .count() as u64;
+            let uniform = |(_, s): &&(u32, Slot)| matches!(s, Slot::Uniform);
+            let storage = spec.slots.iter().filter(|s| !uniform(s)).count() as u64 + 1;
+            let uniforms = spec.slots.iter().filter(uniform).count() as u64 + 1;
             assert!(
                 storage <= need("max_storage_buffers_per_shader_stage"),
+                "{}",
+                spec.name
+            );
+            assert!(
+                uniforms <= need("max_uniform_buffers_per_shader_stage"),
                 "{}",
                 spec.name
             );

@@ -10,6 +10,7 @@
 //! - `buffers`: buffer creation and readback;
 //! - `trainer`: [`GpuBackend`]: the parameters, optimizer state and batch buffers on the device,
 //!   of one network or of a sweep's group (one block per member, one z layer of every grid);
+//! - `group_sizes`: how many members one group holds, and its evaluation batches;
 //! - `groups`: the bind groups over those buffers;
 //! - `record`: one step's dispatches, and recording whole epochs of steps;
 //! - `backend`: the [`crate::backend::Backend`] (one network) and [`crate::backend::Members`]
@@ -29,6 +30,7 @@ pub(crate) mod chunks;
 pub(crate) mod context;
 mod dataset;
 pub mod fused;
+mod group_sizes;
 mod groups;
 pub(crate) mod kernels;
 mod layout;

@@ -23,6 +23,7 @@ use super::buffers;
 use super::chunks::{ChunkTable, MAX_DISPATCH_MACS};
 use super::context::GpuContext;
 use super::dataset::DeviceSet;
+use super::group_sizes;
 use super::groups::Groups;
 use super::kernels::Kernels;
 use super::layout::{
@@ -64,6 +65,10 @@ pub struct GpuOptions {
     /// a driver that drops one would; for tests.
     #[doc(hidden)]
     pub drop_submit: Option<usize>,
+    /// Replaces the most steps one run writes into the step buffer at once (`backend.rs`'s
+    /// `steps_per_run`); for tests.
+    #[doc(hidden)]
+    pub steps_per_run: Option<usize>,
 }
 
 impl Default for GpuOptions {
@@ -77,6 +82,7 @@ impl Default for GpuOptions {
             max_dispatch_macs: MAX_DISPATCH_MACS,
             hang_timeout: None,
             drop_submit: None,
+            steps_per_run: None,
         }
     }
 }
@@ -103,8 +109,8 @@ impl DeviceLayer {
     }
 }
 
-/// Evaluation outputs of one split: a cost and a prediction per sample and member, members
-/// `DeviceBuffers::eval_stride` apart.
+/// Evaluation outputs of a split: a cost and a prediction per sample and member, members
+/// `DeviceBuffers::eval_stride` apart (room for the largest split).
 pub(super) struct EvalOutputs {
     pub costs: wgpu::Buffer,
     pub predictions: wgpu::Buffer,
@@ -115,7 +121,8 @@ pub(super) struct DeviceBuffers {
     pub layers: Vec<DeviceLayer>,
     /// Train, validation, test, in [`split_index`] order.
     pub sets: Vec<DeviceSet>,
-    pub eval: Vec<EvalOutputs>,
+    /// Where every set's evaluation lands (read back before the next one runs).
+    pub eval: EvalOutputs,
     /// Each member's order for the epoch, member m's from element m·(training set size).
     pub order: wgpu::Buffer,
     /// Floats between members' evaluation outputs.
@@ -255,13 +262,10 @@ impl GpuBackend {
         let eval_stride = member_stride(sets.iter().map(|s| s.len).max().unwrap_or(0));
         let eval_bytes = (members * eval_stride * 4) as u64;
         buffers::check_binding(&ctx, &what("evaluation outputs".into()), eval_bytes)?;
-        let eval = sets
-            .iter()
-            .map(|_| EvalOutputs {
-                costs: buffers::storage_zeroed(&ctx, "costs", eval_bytes),
-                predictions: buffers::storage_zeroed(&ctx, "predictions", eval_bytes),
-            })
-            .collect();
+        let eval = EvalOutputs {
+            costs: buffers::storage_zeroed(&ctx, "costs", eval_bytes),
+            predictions: buffers::storage_zeroed(&ctx, "predictions", eval_bytes),
+        };
         let output_dims = buffers::uniform_init(
             &ctx,
             "output dims",
@@ -270,12 +274,8 @@ impl GpuBackend {
         let order_bytes = (members * sets[0].len * 4) as u64;
         buffers::check_binding(&ctx, &what("sample orders".into()), order_bytes)?;
         let order = buffers::storage_zeroed(&ctx, "order", order_bytes);
-        // Evaluation batches as large as asked for, but small enough that every member's block
-        // of the widest layer's activations (rows·width rounded up by at most 63 floats) fits
-        // one binding.
-        let widest = net.layers.iter().copied().max().unwrap_or(1).max(1) as u64;
-        let fit = (binding / 4 / members as u64).saturating_sub(63) / widest;
-        let eval_rows = options.eval_rows.max(1).min(fit.max(1) as usize);
+        let widest = net.layers.iter().copied().max().unwrap_or(1);
+        let eval_rows = group_sizes::eval_rows(options.eval_rows, binding, members, widest);
         let (acts, deltas) = batch_buffers(&ctx, &net.layers, eval_rows, members)?;
         let step_stride = step_stride(&ctx, members);
         let steps_capacity = 64;
@@ -313,43 +313,6 @@ impl GpuBackend {
         backend.write_strides();
         backend.ctx.wait("uploading the data and parameters")?;
         Ok(backend)
-    }
-
-    /// The most members of `net` trained in batches of `batch` on `data` that one group holds
-    /// on this device: every buffer of theirs must fit one storage binding, and the members
-    /// one grid's z. Larger sweeps train as several groups.
-    pub fn group_capacity(
-        ctx: &GpuContext,
-        net: &NetworkConfig,
-        batch: usize,
-        data: &Splits,
-        options: &GpuOptions,
-    ) -> usize {
-        let limits = ctx.device.limits();
-        let binding = options
-            .max_binding_bytes
-            .unwrap_or(limits.max_storage_buffer_binding_size)
-            .min(limits.max_storage_buffer_binding_size)
-            .min(limits.max_buffer_size);
-        let params = net
-            .layers
-            .windows(2)
-            .map(|w| member_stride(w[0] * w[1] + w[1]));
-        let acts = net.layers.iter().map(|&w| member_stride(batch.max(1) * w));
-        let sets = [data.train.len(), data.validation.len(), data.test.len()];
-        let per_member = params
-            .chain(acts)
-            .chain([
-                member_stride(sets.into_iter().max().unwrap_or(0)),
-                data.train.len(),
-            ])
-            .max()
-            .unwrap_or(1)
-            .max(1) as u64
-            * 4;
-        ((binding / per_member) as usize)
-            .min(limits.max_compute_workgroups_per_dimension as usize)
-            .max(1)
     }
 
     /// Writes where each member's blocks sit into the products' dims, the output dims and

@@ -1,7 +1,7 @@
 //! Members of a sweep's group trained by the per-layer kernels in the same dispatches (one z
 //! layer of every grid each): each must be, bit for bit, its solo run — parameters, optimizer
 //! state, Adam's t and its evaluation — with its own parameters, order, η and λ, while one of
-//! them stops for an epoch, and with the products split over several dispatches.
+//! them stops for an epoch, and with the products and the epochs split.
 
 use super::compare::Comparison;
 use super::data::random_splits;
@@ -56,8 +56,9 @@ fn add_evaluation(c: &mut Comparison, what: &str, got: &Evaluation, want: &Evalu
 
 /// Three members of 12-37-9 (softmax, cross-entropy, Adam) with their own seeds, η and λ,
 /// 2 epochs of batches of 7 over 50 samples (the last batch of one), member 1 stopped in the
-/// second epoch; the group's products split into dispatches of at most 2,000 multiply-adds.
-/// Each member against its solo run with the default options.
+/// second epoch; the group's products split into dispatches of at most 2,000 multiply-adds and
+/// its epochs into runs of 3 steps (as a large group's are). Each member against its solo run
+/// with the default options.
 pub(crate) fn members(s: &mut Session) -> Result<Vec<Check>> {
     let (n, batch) = (50, 7);
     let layers = [12, 37, 9];
@@ -79,6 +80,7 @@ pub(crate) fn members(s: &mut Session) -> Result<Vec<Check>> {
         };
         let split = GpuOptions {
             max_dispatch_macs: 2000,
+            steps_per_run: Some(3),
             ..options
         };
         let mut group = GpuBackend::group(s.ctx, &net, &params, kind, &data, split)?;
