@@ -20,11 +20,7 @@ impl GpuBackend {
         options: &GpuOptions,
     ) -> usize {
         let limits = ctx.device.limits();
-        let binding = options
-            .max_binding_bytes
-            .unwrap_or(limits.max_storage_buffer_binding_size)
-            .min(limits.max_storage_buffer_binding_size)
-            .min(limits.max_buffer_size);
+        let binding = binding_bytes(ctx, options);
         let params = net
             .layers
             .windows(2)
@@ -45,6 +41,17 @@ impl GpuBackend {
             .min(limits.max_compute_workgroups_per_dimension as usize)
             .max(1)
     }
+}
+
+/// The largest storage binding the buffers may take: the device's, or less where `options`
+/// say (tests use it to force the multi-binding path).
+pub(super) fn binding_bytes(ctx: &GpuContext, options: &GpuOptions) -> u64 {
+    let limits = ctx.device.limits();
+    options
+        .max_binding_bytes
+        .unwrap_or(limits.max_storage_buffer_binding_size)
+        .min(limits.max_storage_buffer_binding_size)
+        .min(limits.max_buffer_size)
 }
 
 /// Rows of an evaluation batch: as many as `asked`, but few enough that `members` blocks of the

@@ -218,12 +218,7 @@ impl GpuBackend {
         let ctx = ctx.clone();
         let tiled = options.tiled.unwrap_or_else(|| prefer_tiled(&ctx));
         let kernels = Kernels::new(&ctx, net.output, net.cost, optimizer, tiled)?;
-        let limits = ctx.device.limits();
-        let binding = options
-            .max_binding_bytes
-            .unwrap_or(limits.max_storage_buffer_binding_size)
-            .min(limits.max_storage_buffer_binding_size)
-            .min(limits.max_buffer_size);
+        let binding = group_sizes::binding_bytes(&ctx, &options);
         let sets = vec![
             DeviceSet::upload(&ctx, "training", &data.train, binding)?,
             DeviceSet::upload(&ctx, "validation", &data.validation, binding)?,
