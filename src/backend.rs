@@ -154,6 +154,27 @@ pub trait Members {
     }
 }
 
+/// That `m` names one of a group's `members`.
+pub fn check_member(m: usize, members: usize) -> Result<()> {
+    if m < members {
+        Ok(())
+    } else {
+        Err(Error::internal(format!(
+            "member {m} of a group of {members}"
+        )))
+    }
+}
+
+/// That a group driven as one [`Backend`] (a solo run) has exactly one member.
+pub fn only_member(members: usize) -> Result<()> {
+    match members {
+        1 => Ok(()),
+        m => Err(Error::internal(format!(
+            "a group of {m} members driven as one backend"
+        ))),
+    }
+}
+
 /// The checks every [`Members::train_batches`] makes first: one order, one set of constants
 /// and one flag per member, orders of one length, one batch size, and each order as
 /// [`check_batches`] wants it.

@@ -140,23 +140,11 @@ impl GpuBackend {
     }
 
     fn check_member(&self, m: usize) -> Result<()> {
-        let members = self.bufs.members;
-        if m < members {
-            Ok(())
-        } else {
-            Err(Error::internal(format!(
-                "member {m} of a group of {members}"
-            )))
-        }
+        crate::backend::check_member(m, self.bufs.members)
     }
 
     fn only_member(&self) -> Result<()> {
-        match self.bufs.members {
-            1 => Ok(()),
-            m => Err(Error::internal(format!(
-                "a group of {m} members driven as one backend"
-            ))),
-        }
+        crate::backend::only_member(self.bufs.members)
     }
 
     fn member_state(&self, m: usize) -> Result<OptimizerState> {

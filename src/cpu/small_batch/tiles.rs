@@ -5,103 +5,75 @@ use super::*;
 
 // ---- entry points: the generic kernels compiled for each instruction set ------------------
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn forward_avx512(
-    a: &[f32],
-    w: &[f32],
-    b: &[f32],
-    out: &mut [f32],
-    m: usize,
-    k: usize,
-    n: usize,
-) {
-    forward_generic::<Avx512>(a, w, b, out, m, k, n)
+/// The four entry points (`$fwd`, `$sig`, `$delta`, `$update`) of the generic kernels for `$s`,
+/// each compiled with `$feat`.
+macro_rules! entry_points {
+    ($s:ty, $feat:literal, $fwd:ident, $sig:ident, $delta:ident, $update:ident) => {
+        #[target_feature(enable = $feat)]
+        #[allow(clippy::too_many_arguments)]
+        pub(super) unsafe fn $fwd(
+            a: &[f32],
+            w: &[f32],
+            b: &[f32],
+            out: &mut [f32],
+            m: usize,
+            k: usize,
+            n: usize,
+        ) {
+            forward_generic::<$s>(a, w, b, out, m, k, n)
+        }
+
+        #[target_feature(enable = $feat)]
+        pub(super) unsafe fn $sig(out: &mut [f32]) {
+            sigmoid_in_place::<$s>(out)
+        }
+
+        #[target_feature(enable = $feat)]
+        pub(super) unsafe fn $delta(
+            d_up: &[f32],
+            w_up: &[f32],
+            a: &[f32],
+            d: &mut [f32],
+            m: usize,
+            n_up: usize,
+            n: usize,
+        ) {
+            delta_generic::<$s>(d_up, w_up, a, d, m, n_up, n)
+        }
+
+        #[target_feature(enable = $feat)]
+        pub(super) unsafe fn $update(
+            delta: &[f32],
+            a: &[f32],
+            w: &mut [f32],
+            m: usize,
+            n: usize,
+            k: usize,
+            c: Step,
+        ) {
+            update_generic::<$s>(delta, a, w, m, n, k, c)
+        }
+    };
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-pub(super) unsafe fn sigmoid_avx512(out: &mut [f32]) {
-    sigmoid_in_place::<Avx512>(out)
-}
-
+entry_points!(
+    Avx512,
+    "avx512f",
+    forward_avx512,
+    sigmoid_avx512,
+    delta_avx512,
+    update_avx512
+);
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn forward_avx2(
-    a: &[f32],
-    w: &[f32],
-    b: &[f32],
-    out: &mut [f32],
-    m: usize,
-    k: usize,
-    n: usize,
-) {
-    forward_generic::<Avx2>(a, w, b, out, m, k, n)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn sigmoid_avx2(out: &mut [f32]) {
-    sigmoid_in_place::<Avx2>(out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-pub(super) unsafe fn delta_avx512(
-    d_up: &[f32],
-    w_up: &[f32],
-    a: &[f32],
-    d: &mut [f32],
-    m: usize,
-    n_up: usize,
-    n: usize,
-) {
-    delta_generic::<Avx512>(d_up, w_up, a, d, m, n_up, n)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn delta_avx2(
-    d_up: &[f32],
-    w_up: &[f32],
-    a: &[f32],
-    d: &mut [f32],
-    m: usize,
-    n_up: usize,
-    n: usize,
-) {
-    delta_generic::<Avx2>(d_up, w_up, a, d, m, n_up, n)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-pub(super) unsafe fn update_avx512(
-    delta: &[f32],
-    a: &[f32],
-    w: &mut [f32],
-    m: usize,
-    n: usize,
-    k: usize,
-    c: Step,
-) {
-    update_generic::<Avx512>(delta, a, w, m, n, k, c)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn update_avx2(
-    delta: &[f32],
-    a: &[f32],
-    w: &mut [f32],
-    m: usize,
-    n: usize,
-    k: usize,
-    c: Step,
-) {
-    update_generic::<Avx2>(delta, a, w, m, n, k, c)
-}
+entry_points!(
+    Avx2,
+    "avx2,fma",
+    forward_avx2,
+    sigmoid_avx2,
+    delta_avx2,
+    update_avx2
+);
 
 /// The tile kernels for one instruction set. With AVX, each shape of tile is a function of
 /// its own, compiled for the instruction set and not inlined: inlined, all of them into one

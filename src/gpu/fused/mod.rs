@@ -89,25 +89,11 @@ impl FusedBackend {
     }
 
     fn only_member(&self) -> Result<()> {
-        if self.members == 1 {
-            Ok(())
-        } else {
-            Err(Error::internal(format!(
-                "a group of {} members driven as one backend",
-                self.members
-            )))
-        }
+        crate::backend::only_member(self.members)
     }
 
     fn check_member(&self, m: usize) -> Result<()> {
-        if m < self.members {
-            Ok(())
-        } else {
-            Err(Error::internal(format!(
-                "member {m} of a group of {}",
-                self.members
-            )))
-        }
+        crate::backend::check_member(m, self.members)
     }
 }
 
