@@ -152,6 +152,12 @@ pub trait Members {
     fn dispatches(&self) -> Option<u64> {
         None
     }
+
+    /// Seconds per call of each GPU kernel, timed over the first steps of the last epoch (as
+    /// [`Backend::kernel_timings`]); `None` for the CPU and adapters without timestamps.
+    fn kernel_timings(&self) -> Option<Vec<(String, f64)>> {
+        None
+    }
 }
 
 /// That `m` names one of a group's `members`.
@@ -285,5 +291,11 @@ impl Members for Stacked {
 
     fn dispatches(&self) -> Option<u64> {
         self.0.iter().map(|g| g.dispatches()).sum()
+    }
+
+    /// The first group's: every group runs the same kernels, the last one maybe with fewer
+    /// members.
+    fn kernel_timings(&self) -> Option<Vec<(String, f64)>> {
+        self.0.first().and_then(|g| g.kernel_timings())
     }
 }

@@ -178,12 +178,15 @@ fn bad_lists_and_directories_are_refused() {
     let sweep = dir.path().join("sweep");
     ok(&train(&["--seeds", "1-2", "--save", s(&sweep)]));
     let max = "--max-members";
-    let cases: [(Vec<&str>, &str); 7] = [
+    let missing = dir.path().join("no-such-sweep");
+    let cases: [(Vec<&str>, &str); 9] = [
         (vec!["--seeds", ""], "--seed"),
         (vec!["--seeds", "5-2"], "backwards"),
         (vec!["--eta", "0.5,,3"], "--eta"),
         (vec!["--seeds", "1-10000", "--eta", "1,2"], max),
         (vec!["--seeds", "1-3", "--shard", "3/2"], "--shard"),
+        (vec!["--seeds", "1-3", "--shard", "0/0"], "at least 1"),
+        (vec!["--seeds", "1-3", "--resume", s(&missing)], "--resume"),
         (
             vec!["--seeds", "1-3", "--resume", s(&sweep)],
             "another sweep",

@@ -215,10 +215,15 @@ impl FromStr for Shard {
                 .map_err(|e| format!("{t:?} in {s:?} is not a whole number: {e}"))
         };
         let (index, count) = (parse(i)?, parse(n)?);
-        if count == 0 || index >= count {
+        if count == 0 {
             return Err(format!(
-                "{s:?}: the shard index runs from 0 to N-1 and N is at least 1 (for N = {count}: 0/{count} .. {}/{count})",
-                count.saturating_sub(1)
+                "{s:?}: N, the number of shards, is at least 1 (0/1 is the whole sweep)"
+            ));
+        }
+        if index >= count {
+            return Err(format!(
+                "{s:?}: the shard index runs from 0 to N-1 (for N = {count}: 0/{count} .. {}/{count})",
+                count - 1
             ));
         }
         Ok(Shard { index, count })

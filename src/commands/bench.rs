@@ -180,6 +180,7 @@ fn members(
     let median = sorted[sorted.len() / 2];
     let per_member = median / seeds.len() as f64;
     let dispatches = backend.dispatches().map(|d| d / args.runs as u64);
+    let kernels = backend.kernel_timings();
     if !args.json {
         println!(
             "{:<9} {:<18} batch {:>3}: {} members, median {:.3} s/epoch, {:.3} s per member-epoch over {} of {n} images ({}){} [runs: {}]",
@@ -194,6 +195,12 @@ fn members(
             dispatches.map_or(String::new(), |d| format!(", {d} dispatches per epoch")),
             times.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(", ")
         );
+        for (name, secs) in kernels.iter().flatten() {
+            println!(
+                "    {name:<28} {:>10.1} µs per call (all members)",
+                secs * 1e6
+            );
+        }
     }
     Ok(json!({
         "config": config.name(),
@@ -206,5 +213,6 @@ fn members(
         "seconds_per_member_epoch": per_member,
         "runs": times,
         "dispatches_per_epoch": dispatches,
+        "kernel_seconds_per_call": kernels.map(|k| k.into_iter().collect::<std::collections::BTreeMap<_, _>>()),
     }))
 }

@@ -66,7 +66,7 @@ fn resolve_plan(args: &TrainArgs, flags: Plan) -> Result<(Plan, bool)> {
     })?;
     if flags.is_sweep() && flags.fingerprint() != manifest.sweep {
         return Err(Error::config(format!(
-            "--resume {}: the directory holds another sweep ({}) than the flags name ({}); resume with the sweep's own flags, or with --resume alone",
+            "--resume {}: the directory holds another sweep ({}) than the flags name ({}); resume with the sweep's own flags, or with --resume and only the data flags it was started with (--train-size, --dataset, ...)",
             dir.display(),
             manifest.sweep,
             flags.fingerprint()
@@ -133,8 +133,9 @@ fn start(
     }
     if state.train_size.is_some_and(|n| n != n_train) {
         return Err(Error::config(format!(
-            "{}: the member trained on {} images, this run has {n_train}; resume with the same --train-size and data",
+            "{}: the member trained on {} images, this run has {n_train}; resume with --train-size {} and the data flags the sweep was started with",
             path.display(),
+            state.train_size.unwrap_or(0),
             state.train_size.unwrap_or(0)
         )));
     }

@@ -22,6 +22,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             .plan(args.hyper.preset.config(), args.max_members)?;
         return super::sweep::run(args, flags);
     }
+    if let Some(path) = args.resume.as_deref().filter(|p| !p.exists()) {
+        return Err(Error::config(format!(
+            "--resume {}: no such file or directory (give a run's checkpoint file, or a sweep's directory)",
+            path.display()
+        )));
+    }
     let resumed = args.resume.as_deref().map(Checkpoint::load).transpose()?;
     let (base, start) = match &resumed {
         Some(ck) => {

@@ -248,4 +248,8 @@ impl Members for GpuBackend {
     fn dispatches(&self) -> Option<u64> {
         Some(self.dispatches)
     }
+
+    fn kernel_timings(&self) -> Option<Vec<(String, f64)>> {
+        GpuBackend::kernel_timings(self)
+    }
 }
