@@ -91,6 +91,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     var acc7_lo = vec4<f32>(0.0);
     var acc7_hi = vec4<f32>(0.0);
     for (var t = 0u; t < k; t = t + 1u) {
+        // B's four columns from col0 (and from col0 + 4): load_b4 is the operand fragment's.
         let b_lo = select(load_b4(ib_lo), vec4<f32>(1.0), ones_lo);
         let b_hi = select(load_b4(ib_hi), vec4<f32>(1.0), ones_hi);
         let a0 = mat_a[ia_lo.x];
@@ -122,14 +123,13 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         ib_lo = ib_lo + sb;
         ib_hi = ib_hi + sb;
     }
-    store_row(row0 + 0u, col0, acc0_lo, acc0_hi, m, n);
-    store_row(row0 + 1u, col0, acc1_lo, acc1_hi, m, n);
-    store_row(row0 + 2u, col0, acc2_lo, acc2_hi, m, n);
-    store_row(row0 + 3u, col0, acc3_lo, acc3_hi, m, n);
-    store_row(row0 + 4u, col0, acc4_lo, acc4_hi, m, n);
-    store_row(row0 + 5u, col0, acc5_lo, acc5_hi, m, n);
-    store_row(row0 + 6u, col0, acc6_lo, acc6_hi, m, n);
-    store_row(row0 + 7u, col0, acc7_lo, acc7_hi, m, n);
+    // The block goes to the epilogue through the store fragment (blocked_store.wgsl, or
+    // outer_product_vec4.wgsl for the vec4 update).
+    store_block(
+        row0, col0, m, n,
+        acc0_lo, acc0_hi, acc1_lo, acc1_hi, acc2_lo, acc2_hi, acc3_lo, acc3_hi,
+        acc4_lo, acc4_hi, acc5_lo, acc5_hi, acc6_lo, acc6_hi, acc7_lo, acc7_hi,
+    );
 }
 
 fn a_base4(rows: vec4<u32>) -> vec4<u32> {
@@ -138,14 +138,4 @@ fn a_base4(rows: vec4<u32>) -> vec4<u32> {
 
 fn b_base4(cols: vec4<u32>) -> vec4<u32> {
     return vec4<u32>(b_base(cols.x), b_base(cols.y), b_base(cols.z), b_base(cols.w));
-}
-
-fn load_b4(at: vec4<u32>) -> vec4<f32> {
-    return vec4<f32>(mat_b[at.x], mat_b[at.y], mat_b[at.z], mat_b[at.w]);
-}
-
-// The epilogue of the block's row `row` (columns col0..col0+7).
-fn store_row(row: u32, col0: u32, lo: vec4<f32>, hi: vec4<f32>, m: u32, n: u32) {
-    store4(row, col0, lo, m, n);
-    store4(row, col0 + 4u, hi, m, n);
 }

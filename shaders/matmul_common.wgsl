@@ -6,12 +6,15 @@
 //   - the multiply computes C[M,N] = Σ_k A(m,k)·B(k,n), each sum in one fixed order in one
 //     invocation (no atomics: the same bits run after run on the same adapter), and calls
 //         fn epilogue(row: u32, col: u32, acc: f32)
-//     once for every row < M, col < N with acc = C[row, col];
+//     once for every row < M, col < N with acc = C[row, col]
+//     (the blocked multiplies hand their blocks to `store_block`, which blocked_store.wgsl
+//     turns into those calls; for the vec4 gradient multiply, outer_product_vec4.wgsl takes
+//     blocked_store.wgsl's place and updates the parameters four at a time instead);
 //   - the epilogue fragment defines `epilogue` (forward_sigmoid.wgsl, forward_linear.wgsl,
 //     backprop_delta.wgsl, outer_product.wgsl), declares its own bindings from @binding(3) on,
 //     and may read B's buffer through `mat_b_at(i)` (the forward epilogues read the bias there);
 //   - outer_product.wgsl's epilogue turns the gradient into g and stores
-//         fn update(index: u32, g: f32, w: f32) -> f32
+//         fn update(index: u32, g: Param, w: Param) -> Param   (Param: f32 here, param_scalar.wgsl)
 //     the new value of a parameter whose current value is w, which the optimizer fragment
 //     defines (update_sgd.wgsl, update_momentum.wgsl, update_adam.wgsl, update_adagrad.wgsl,
 //     update_rmsprop.wgsl; it keeps its own state at index of its slots, bindings 4 and 5).
@@ -19,7 +22,8 @@
 //     workgroup row y of a dispatch is row y + chunk.group_offset of the product's grid
 //     (step.wgsl), so each result is still one invocation's sum in the same order.
 // Bindings of group 1: 0 the Dims below, 1 A, 2 B (declared by the variant: as f32 in
-// matmul_operands.wgsl, as vec4 in matmul_blocked_k4.wgsl), 3.. the epilogue's.
+// matmul_operands.wgsl, B as vec4 in matmul_operands_b4.wgsl, both as vec4 in
+// matmul_blocked_k4.wgsl), 3.. the epilogue's.
 // Where the member's blocks of A, B and the epilogue's buffers start.
 fn a_first() -> u32 {
     return member * dims.a_stride;
@@ -61,25 +65,4 @@ override B_ONES_COLUMN: bool = false;
 
 fn dim_or_rows(d: u32) -> u32 {
     return select(d, group_rows(), d == 0u);
-}
-
-// The epilogue of four consecutive results v of row `row`, from column col0, inside the M x N
-// result: how the blocked multiplies hand over their blocks, row by row, with no dynamically
-// indexed local array (llvmpipe would keep one in memory).
-fn store4(row: u32, col0: u32, v: vec4<f32>, m: u32, n: u32) {
-    if (row >= m) {
-        return;
-    }
-    if (col0 < n) {
-        epilogue(row, col0, v.x);
-    }
-    if (col0 + 1u < n) {
-        epilogue(row, col0 + 1u, v.y);
-    }
-    if (col0 + 2u < n) {
-        epilogue(row, col0 + 2u, v.z);
-    }
-    if (col0 + 3u < n) {
-        epilogue(row, col0 + 3u, v.w);
-    }
 }

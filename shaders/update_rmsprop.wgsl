@@ -4,9 +4,9 @@
 //   one). The operations are those of the CPU's update rule (src/cpu/optimizer.rs), in its
 //   order.
 
-@group(1) @binding(4) var<storage, read_write> mean_square: array<f32>;
+@group(1) @binding(4) var<storage, read_write> mean_square: array<Param>;
 
-fn update(index: u32, g: f32, w: f32) -> f32 {
+fn update(index: u32, g: Param, w: Param) -> Param {
     let v = mean_square[index] * step.rho + (1.0 - step.rho) * g * g;
     mean_square[index] = v;
     return w - step.eta * g / (sqrt(v) + step.epsilon);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: benches/bits/checkpoints.sh BINARY OUTDIR
-# Twelve 2-epoch checkpoints (6 configurations × CPU and GPU: SGD, momentum and Adam, λ > 0, a
-# step schedule, batches 7 and 32), then the SHA-256 of each file's tensors (metadata left out,
+# Sixteen 2-epoch checkpoints (8 configurations × CPU and GPU: SGD, momentum, Adam, AdaGrad and
+# RMSprop, λ > 0, a step schedule, batches 7 and 32), then the SHA-256 of each file's tensors (metadata left out,
 # tensor_sha.py). Run it with two builds and diff the lists: a change that should keep the bits
 # keeps every line. BACKENDS="cpu vulkan" and GPU_KERNELS="--kernels per-layer" by default.
 set -euo pipefail
@@ -19,6 +19,8 @@ for be in ${BACKENDS:-cpu vulkan}; do
   run "$be-n2-adam" --backend "$be" $K --preset network2 --optimizer adam --eta 0.001
   run "$be-soft-adam" --backend "$be" $K --layers 784,64,32,10 --output softmax --cost cross-entropy --optimizer adam --eta 0.002 --lambda 1 --batch-size 32
   run "$be-step-momentum" --backend "$be" $K --preset nielsen --optimizer momentum --eta 0.5 --schedule step --step-every 1 --decay 0.7 --batch-size 7
+  run "$be-n2-adagrad" --backend "$be" $K --preset network2 --optimizer adagrad --eta 0.05
+  run "$be-n2-rmsprop" --backend "$be" $K --preset network2 --optimizer rmsprop --eta 0.001 --batch-size 32
   }
 done
 python3 "$(dirname "$0")/tensor_sha.py" "$OUT"/*.safetensors | sort -k2

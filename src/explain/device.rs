@@ -145,9 +145,10 @@ pub fn on_device(
     let t = state.step + 1;
     for (l, layer) in params.layers.iter().enumerate() {
         let slots: Vec<Layer> = state.slots.iter().map(|s| s.layers[l].clone()).collect();
+        let gradient = Multiply::gradient(tiled, layer.inputs);
         let (new, new_slots) =
-            probe.update(general, &deltas[l], &acts[l], 1, layer, &slots, hyper, t)?;
-        let kernel = Pipeline::Update(general, hyper.optimizer.kind).name();
+            probe.update(gradient, &deltas[l], &acts[l], 1, layer, &slots, hyper, t)?;
+        let kernel = Pipeline::Update(gradient, hyper.optimizer.kind).name();
         let s = sup(l + 2);
         let what = format!("W{s}, b{s} after the update (BP3, BP4)");
         q.push(quantity(

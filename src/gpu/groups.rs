@@ -75,21 +75,17 @@ impl Groups {
                 })
             })
             .collect();
-        let update = b
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(l, layer)| {
-                let mut list = vec![
-                    &layer.gradient_dims,
-                    &b.deltas[l],
-                    &b.acts[l],
-                    &layer.params,
-                ];
-                list.extend(layer.slots.iter());
-                bind(ctx, &k.update, "update", &list)
-            })
-            .collect();
+        let mut update = Vec::with_capacity(b.layers.len());
+        for (l, layer) in b.layers.iter().enumerate() {
+            let mut list = vec![
+                &layer.gradient_dims,
+                &b.deltas[l],
+                &b.acts[l],
+                &layer.params,
+            ];
+            list.extend(layer.slots.iter());
+            update.push(bind(ctx, k.update(layer.gradient)?, "update", &list));
+        }
         let output_delta = bind(
             ctx,
             &k.output_delta,

@@ -20,6 +20,9 @@ const FORWARD_SIGMOID: &str = include_str!("../../shaders/forward_sigmoid.wgsl")
 const FORWARD_LINEAR: &str = include_str!("../../shaders/forward_linear.wgsl");
 const BACKPROP_DELTA: &str = include_str!("../../shaders/backprop_delta.wgsl");
 const OUTER_PRODUCT: &str = include_str!("../../shaders/outer_product.wgsl");
+const OUTER_PRODUCT_VEC4: &str = include_str!("../../shaders/outer_product_vec4.wgsl");
+pub(crate) const PARAM_SCALAR: &str = include_str!("../../shaders/param_scalar.wgsl");
+const PARAM_VEC4: &str = include_str!("../../shaders/param_vec4.wgsl");
 const UPDATE_SGD: &str = include_str!("../../shaders/update_sgd.wgsl");
 const UPDATE_MOMENTUM: &str = include_str!("../../shaders/update_momentum.wgsl");
 const UPDATE_ADAM: &str = include_str!("../../shaders/update_adam.wgsl");
@@ -36,7 +39,7 @@ const SUBMIT_MARK: &str = include_str!("../../shaders/submit_mark.wgsl");
 
 /// Every shader file but the multiply variants' (which `multiply.rs` holds), by name.
 #[cfg(test)]
-pub(crate) const SHADER_FILES: [(&str, &str); 22] = [
+pub(crate) const SHADER_FILES: [(&str, &str); 25] = [
     ("step.wgsl", STEP_SOURCE),
     ("step_binding.wgsl", STEP_BINDING),
     ("gradient.wgsl", GRADIENT),
@@ -48,6 +51,9 @@ pub(crate) const SHADER_FILES: [(&str, &str); 22] = [
     ("forward_linear.wgsl", FORWARD_LINEAR),
     ("backprop_delta.wgsl", BACKPROP_DELTA),
     ("outer_product.wgsl", OUTER_PRODUCT),
+    ("outer_product_vec4.wgsl", OUTER_PRODUCT_VEC4),
+    ("param_scalar.wgsl", PARAM_SCALAR),
+    ("param_vec4.wgsl", PARAM_VEC4),
     ("update_sgd.wgsl", UPDATE_SGD),
     ("update_momentum.wgsl", UPDATE_MOMENTUM),
     ("update_adam.wgsl", UPDATE_ADAM),
@@ -170,7 +176,8 @@ fn backprop_spec(m: Multiply) -> Spec {
     )
 }
 
-/// The optimizer's `update(index, g, w) -> f32` fragment (its state slots at bindings 4, 5).
+/// The optimizer's `update(index, g, w) -> Param` fragment (its state slots at bindings 4, 5;
+/// `Param` is f32 or vec4, param_scalar.wgsl or param_vec4.wgsl).
 pub(crate) fn update_fragment(opt: OptimizerKind) -> &'static str {
     match opt {
         OptimizerKind::Sgd => UPDATE_SGD,
@@ -185,11 +192,16 @@ fn update_spec(m: Multiply, opt: OptimizerKind) -> Spec {
     let update = update_fragment(opt);
     let mut slots = vec![Uniform, Read, Read, ReadWrite];
     slots.extend(std::iter::repeat_n(ReadWrite, opt.state_slots()));
+    // The vec4 gradient multiply updates four parameters per call, the others one.
+    let (param, epilogue) = match m {
+        Multiply::GradientVec4 => (PARAM_VEC4, OUTER_PRODUCT_VEC4),
+        _ => (PARAM_SCALAR, OUTER_PRODUCT),
+    };
     multiply_spec(
         format!("update_{opt:?}_{}", m.name()).to_lowercase(),
         m,
         &[],
-        &[GRADIENT, OUTER_PRODUCT, update],
+        &[param, GRADIENT, epilogue, update],
         vec![("TRANS_A", 1.0), ("B_ONES_COLUMN", 1.0)],
         slots,
     )
@@ -281,14 +293,18 @@ impl Pipeline {
             }
         }
         for m in Multiply::ALL {
-            for hidden in [true, false] {
-                all.push(Pipeline::Forward {
-                    hidden,
-                    multiply: m,
-                });
+            if m != Multiply::GradientVec4 {
+                for hidden in [true, false] {
+                    all.push(Pipeline::Forward {
+                        hidden,
+                        multiply: m,
+                    });
+                }
+            }
+            if matches!(m, Multiply::Tiled | Multiply::Blocked) {
+                all.push(Pipeline::Backprop(m));
             }
             if m != Multiply::BlockedK4 {
-                all.push(Pipeline::Backprop(m));
                 for opt in OPTIMIZERS {
                     all.push(Pipeline::Update(m, opt));
                 }

@@ -8,6 +8,8 @@ const MATMUL_TILED: &str = include_str!("../../shaders/matmul.wgsl");
 const MATMUL_OPERANDS: &str = include_str!("../../shaders/matmul_operands.wgsl");
 const MATMUL_BLOCKED: &str = include_str!("../../shaders/matmul_blocked.wgsl");
 const MATMUL_BLOCKED_K4: &str = include_str!("../../shaders/matmul_blocked_k4.wgsl");
+const MATMUL_OPERANDS_B4: &str = include_str!("../../shaders/matmul_operands_b4.wgsl");
+const BLOCKED_STORE: &str = include_str!("../../shaders/blocked_store.wgsl");
 
 /// A multiply variant (each composed after matmul_common.wgsl, before an epilogue).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -19,12 +21,23 @@ pub(crate) enum Multiply {
     /// matmul_blocked_k4.wgsl: BLOCK_K4×BLOCK_K4 blocks loaded as vec4 along k; the forward
     /// product on the blocked path when the layer's input count is a multiple of 4.
     BlockedK4,
+    /// matmul_blocked.wgsl with B read as vec4 (matmul_operands_b4.wgsl) and the parameters
+    /// updated four at a time (outer_product_vec4.wgsl): the gradient product on the blocked
+    /// path when the layer's input count is a multiple of 4.
+    GradientVec4,
 }
 
 impl Multiply {
-    pub const ALL: [Multiply; 3] = [Multiply::Tiled, Multiply::Blocked, Multiply::BlockedK4];
+    #[cfg(test)]
+    pub const ALL: [Multiply; 4] = [
+        Multiply::Tiled,
+        Multiply::Blocked,
+        Multiply::BlockedK4,
+        Multiply::GradientVec4,
+    ];
 
-    /// The multiply of the backward and gradient products: tiled or blocked.
+    /// The multiply of the backward product (and the general one of the gradient product):
+    /// tiled or blocked.
     pub fn general(tiled: bool) -> Self {
         if tiled {
             Multiply::Tiled
@@ -43,7 +56,27 @@ impl Multiply {
         }
     }
 
-    /// The variants a pipeline set for this choice of `tiled` may run.
+    /// The multiply of the gradient product G = δᵀ·[A_prev | 1] of a layer with `inputs`
+    /// inputs: on the blocked path, the vec4 one when `inputs` is a multiple of 4 (rows of
+    /// A_prev and W then start vec4-aligned).
+    pub fn gradient(tiled: bool, inputs: usize) -> Self {
+        match Multiply::general(tiled) {
+            Multiply::Blocked if inputs.is_multiple_of(4) => Multiply::GradientVec4,
+            m => m,
+        }
+    }
+
+    /// The variants the gradient products of a pipeline set for this choice of `tiled` may
+    /// run.
+    pub fn gradients(tiled: bool) -> &'static [Multiply] {
+        if tiled {
+            &[Multiply::Tiled]
+        } else {
+            &[Multiply::Blocked, Multiply::GradientVec4]
+        }
+    }
+
+    /// The variants the forward products of a pipeline set for this choice of `tiled` may run.
     pub fn used(tiled: bool) -> &'static [Multiply] {
         if tiled {
             &[Multiply::Tiled]
@@ -56,8 +89,10 @@ impl Multiply {
     pub fn sources(self) -> &'static [&'static str] {
         match self {
             Multiply::Tiled => &[MATMUL_OPERANDS, MATMUL_TILED],
-            Multiply::Blocked => &[MATMUL_OPERANDS, MATMUL_BLOCKED],
-            Multiply::BlockedK4 => &[MATMUL_BLOCKED_K4],
+            Multiply::Blocked => &[MATMUL_OPERANDS, MATMUL_BLOCKED, BLOCKED_STORE],
+            Multiply::BlockedK4 => &[MATMUL_BLOCKED_K4, BLOCKED_STORE],
+            // Its store fragment, outer_product_vec4.wgsl, is the update's epilogue.
+            Multiply::GradientVec4 => &[MATMUL_OPERANDS_B4, MATMUL_BLOCKED],
         }
     }
 
@@ -66,6 +101,7 @@ impl Multiply {
             Multiply::Tiled => "tiled",
             Multiply::Blocked => "blocked",
             Multiply::BlockedK4 => "blocked_k4",
+            Multiply::GradientVec4 => "gradient_vec4",
         }
     }
 
@@ -73,7 +109,7 @@ impl Multiply {
     pub fn rows_per_group(self) -> u32 {
         match self {
             Multiply::Tiled => TILE,
-            Multiply::Blocked => BLOCK,
+            Multiply::Blocked | Multiply::GradientVec4 => BLOCK,
             Multiply::BlockedK4 => BLOCK_K4,
         }
     }
@@ -83,7 +119,7 @@ impl Multiply {
     pub fn grid(self, m: usize, n: usize) -> [u32; 3] {
         match self {
             Multiply::Tiled => [groups_of(n, TILE), groups_of(m, TILE), 1],
-            Multiply::Blocked => blocked_grid(m, n, BLOCK),
+            Multiply::Blocked | Multiply::GradientVec4 => blocked_grid(m, n, BLOCK),
             Multiply::BlockedK4 => blocked_grid(m, n, BLOCK_K4),
         }
     }

@@ -138,7 +138,7 @@ impl GpuBackend {
             let d = Dispatch {
                 name: "update",
                 layer: l,
-                pipeline: &k.update.pipeline,
+                pipeline: &k.update(layer.gradient)?.pipeline,
                 group: &g.update[l],
                 workgroups: [0; 3],
                 group_offset: 0,
@@ -147,7 +147,7 @@ impl GpuBackend {
             product(
                 &mut list,
                 d,
-                general,
+                layer.gradient,
                 (layer.outputs, layer.inputs + 1, rows),
             );
         }

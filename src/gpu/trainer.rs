@@ -96,6 +96,8 @@ pub(super) struct DeviceLayer {
     pub stride: usize,
     /// The multiply of the forward product, chosen once: its pipeline and grid follow.
     pub forward: Multiply,
+    /// The multiply of the gradient product (and update), chosen once.
+    pub gradient: Multiply,
     pub params: wgpu::Buffer,
     pub slots: Vec<wgpu::Buffer>,
     pub forward_dims: wgpu::Buffer,
@@ -245,6 +247,7 @@ impl GpuBackend {
                 outputs: o,
                 stride,
                 forward: kernels.forward_multiply(i),
+                gradient: kernels.gradient_multiply(i),
                 params: buffers::storage_init(&ctx, "params", &init),
                 slots: (0..optimizer.state_slots())
                     .map(|_| buffers::storage_zeroed(&ctx, "optimizer slot", bytes))

@@ -77,9 +77,14 @@ fn pipelines(net: &NetworkConfig, kind: OptimizerKind, tiled: bool) -> Vec<Pipel
     list.extend([
         Pipeline::OutputDelta(net.output, net.cost),
         Pipeline::Backprop(general),
-        Pipeline::Update(general, kind),
-        Pipeline::Evaluate(net.output, net.cost),
     ]);
+    for (inputs, _) in net.shapes() {
+        let update = Pipeline::Update(Multiply::gradient(tiled, inputs), kind);
+        if !list.contains(&update) {
+            list.push(update);
+        }
+    }
+    list.push(Pipeline::Evaluate(net.output, net.cost));
     list
 }
 

@@ -7,7 +7,7 @@ use crate::config::{Cost, OptimizerKind, Output};
 use crate::gpu::context::GpuContext;
 use crate::gpu::kernels::{
     dynamic_uniform_layout, kernel, update_fragment, Kernel, Slot, Spec, GRADIENT,
-    OUTPUT_ACTIVATION, OUTPUT_COST, OUTPUT_ERROR, SIGMOID, STEP_SOURCE,
+    OUTPUT_ACTIVATION, OUTPUT_COST, OUTPUT_ERROR, PARAM_SCALAR, SIGMOID, STEP_SOURCE,
 };
 use crate::gpu::layout::{wgsl_constants, FusedChunk};
 
@@ -62,6 +62,7 @@ pub(crate) fn train_spec(
                 SIGMOID,
                 OUTPUT_ACTIVATION,
                 OUTPUT_ERROR,
+                PARAM_SCALAR,
                 GRADIENT,
                 FUSED_COMMON,
                 FUSED_TRAIN,

@@ -18,7 +18,8 @@ pub(crate) struct Kernels {
     /// The forward passes, hidden (σ epilogue) or output (z), for each multiply in use.
     forward: Vec<(bool, Multiply, Kernel)>,
     pub backprop: Kernel,
-    pub update: Kernel,
+    /// The gradient products and the optimizer's update, for each multiply in use.
+    update: Vec<(Multiply, Kernel)>,
     pub output_delta: Kernel,
     pub evaluate: Kernel,
     /// The end-of-submit mark (`submits.rs`).
@@ -82,7 +83,10 @@ impl Kernels {
             gather: build(Pipeline::Gather),
             forward,
             backprop: build(Pipeline::Backprop(general)),
-            update: build(Pipeline::Update(general, opt)),
+            update: Multiply::gradients(tiled)
+                .iter()
+                .map(|&m| (m, build(Pipeline::Update(m, opt))))
+                .collect(),
             output_delta: build(Pipeline::OutputDelta(output, cost)),
             evaluate: build(Pipeline::Evaluate(output, cost)),
             submit_mark: build(Pipeline::SubmitMark),
@@ -96,6 +100,25 @@ impl Kernels {
     /// The multiply of the backward and gradient products.
     pub fn general(&self) -> Multiply {
         Multiply::general(self.tiled)
+    }
+
+    /// The multiply of the gradient product of a layer with `inputs` inputs.
+    pub fn gradient_multiply(&self, inputs: usize) -> Multiply {
+        Multiply::gradient(self.tiled, inputs)
+    }
+
+    /// The gradient-and-update pipeline through `m`.
+    pub fn update(&self, m: Multiply) -> Result<&Kernel> {
+        self.update
+            .iter()
+            .find(|(v, _)| *v == m)
+            .map(|(_, k)| k)
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "no update pipeline for the {} multiply was built",
+                    m.name()
+                ))
+            })
     }
 
     /// The multiply of the forward product of a layer with `inputs` inputs.
