@@ -200,3 +200,51 @@ fn bad_lists_and_directories_are_refused() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// `--json` is `--log-format json`: a sweep prints the same JSON lines (every member's epochs,
+/// then the results and their distributions) with either flag, the last one the results.
+#[test]
+fn json_is_log_format_json() {
+    let run = |flag: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--backend",
+            "cpu",
+            "--test-size",
+            "500",
+            "--seeds",
+            "1-2",
+        ];
+        args.extend_from_slice(&SMALL);
+        args.extend_from_slice(flag);
+        ok(&gpu_mlp(&args)).to_string()
+    };
+    // Every line is JSON; the seconds an epoch took are the only fields that may differ.
+    let lines = |out: String| -> Vec<serde_json::Value> {
+        out.lines()
+            .map(|l| {
+                let mut v: serde_json::Value =
+                    serde_json::from_str(l).expect("every stdout line is JSON");
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("seconds");
+                    o.remove("eval_seconds");
+                }
+                v
+            })
+            .collect()
+    };
+    let json = lines(run(&["--json"]));
+    assert_eq!(json, lines(run(&["--log-format", "json"])));
+    assert_eq!(
+        json.len(),
+        2 * 2 + 1,
+        "two members' two epochs, then the results"
+    );
+    let results = &json[4];
+    assert_eq!(
+        results["results"].as_array().map(Vec::len),
+        Some(2),
+        "{results}"
+    );
+    assert!(results["final_test"]["median"].is_number(), "{results}");
+}

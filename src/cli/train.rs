@@ -211,6 +211,10 @@ pub struct TrainArgs {
     /// epoch) or json (one JSON object per epoch, then a JSON summary).
     #[arg(long, value_enum, default_value = "text", help_heading = "Reporting")]
     pub log_format: LogFormat,
+    /// The same as --log-format json (for a sweep: a JSON object per member's epoch, then the
+    /// results table and its distributions as one JSON object).
+    #[arg(long, help_heading = "Reporting", conflicts_with = "log_format")]
+    pub json: bool,
     /// Draw cost and accuracy per epoch into this PNG when training ends.
     #[arg(long, value_name = "PATH.png", help_heading = "Output files")]
     pub plot: Option<PathBuf>,
@@ -227,6 +231,13 @@ pub struct TrainArgs {
     pub data: DataArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+impl TrainArgs {
+    /// Whether epochs are reported as JSON (--log-format json or --json).
+    pub fn json_log(&self) -> bool {
+        self.json || self.log_format == LogFormat::Json
+    }
 }
 
 impl HyperArgs {

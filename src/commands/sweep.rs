@@ -4,7 +4,7 @@
 
 use super::{gpu_context, make_members};
 use crate::checkpoint::Checkpoint;
-use crate::cli::{LogFormat, TrainArgs};
+use crate::cli::TrainArgs;
 use crate::data;
 use crate::data::record::DataRecord;
 use crate::error::{Error, Result};
@@ -239,7 +239,7 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
         )?),
         None => None,
     };
-    let mode = LogMode::for_stdout(args.quiet, args.log_format == LogFormat::Json);
+    let mode = LogMode::for_stdout(args.quiet, args.json_log());
     let ctx = gpu_context(
         args.device.backend,
         args.device.adapter.as_deref(),

@@ -2,7 +2,7 @@
 
 use super::make_backend;
 use crate::checkpoint::Checkpoint;
-use crate::cli::{LogFormat, TrainArgs};
+use crate::cli::TrainArgs;
 use crate::data;
 use crate::error::{Error, Result};
 use crate::model::Params;
@@ -161,7 +161,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         cfg.optimizer.kind,
         splits.clone(),
         cfg.batch_size,
-        !args.quiet && args.log_format != LogFormat::Json,
+        !args.quiet && !args.json_log(),
     )?;
     if let Some(state) = &state {
         backend.load_state(&params, state)?;
@@ -177,7 +177,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         None => None,
     };
-    let mode = LogMode::for_stdout(args.quiet, args.log_format == LogFormat::Json);
+    let mode = LogMode::for_stdout(args.quiet, args.json_log());
     if matches!(mode, LogMode::Bar | LogMode::Plain) {
         let preset = clap::ValueEnum::to_possible_value(&args.hyper.preset);
         let origin = match &args.resume {
