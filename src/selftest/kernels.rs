@@ -325,6 +325,16 @@ pub(crate) fn split_dispatches(s: &mut Session) -> Result<Vec<Check>> {
                 )?);
             }
         }
+        // The vec4 update (an input count that is a multiple of 4), its 1025 rows of G in
+        // bands of one or two workgroup rows.
+        checks.push(check_update(
+            s,
+            &mut rng,
+            "split_dispatches",
+            Multiply::GradientVec4,
+            OptimizerKind::Momentum,
+            (100, 32, 1025),
+        )?);
         Ok(())
     })();
     s.probe()
