@@ -171,13 +171,58 @@ pub fn check_member(m: usize, members: usize) -> Result<()> {
     }
 }
 
-/// That a group driven as one [`Backend`] (a solo run) has exactly one member.
-pub fn only_member(members: usize) -> Result<()> {
-    match members {
-        1 => Ok(()),
-        m => Err(Error::internal(format!(
-            "a group of {m} members driven as one backend"
-        ))),
+/// A group of one driven as one [`Backend`] (a solo run on the GPU): each call is the one
+/// member's, and a group of any other size is an internal error.
+pub mod solo {
+    use super::{Evaluation, Members, Split};
+    use crate::config::StepHyper;
+    use crate::error::{Error, Result};
+    use crate::model::{OptimizerState, Params};
+
+    fn only_member(group: &dyn Members) -> Result<()> {
+        match group.count() {
+            1 => Ok(()),
+            m => Err(Error::internal(format!(
+                "a group of {m} members driven as one backend"
+            ))),
+        }
+    }
+
+    /// [`super::Backend::train_batches`].
+    pub fn train_batches(group: &mut dyn Members, order: &[u32], hyper: &StepHyper) -> Result<()> {
+        only_member(group)?;
+        group.train_batches(&[order], std::slice::from_ref(hyper), &[true])
+    }
+
+    /// [`super::Backend::evaluate`].
+    pub fn evaluate(group: &mut dyn Members, split: Split) -> Result<Evaluation> {
+        only_member(group)?;
+        group
+            .evaluate(split)?
+            .pop()
+            .ok_or_else(|| Error::internal("no evaluation of the one member"))
+    }
+
+    /// [`super::Backend::params`].
+    pub fn params(group: &mut dyn Members) -> Result<Params> {
+        only_member(group)?;
+        group.params(0)
+    }
+
+    /// [`super::Backend::optimizer_state`].
+    pub fn optimizer_state(group: &mut dyn Members) -> Result<OptimizerState> {
+        only_member(group)?;
+        group.optimizer_state(0)
+    }
+
+    /// [`super::Backend::load_state`].
+    pub fn load_state(
+        group: &mut dyn Members,
+        params: &Params,
+        state: &OptimizerState,
+    ) -> Result<()> {
+        only_member(group)?;
+        group.load_state(0, params, state)
     }
 }
 

@@ -5,7 +5,7 @@
 
 mod gpu_support;
 
-use gpu_mlp::backend::{Backend, Members};
+use gpu_mlp::backend::Backend;
 use gpu_mlp::config::{Cost, OptimizerKind, Output};
 use gpu_mlp::data::{epoch_order, Splits};
 use gpu_mlp::gpu::fused::fused_plan;
@@ -49,8 +49,8 @@ fn inactive_members_stay_and_runs_repeat() {
     let kind = OptimizerKind::Momentum;
     let params: Vec<Params> = (0..2).map(|s| Params::init(&netc, s)).collect();
     let h = hyper(kind, 0.5, 0.0, 40, 10);
-    let run = || {
-        let mut group = fused(
+    let group = || {
+        fused(
             &ctx,
             &layers,
             netc.output,
@@ -59,25 +59,9 @@ fn inactive_members_stay_and_runs_repeat() {
             10,
             &params,
             &data,
-        );
-        let order = epoch_order(40, 4, 0);
-        Members::train_batches(&mut group, &[&order, &order], &[h, h], &[true, false]).unwrap();
-        (
-            Members::params(&mut group, 0).unwrap(),
-            Members::params(&mut group, 1).unwrap(),
-            Members::optimizer_state(&mut group, 1).unwrap(),
         )
     };
-    let (a0, a1, s1) = run();
-    assert_eq!(a1, params[1], "the inactive member's parameters changed");
-    assert_eq!(s1.step, 0);
-    assert!(s1
-        .slots
-        .iter()
-        .all(|s| s.layers.iter().all(|l| l.weight.iter().all(|&v| v == 0.0))));
-    assert_ne!(a0, params[0], "the active member did not train");
-    let (b0, _, _) = run();
-    assert_eq!(a0, b0, "two runs from the same start differ");
+    check_inactive_member_stays(group, &params, h, 40);
 }
 
 /// A command buffer the driver drops (here: left unsubmitted) is an error naming it, not an

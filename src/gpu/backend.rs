@@ -7,9 +7,9 @@ use super::buffers;
 use super::layout::StepRecord;
 use super::timing::PROFILED_STEPS;
 use super::trainer::{split_index, GpuBackend};
-use crate::backend::{check_member_batches, Backend, Evaluation, Members, Split};
+use crate::backend::{check_member_batches, solo, Backend, Evaluation, Members, Split};
 use crate::config::StepHyper;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{OptimizerState, Params};
 
 impl GpuBackend {
@@ -143,10 +143,6 @@ impl GpuBackend {
         crate::backend::check_member(m, self.bufs.members)
     }
 
-    fn only_member(&self) -> Result<()> {
-        crate::backend::only_member(self.bufs.members)
-    }
-
     fn member_state(&self, m: usize) -> Result<OptimizerState> {
         self.check_member(m)?;
         let slots = (0..self.optimizer.state_slots())
@@ -183,30 +179,23 @@ impl Backend for GpuBackend {
     }
 
     fn train_batches(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
-        self.only_member()?;
-        self.train_members(&[order], std::slice::from_ref(hyper), &[true])
+        solo::train_batches(self, order, hyper)
     }
 
     fn evaluate(&mut self, split: Split) -> Result<Evaluation> {
-        self.only_member()?;
-        let mut all = self.evaluate_members(split_index(split))?;
-        all.pop()
-            .ok_or_else(|| Error::internal("no evaluation of the one member"))
+        solo::evaluate(self, split)
     }
 
     fn params(&mut self) -> Result<Params> {
-        self.only_member()?;
-        self.read_layers(0, None)
+        solo::params(self)
     }
 
     fn optimizer_state(&mut self) -> Result<OptimizerState> {
-        self.only_member()?;
-        self.member_state(0)
+        solo::optimizer_state(self)
     }
 
     fn load_state(&mut self, params: &Params, state: &OptimizerState) -> Result<()> {
-        self.only_member()?;
-        self.load_member(0, params, state)
+        solo::load_state(self, params, state)
     }
 }
 

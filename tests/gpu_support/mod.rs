@@ -2,9 +2,12 @@
 //! `CI=true`, and is skipped with a note otherwise) and small data sets.
 #![allow(dead_code)]
 
+use gpu_mlp::backend::Members;
 use gpu_mlp::config::{Cost, Init, NetworkConfig, Optimizer, OptimizerKind, Output, StepHyper};
+use gpu_mlp::data::epoch_order;
 use gpu_mlp::data::{Dataset, Splits};
 use gpu_mlp::gpu::{GpuApi, GpuContext};
+use gpu_mlp::model::Params;
 use gpu_mlp::selftest::{self, Check, Plan};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -124,4 +127,39 @@ pub fn family_with(name: &str, plan: &Plan) -> Vec<Check> {
         failed.join("\n")
     );
     checks
+}
+
+/// Two members from `params` (built by `group`), the second inactive, trained over one epoch
+/// of `n` samples with `h`: the inactive member keeps its parameters, its optimizer's slots
+/// and t; the active one trains; a second run from the same start gives the same bits.
+pub fn check_inactive_member_stays<G: Members>(
+    group: impl Fn() -> G,
+    params: &[Params],
+    h: StepHyper,
+    n: usize,
+) {
+    let run = || {
+        let mut group = group();
+        let order = epoch_order(n, 4, 0);
+        group
+            .train_batches(&[&order, &order], &[h, h], &[true, false])
+            .unwrap();
+        (
+            group.params(0).unwrap(),
+            group.params(1).unwrap(),
+            group.optimizer_state(1).unwrap(),
+        )
+    };
+    let (a0, a1, s1) = run();
+    assert_eq!(a1, params[1], "the inactive member's parameters changed");
+    assert_eq!(s1.step, 0, "the inactive member's t moved");
+    assert!(
+        s1.slots
+            .iter()
+            .all(|s| s.layers.iter().all(|l| l.weight.iter().all(|&v| v == 0.0))),
+        "the inactive member's optimizer slots moved"
+    );
+    assert_ne!(a0, params[0], "the active member did not train");
+    let (b0, _, _) = run();
+    assert_eq!(a0, b0, "two runs from the same start differ");
 }

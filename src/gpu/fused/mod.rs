@@ -16,10 +16,10 @@ mod trainer;
 pub use shape::FusedShape;
 pub use trainer::FusedBackend;
 
-use crate::backend::{Backend, Evaluation, Members, Split};
+use crate::backend::{solo, Backend, Evaluation, Members, Split};
 use crate::config::{NetworkConfig, StepHyper};
 use crate::data::Splits;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::context::GpuContext;
 use crate::model::{OptimizerState, Params};
 use shape::{plan, FusedNeeds};
@@ -86,10 +86,6 @@ impl FusedBackend {
     #[doc(hidden)]
     pub fn drop_next_submit(&mut self) {
         self.drop_next_submit = true;
-    }
-
-    fn only_member(&self) -> Result<()> {
-        crate::backend::only_member(self.members)
     }
 
     fn check_member(&self, m: usize) -> Result<()> {
@@ -162,29 +158,22 @@ impl Backend for FusedBackend {
     }
 
     fn train_batches(&mut self, order: &[u32], hyper: &StepHyper) -> Result<()> {
-        self.only_member()?;
-        self.train_members(&[order], std::slice::from_ref(hyper), &[true])
+        solo::train_batches(self, order, hyper)
     }
 
     fn evaluate(&mut self, split: Split) -> Result<Evaluation> {
-        self.only_member()?;
-        let mut all = self.evaluate_members(split_index(split))?;
-        all.pop()
-            .ok_or_else(|| Error::internal("no evaluation of the one member"))
+        solo::evaluate(self, split)
     }
 
     fn params(&mut self) -> Result<Params> {
-        self.only_member()?;
-        self.read_member(0, None)
+        solo::params(self)
     }
 
     fn optimizer_state(&mut self) -> Result<OptimizerState> {
-        self.only_member()?;
-        Members::optimizer_state(self, 0)
+        solo::optimizer_state(self)
     }
 
     fn load_state(&mut self, params: &Params, state: &OptimizerState) -> Result<()> {
-        self.only_member()?;
-        Members::load_state(self, 0, params, state)
+        solo::load_state(self, params, state)
     }
 }
