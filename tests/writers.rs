@@ -42,10 +42,12 @@ fn run(save: &Path) -> Output {
     command(save, 0).output().unwrap()
 }
 
-/// Waits until `path` exists (the run took its lock).
+/// Waits until `path` holds `child`'s pid: the run took its lock (the file exists a moment
+/// before it is locked, and a run that looked then could take the lock first).
 fn wait_for(path: &Path, child: &mut Child) {
     let start = Instant::now();
-    while !path.exists() {
+    let pid = child.id().to_string();
+    while std::fs::read_to_string(path).map_or(true, |held| held.trim() != pid) {
         assert!(
             child.try_wait().unwrap().is_none(),
             "the first run ended early"
