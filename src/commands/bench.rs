@@ -39,7 +39,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let mut results = Vec::new();
     if args.members > 1 {
         for &config in &args.configs {
-            results.push(members(args, config, &splits)?);
+            results.push(members(args, config, &splits, &processor, isa)?);
         }
         if args.json {
             println!("{}", serde_json::Value::Array(results));
@@ -115,11 +115,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             "config": config.name(),
             "layers": cfg.network.layers,
             "batch_size": cfg.batch_size,
+            "members": 1,
             "backend": backend.describe(),
             "processor": processor,
             "cpu_kernels": isa,
             "train_images": n,
             "seconds_per_epoch": median,
+            "seconds_per_member_epoch": median,
             "runs": times,
             "dispatches_per_epoch": dispatches,
             "kernel_seconds_per_call": kernels.map(|k| k.into_iter().collect::<std::collections::BTreeMap<_, _>>()),
@@ -137,6 +139,8 @@ fn members(
     args: &BenchArgs,
     config: crate::config::BenchConfig,
     splits: &Arc<crate::data::Splits>,
+    processor: &str,
+    isa: &str,
 ) -> Result<serde_json::Value> {
     let n = splits.train.len();
     let cfg = config.config();
@@ -208,6 +212,8 @@ fn members(
         "batch_size": cfg.batch_size,
         "members": seeds.len(),
         "backend": backend.describe(),
+        "processor": processor,
+        "cpu_kernels": isa,
         "train_images": n,
         "seconds_per_epoch": median,
         "seconds_per_member_epoch": per_member,

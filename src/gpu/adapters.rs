@@ -53,6 +53,8 @@ pub struct DeviceInfo {
     pub max_compute_invocations_per_workgroup: u32,
     pub max_compute_workgroup_storage_size: u32,
     pub timestamp_query: bool,
+    /// Subgroup sizes (least, most) where the adapter has wgpu's SUBGROUP feature.
+    pub subgroups: Option<(u32, u32)>,
 }
 
 impl DeviceInfo {
@@ -77,6 +79,10 @@ impl DeviceInfo {
             max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
             max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
             timestamp_query: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+            subgroups: adapter
+                .features()
+                .contains(wgpu::Features::SUBGROUP)
+                .then_some((info.subgroup_min_size, info.subgroup_max_size)),
         }
     }
 
@@ -197,11 +203,15 @@ impl fmt::Display for DeviceInfo {
             self.max_compute_invocations_per_workgroup,
             self.max_compute_workgroup_storage_size
         )?;
-        write!(
+        writeln!(
             f,
             "  timestamp queries: {}",
             if self.timestamp_query { "yes" } else { "no" }
-        )
+        )?;
+        match self.subgroups {
+            Some((lo, hi)) => write!(f, "  subgroups: {lo}-{hi} invocations"),
+            None => write!(f, "  subgroups: no"),
+        }
     }
 }
 
