@@ -18,7 +18,7 @@ use super::{F32Step, Sample};
 use crate::config::{NetworkConfig, StepHyper};
 use crate::error::Result;
 use crate::gpu::kernels::Pipeline;
-use crate::gpu::multiply::{prefer_tiled, Multiply};
+use crate::gpu::multiply::{has_lanes, prefer_tiled, Multiply};
 use crate::gpu::probe::Probe;
 use crate::gpu::GpuContext;
 use crate::model::{Layer, OptimizerState, Params};
@@ -91,7 +91,7 @@ pub fn on_device(
     let mut acts = vec![sample.input.clone()];
     let mut z = Vec::new();
     for (l, layer) in params.layers.iter().enumerate() {
-        let multiply = Multiply::forward(tiled, layer.inputs);
+        let multiply = Multiply::forward(tiled, has_lanes(ctx), layer.inputs);
         let hidden = l != last;
         let out = probe.forward(multiply, hidden, &acts[l], 1, layer)?;
         let kernel = Pipeline::Forward { hidden, multiply }.name();
@@ -145,7 +145,7 @@ pub fn on_device(
     let t = state.step + 1;
     for (l, layer) in params.layers.iter().enumerate() {
         let slots: Vec<Layer> = state.slots.iter().map(|s| s.layers[l].clone()).collect();
-        let gradient = Multiply::gradient(tiled, layer.inputs);
+        let gradient = Multiply::gradient(tiled, has_lanes(ctx), layer.inputs);
         let (new, new_slots) =
             probe.update(gradient, &deltas[l], &acts[l], 1, layer, &slots, hyper, t)?;
         let kernel = Pipeline::Update(gradient, hyper.optimizer.kind).name();

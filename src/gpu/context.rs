@@ -162,11 +162,10 @@ impl GpuContext {
             ))
         })?;
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        let required_features = if timestamps {
-            wgpu::Features::TIMESTAMP_QUERY
-        } else {
-            wgpu::Features::empty()
-        };
+        // Subgroups where the adapter has them: the blocked path's forward product uses them
+        // when they are multiply.rs's LANES wide.
+        let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
+        let required_features = adapter.features() & wanted;
         let desc = wgpu::DeviceDescriptor {
             label: Some("gpu-mlp"),
             required_features,
@@ -217,6 +216,13 @@ impl GpuContext {
 
     pub fn info(&self) -> &DeviceInfo {
         &self.info
+    }
+
+    /// Whether the device has subgroups of exactly `lanes` invocations (wgpu's SUBGROUP
+    /// feature, requested where the adapter has it).
+    pub fn subgroups_of(&self, lanes: u32) -> bool {
+        self.device.features().contains(wgpu::Features::SUBGROUP)
+            && self.info.subgroups == Some((lanes, lanes))
     }
 
     /// True for a software rasteriser (llvmpipe, WARP, SwiftShader): shaders run on the CPU.

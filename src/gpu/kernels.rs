@@ -7,7 +7,7 @@
 
 use super::context::GpuContext;
 use super::layout::{wgsl_constants, CHUNK_BYTES, STEP_BYTES};
-use super::multiply::Multiply;
+use super::multiply::{has_lanes, Multiply};
 use crate::config::{Cost, OptimizerKind, Output};
 use crate::error::{Error, Result};
 
@@ -194,7 +194,7 @@ fn update_spec(m: Multiply, opt: OptimizerKind) -> Spec {
     slots.extend(std::iter::repeat_n(ReadWrite, opt.state_slots()));
     // The vec4 gradient multiply updates four parameters per call, the others one.
     let (param, epilogue) = match m {
-        Multiply::GradientVec4 => (PARAM_VEC4, OUTER_PRODUCT_VEC4),
+        Multiply::GradientVec4 | Multiply::GradientLanes => (PARAM_VEC4, OUTER_PRODUCT_VEC4),
         _ => (PARAM_SCALAR, OUTER_PRODUCT),
     };
     multiply_spec(
@@ -293,7 +293,7 @@ impl Pipeline {
             }
         }
         for m in Multiply::ALL {
-            if m != Multiply::GradientVec4 {
+            if !m.is_gradient_only() {
                 for hidden in [true, false] {
                     all.push(Pipeline::Forward {
                         hidden,
@@ -304,7 +304,7 @@ impl Pipeline {
             if matches!(m, Multiply::Tiled | Multiply::Blocked) {
                 all.push(Pipeline::Backprop(m));
             }
-            if m != Multiply::BlockedK4 {
+            if !m.is_forward_only() {
                 for opt in OPTIMIZERS {
                     all.push(Pipeline::Update(m, opt));
                 }

@@ -36,6 +36,11 @@ pub(crate) const BLOCK_K4: u32 = 4;
 /// workgroups spread the few dozen invocations of a small product over a CPU driver's threads
 /// (BENCHMARKS.md, "GPU path on lavapipe").
 pub(crate) const BLOCKED_GROUP: u32 = 16;
+/// The subgroup size matmul_lanes_k4.wgsl is written for (llvmpipe's on 256-bit SIMD): it is
+/// used only on adapters whose subgroups are exactly this size.
+pub(crate) const LANES: u32 = 8;
+/// Columns of the result per lane of matmul_lanes_k4.wgsl (LANES apart).
+pub(crate) const LANE_COLS: u32 = 2;
 /// Invocations per workgroup of the row-wise kernels (gather, output_delta, evaluate).
 pub(crate) const ROW_GROUP: u32 = 64;
 /// How many storage bindings gather.wgsl reads a data set's images from.
@@ -56,6 +61,8 @@ pub(crate) fn wgsl_constants() -> String {
         ("BLOCK", BLOCK),
         ("BLOCK_K4", BLOCK_K4),
         ("BLOCKED_GROUP", BLOCKED_GROUP),
+        ("LANES", LANES),
+        ("LANE_COLS", LANE_COLS),
         ("ROW_GROUP", ROW_GROUP),
         ("IMAGE_BINDINGS", IMAGE_BINDINGS),
     ];

@@ -2,13 +2,15 @@
 //! the shader, and the pipeline and the dispatch grid both follow from it.
 
 use super::context::GpuContext;
-use super::layout::{BLOCK, BLOCKED_GROUP, BLOCK_K4, TILE};
+use super::layout::{BLOCK, BLOCKED_GROUP, BLOCK_K4, LANES, LANE_COLS, TILE};
 
 const MATMUL_TILED: &str = include_str!("../../shaders/matmul.wgsl");
 const MATMUL_OPERANDS: &str = include_str!("../../shaders/matmul_operands.wgsl");
 const MATMUL_BLOCKED: &str = include_str!("../../shaders/matmul_blocked.wgsl");
 const MATMUL_BLOCKED_K4: &str = include_str!("../../shaders/matmul_blocked_k4.wgsl");
 const MATMUL_OPERANDS_B4: &str = include_str!("../../shaders/matmul_operands_b4.wgsl");
+const MATMUL_LANES_K4: &str = include_str!("../../shaders/matmul_lanes_k4.wgsl");
+const GRADIENT_LANES: &str = include_str!("../../shaders/gradient_lanes.wgsl");
 const BLOCKED_STORE: &str = include_str!("../../shaders/blocked_store.wgsl");
 
 /// A multiply variant (each composed after matmul_common.wgsl, before an epilogue).
@@ -25,15 +27,26 @@ pub(crate) enum Multiply {
     /// updated four at a time (outer_product_vec4.wgsl): the gradient product on the blocked
     /// path when the layer's input count is a multiple of 4.
     GradientVec4,
+    /// matmul_lanes_k4.wgsl: the forward product of matmul_blocked_k4.wgsl (the same sums in
+    /// the same order) with each row of A loaded by one lane and shared by subgroup broadcast;
+    /// on the blocked path where the adapter has subgroups of [`LANES`] invocations.
+    LanesK4,
+    /// gradient_lanes.wgsl: the gradient product of GradientVec4 (the same sums in the same
+    /// order, the same vec4 update) with each row's δ loaded by one lane and shared by
+    /// subgroup broadcast; on the blocked path where the adapter has subgroups of [`LANES`]
+    /// invocations.
+    GradientLanes,
 }
 
 impl Multiply {
     #[cfg(test)]
-    pub const ALL: [Multiply; 4] = [
+    pub const ALL: [Multiply; 6] = [
         Multiply::Tiled,
         Multiply::Blocked,
         Multiply::BlockedK4,
         Multiply::GradientVec4,
+        Multiply::LanesK4,
+        Multiply::GradientLanes,
     ];
 
     /// The multiply of the backward product (and the general one of the gradient product):
@@ -47,41 +60,56 @@ impl Multiply {
     }
 
     /// The multiply of a layer's forward product Z = A·Wᵀ with `inputs` inputs: on the blocked
-    /// path, the vec4 one when `inputs` is a multiple of 4 (rows of A and W then start
-    /// vec4-aligned).
-    pub fn forward(tiled: bool, inputs: usize) -> Self {
+    /// path, a vec4 one when `inputs` is a multiple of 4 (rows of A and W then start
+    /// vec4-aligned), the subgroup one where `lanes` (the adapter has subgroups of [`LANES`]).
+    pub fn forward(tiled: bool, lanes: bool, inputs: usize) -> Self {
         match Multiply::general(tiled) {
+            Multiply::Blocked if inputs.is_multiple_of(4) && lanes => Multiply::LanesK4,
             Multiply::Blocked if inputs.is_multiple_of(4) => Multiply::BlockedK4,
             m => m,
         }
     }
 
     /// The multiply of the gradient product G = δᵀ·[A_prev | 1] of a layer with `inputs`
-    /// inputs: on the blocked path, the vec4 one when `inputs` is a multiple of 4 (rows of
-    /// A_prev and W then start vec4-aligned).
-    pub fn gradient(tiled: bool, inputs: usize) -> Self {
+    /// inputs: on the blocked path, a vec4 one when `inputs` is a multiple of 4 (rows of
+    /// A_prev and W then start vec4-aligned), the subgroup one where `lanes`.
+    pub fn gradient(tiled: bool, lanes: bool, inputs: usize) -> Self {
         match Multiply::general(tiled) {
+            Multiply::Blocked if inputs.is_multiple_of(4) && lanes => Multiply::GradientLanes,
             Multiply::Blocked if inputs.is_multiple_of(4) => Multiply::GradientVec4,
             m => m,
         }
     }
 
-    /// The variants the gradient products of a pipeline set for this choice of `tiled` may
-    /// run.
-    pub fn gradients(tiled: bool) -> &'static [Multiply] {
-        if tiled {
-            &[Multiply::Tiled]
-        } else {
-            &[Multiply::Blocked, Multiply::GradientVec4]
+    /// The variants the gradient products of a pipeline set for this choice of `tiled` and
+    /// `lanes` may run.
+    pub fn gradients(tiled: bool, lanes: bool) -> &'static [Multiply] {
+        match (tiled, lanes) {
+            (true, _) => &[Multiply::Tiled],
+            (false, true) => &[Multiply::Blocked, Multiply::GradientLanes],
+            (false, false) => &[Multiply::Blocked, Multiply::GradientVec4],
         }
     }
 
-    /// The variants the forward products of a pipeline set for this choice of `tiled` may run.
-    pub fn used(tiled: bool) -> &'static [Multiply] {
-        if tiled {
-            &[Multiply::Tiled]
-        } else {
-            &[Multiply::Blocked, Multiply::BlockedK4]
+    /// Whether the variant is a gradient product only (its epilogue is the vec4 update).
+    #[cfg(test)]
+    pub fn is_gradient_only(self) -> bool {
+        matches!(self, Multiply::GradientVec4 | Multiply::GradientLanes)
+    }
+
+    /// Whether the variant is a forward product only.
+    #[cfg(test)]
+    pub fn is_forward_only(self) -> bool {
+        matches!(self, Multiply::BlockedK4 | Multiply::LanesK4)
+    }
+
+    /// The variants the forward products of a pipeline set for this choice of `tiled` and
+    /// `lanes` may run.
+    pub fn used(tiled: bool, lanes: bool) -> &'static [Multiply] {
+        match (tiled, lanes) {
+            (true, _) => &[Multiply::Tiled],
+            (false, true) => &[Multiply::Blocked, Multiply::LanesK4],
+            (false, false) => &[Multiply::Blocked, Multiply::BlockedK4],
         }
     }
 
@@ -93,7 +121,21 @@ impl Multiply {
             Multiply::BlockedK4 => &[MATMUL_BLOCKED_K4, BLOCKED_STORE],
             // Its store fragment, outer_product_vec4.wgsl, is the update's epilogue.
             Multiply::GradientVec4 => &[MATMUL_OPERANDS_B4, MATMUL_BLOCKED],
+            Multiply::LanesK4 => &[MATMUL_LANES_K4],
+            // Its store fragment, outer_product_vec4.wgsl, is the update's epilogue.
+            Multiply::GradientLanes => &[MATMUL_OPERANDS_B4, GRADIENT_LANES],
         }
+    }
+
+    /// Whether the variant reads A and B as vec4s: it needs K a multiple of 4.
+    pub fn reads_vec4(self) -> bool {
+        matches!(
+            self,
+            Multiply::BlockedK4
+                | Multiply::GradientVec4
+                | Multiply::LanesK4
+                | Multiply::GradientLanes
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -102,6 +144,8 @@ impl Multiply {
             Multiply::Blocked => "blocked",
             Multiply::BlockedK4 => "blocked_k4",
             Multiply::GradientVec4 => "gradient_vec4",
+            Multiply::LanesK4 => "lanes_k4",
+            Multiply::GradientLanes => "gradient_lanes",
         }
     }
 
@@ -109,8 +153,9 @@ impl Multiply {
     pub fn rows_per_group(self) -> u32 {
         match self {
             Multiply::Tiled => TILE,
-            Multiply::Blocked | Multiply::GradientVec4 => BLOCK,
+            Multiply::Blocked | Multiply::GradientVec4 | Multiply::GradientLanes => BLOCK,
             Multiply::BlockedK4 => BLOCK_K4,
+            Multiply::LanesK4 => LANES,
         }
     }
 
@@ -121,6 +166,10 @@ impl Multiply {
             Multiply::Tiled => [groups_of(n, TILE), groups_of(m, TILE), 1],
             Multiply::Blocked | Multiply::GradientVec4 => blocked_grid(m, n, BLOCK),
             Multiply::BlockedK4 => blocked_grid(m, n, BLOCK_K4),
+            // One subgroup per workgroup, LANES rows by LANES·LANE_COLS columns.
+            Multiply::LanesK4 => [groups_of(n, LANES * LANE_COLS), groups_of(m, LANES), 1],
+            // One subgroup per workgroup, each lane one BLOCK x BLOCK block.
+            Multiply::GradientLanes => [groups_of(n, LANES * BLOCK), groups_of(m, BLOCK), 1],
         }
     }
 }
@@ -132,6 +181,13 @@ impl Multiply {
 /// the tiled one.
 pub(crate) fn prefer_tiled(ctx: &GpuContext) -> bool {
     !ctx.is_software()
+}
+
+/// Whether the blocked path's forward product may share loads by subgroup broadcast
+/// (matmul_lanes_k4.wgsl): the adapter has wgpu's SUBGROUP feature with subgroups of exactly
+/// [`LANES`] invocations (lavapipe on 256-bit SIMD; not wgpu's GL backend).
+pub(crate) fn has_lanes(ctx: &GpuContext) -> bool {
+    ctx.subgroups_of(LANES)
 }
 
 /// Workgroups of BLOCKED_GROUP invocations, each computing a `block` × `block` piece of an

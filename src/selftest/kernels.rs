@@ -10,7 +10,7 @@ use super::{reference, Check, Session};
 use crate::config::{Optimizer, OptimizerKind, StepHyper};
 use crate::error::Result;
 use crate::gpu::kernels::{Pipeline, OPTIMIZERS};
-use crate::gpu::multiply::Multiply;
+use crate::gpu::multiply::{has_lanes, Multiply};
 use crate::model::Layer;
 use rand_chacha::ChaCha8Rng;
 
@@ -174,27 +174,7 @@ fn check_update(
     let d = uniform(rng, rows * o, 1.0);
     let prev = unit(rng, rows * i);
     let l = layer(rng, i, o);
-    let slots: Vec<Layer> = (0..kind.state_slots())
-        .map(|slot| {
-            let mut x = layer(rng, i, o);
-            if reference::squares_slot(kind, slot) {
-                // A second moment (Adam) or sum/mean of squares (AdaGrad, RMSprop) is
-                // non-negative; AdaGrad's and RMSprop's are kept ≥ 0.05 so that 1/√s, which
-                // scales the gradient's rounding error, stays below 4.5 (Adam's v̂ is v/(1−β₂³),
-                // already large).
-                let floor = if kind == OptimizerKind::Adam {
-                    0.0
-                } else {
-                    0.05
-                };
-                x.weight
-                    .iter_mut()
-                    .chain(x.bias.iter_mut())
-                    .for_each(|v| *v = floor + v.abs() * 0.1);
-            }
-            x
-        })
-        .collect();
+    let slots = random_slots(rng, kind, i, o);
     let t = 3;
     let pipeline = Pipeline::Update(multiply, kind);
     let dispatches = s.probe().dispatches(multiply, o, i + 1, rows);
@@ -246,20 +226,90 @@ fn check_update(
     ))
 }
 
-/// Every multiply variant's forward product with both epilogues (the vec4 variant where the
-/// input count is a multiple of 4, as training uses it).
+/// (rows, inputs, outputs) of the subgroup forward product's bit checks: inputs a multiple of
+/// 4, rows and outputs on either side of its 8-row, 16-column workgroup.
+const LANES_SHAPES: [(usize, usize, usize); 5] = [
+    (1, 4, 1),
+    (9, 8, 17),
+    (7, 784, 30),
+    (33, 100, 30),
+    (8, 36, 16),
+];
+
+/// Every multiply variant's forward product with both epilogues (the vec4 variants where the
+/// input count is a multiple of 4, as training uses them; the subgroup one where the adapter
+/// has subgroups of its width). The subgroup product must also give blocked_k4's bits: it
+/// computes the same sums in the same order.
 pub(crate) fn forward(s: &mut Session) -> Result<Vec<Check>> {
     let mut rng = rng(1);
     let mut checks = Vec::new();
-    for multiply in [Multiply::Tiled, Multiply::Blocked, Multiply::BlockedK4] {
+    let lanes = has_lanes(s.ctx);
+    let mut variants = vec![Multiply::Tiled, Multiply::Blocked, Multiply::BlockedK4];
+    if lanes {
+        variants.push(Multiply::LanesK4);
+    }
+    for multiply in variants {
         for &dims in shapes(s) {
-            if multiply == Multiply::BlockedK4 && !dims.1.is_multiple_of(4) {
+            if multiply.reads_vec4() && !dims.1.is_multiple_of(4) {
                 continue;
             }
             checks.extend(check_forward(s, &mut rng, "forward", multiply, dims)?);
         }
     }
+    if lanes {
+        for dims in LANES_SHAPES {
+            checks.push(check_same_bits(
+                s,
+                &mut rng,
+                Multiply::LanesK4,
+                Multiply::BlockedK4,
+                dims,
+            )?);
+        }
+    }
     Ok(checks)
+}
+
+/// The forward product (σ epilogue) through `multiply` gives exactly the bits of `like` on the
+/// same inputs: the two compute the same sums in the same order, so the bound is 0.
+fn check_same_bits(
+    s: &mut Session,
+    rng: &mut ChaCha8Rng,
+    multiply: Multiply,
+    like: Multiply,
+    (rows, i, o): (usize, usize, usize),
+) -> Result<Check> {
+    let a = uniform(rng, rows * i, 1.0);
+    let l = layer(rng, i, o);
+    let dispatches = s.probe().dispatches(multiply, rows, o, i);
+    let pipeline = Pipeline::Forward {
+        hidden: false,
+        multiply,
+    };
+    let want = s.probe().forward(like, false, &a, rows, &l)?;
+    let mut got = s.probe().forward(multiply, false, &a, rows, &l)?;
+    plant(s.planted(), &pipeline.name(), &mut got);
+    let mut c = Comparison::default();
+    for (x, (g, w)) in got.iter().zip(&want).enumerate() {
+        let at = || {
+            format!(
+                "[{}, {}] (bits {:#x} against {:#x})",
+                x / o,
+                x % o,
+                g.to_bits(),
+                w.to_bits()
+            )
+        };
+        let same = if g.to_bits() == w.to_bits() { 0.0 } else { 1.0 };
+        c.add(at, same, 0.0, 0.0);
+    }
+    let name = format!("{}=={}", pipeline.name(), like.name());
+    Ok(c.finish(
+        "forward",
+        name,
+        shape(rows, i, o, dispatches),
+        vec![pipeline],
+    ))
 }
 
 /// The backward product of the tiled and blocked multiplies (the vec4 one does only the
@@ -276,21 +326,122 @@ pub(crate) fn backprop(s: &mut Session) -> Result<Vec<Check>> {
 }
 
 /// The gradient product and each update rule, through the tiled and blocked multiplies and
-/// the vec4 one (where the input count is a multiple of 4, as training uses it).
+/// the vec4 ones (where the input count is a multiple of 4, as training uses them; the
+/// subgroup one where the adapter has subgroups of its width). The subgroup update must also
+/// give gradient_vec4's bits, parameters and optimizer slots: the same sums in the same order
+/// and the same update.
 pub(crate) fn update(s: &mut Session) -> Result<Vec<Check>> {
     let mut rng = rng(3);
     let mut checks = Vec::new();
+    let lanes = has_lanes(s.ctx);
+    let mut variants = vec![Multiply::Tiled, Multiply::Blocked, Multiply::GradientVec4];
+    if lanes {
+        variants.push(Multiply::GradientLanes);
+    }
     for kind in OPTIMIZERS {
-        for multiply in [Multiply::Tiled, Multiply::Blocked, Multiply::GradientVec4] {
+        for &multiply in &variants {
             for &dims in shapes(s) {
-                if multiply == Multiply::GradientVec4 && !dims.1.is_multiple_of(4) {
+                if multiply.reads_vec4() && !dims.1.is_multiple_of(4) {
                     continue;
                 }
                 checks.push(check_update(s, &mut rng, "update", multiply, kind, dims)?);
             }
         }
+        if lanes {
+            for dims in LANES_SHAPES {
+                checks.push(check_update_same_bits(
+                    s,
+                    &mut rng,
+                    Multiply::GradientLanes,
+                    Multiply::GradientVec4,
+                    kind,
+                    dims,
+                )?);
+            }
+        }
     }
     Ok(checks)
+}
+
+/// Optimizer state for `kind` on a layer like `l`: random, and non-negative where the slot
+/// holds squares (see check_update).
+fn random_slots(rng: &mut ChaCha8Rng, kind: OptimizerKind, i: usize, o: usize) -> Vec<Layer> {
+    (0..kind.state_slots())
+        .map(|slot| {
+            let mut x = layer(rng, i, o);
+            if reference::squares_slot(kind, slot) {
+                // A second moment (Adam) or sum/mean of squares (AdaGrad, RMSprop) is
+                // non-negative; AdaGrad's and RMSprop's are kept ≥ 0.05 so that 1/√s, which
+                // scales the gradient's rounding error, stays below 4.5 (Adam's v̂ is v/(1−β₂³),
+                // already large).
+                let floor = if kind == OptimizerKind::Adam {
+                    0.0
+                } else {
+                    0.05
+                };
+                x.weight
+                    .iter_mut()
+                    .chain(x.bias.iter_mut())
+                    .for_each(|v| *v = floor + v.abs() * 0.1);
+            }
+            x
+        })
+        .collect()
+}
+
+/// The update through `multiply` leaves exactly the parameters and optimizer slots that `like`
+/// does from the same state and inputs: the bound is 0.
+fn check_update_same_bits(
+    s: &mut Session,
+    rng: &mut ChaCha8Rng,
+    multiply: Multiply,
+    like: Multiply,
+    kind: OptimizerKind,
+    (rows, i, o): (usize, usize, usize),
+) -> Result<Check> {
+    let h = hyper(kind);
+    let d = uniform(rng, rows * o, 1.0);
+    let prev = unit(rng, rows * i);
+    let l = layer(rng, i, o);
+    let slots = random_slots(rng, kind, i, o);
+    let pipeline = Pipeline::Update(multiply, kind);
+    let dispatches = s.probe().dispatches(multiply, o, i + 1, rows);
+    let (want, want_slots) = s.probe().update(like, &d, &prev, rows, &l, &slots, &h, 3)?;
+    let (got, got_slots) = s
+        .probe()
+        .update(multiply, &d, &prev, rows, &l, &slots, &h, 3)?;
+    let flat = |x: &Layer| [x.weight.as_slice(), x.bias.as_slice()].concat();
+    let mut got_all: Vec<Vec<f32>> = vec![flat(&got)];
+    got_all.extend(got_slots.iter().map(flat));
+    plant(s.planted(), &pipeline.name(), &mut got_all[0]);
+    let mut want_all: Vec<Vec<f32>> = vec![flat(&want)];
+    want_all.extend(want_slots.iter().map(flat));
+    let mut c = Comparison::default();
+    for (slot, (g, w)) in got_all.iter().zip(&want_all).enumerate() {
+        for (x, (g, w)) in g.iter().zip(w).enumerate() {
+            let at = || {
+                let what = if slot == 0 {
+                    "parameter".to_string()
+                } else {
+                    format!("optimizer slot {}", slot - 1)
+                };
+                format!(
+                    "{what} {x} (bits {:#x} against {:#x})",
+                    g.to_bits(),
+                    w.to_bits()
+                )
+            };
+            let same = if g.to_bits() == w.to_bits() { 0.0 } else { 1.0 };
+            c.add(at, same, 0.0, 0.0);
+        }
+    }
+    let name = format!("{}=={}", pipeline.name(), like.name());
+    Ok(c.finish(
+        "update",
+        name,
+        shape(rows, i, o, dispatches),
+        vec![pipeline],
+    ))
 }
 
 /// The products split over several dispatches of whole workgroup rows (as training splits a
@@ -335,6 +486,27 @@ pub(crate) fn split_dispatches(s: &mut Session) -> Result<Vec<Check>> {
             OptimizerKind::Momentum,
             (100, 32, 1025),
         )?);
+        if has_lanes(s.ctx) {
+            checks.push(check_update(
+                s,
+                &mut rng,
+                "split_dispatches",
+                Multiply::GradientLanes,
+                OptimizerKind::Momentum,
+                (100, 32, 1025),
+            )?);
+        }
+        // The vec4 forward products (and the subgroup one where it runs), 1025 rows of A in
+        // bands of workgroup rows.
+        let mut vec4_forward = vec![Multiply::BlockedK4];
+        if has_lanes(s.ctx) {
+            vec4_forward.push(Multiply::LanesK4);
+        }
+        for multiply in vec4_forward {
+            let dims = (1025, 100, 7);
+            let forward = check_forward(s, &mut rng, "split_dispatches", multiply, dims)?;
+            checks.push(forward[0].clone());
+        }
         Ok(())
     })();
     s.probe()

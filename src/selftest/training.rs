@@ -13,7 +13,7 @@ use crate::cpu::CpuBackend;
 use crate::data::{epoch_order, Splits};
 use crate::error::Result;
 use crate::gpu::kernels::{Pipeline, OPTIMIZERS};
-use crate::gpu::multiply::{prefer_tiled, Multiply};
+use crate::gpu::multiply::{has_lanes, prefer_tiled, Multiply};
 use crate::gpu::{GpuBackend, GpuOptions};
 use crate::model::Params;
 
@@ -60,12 +60,12 @@ pub(crate) fn multiply_name(tiled: bool) -> &'static str {
 }
 
 /// The pipelines a network of `layers` trains with (for the report of a failed check).
-fn pipelines(net: &NetworkConfig, kind: OptimizerKind, tiled: bool) -> Vec<Pipeline> {
+fn pipelines(s: &Session, net: &NetworkConfig, kind: OptimizerKind, tiled: bool) -> Vec<Pipeline> {
     let general = Multiply::general(tiled);
     let mut list = vec![Pipeline::Gather];
     let last = net.layers.len() - 2;
     for (l, (inputs, _)) in net.shapes().enumerate() {
-        let multiply = Multiply::forward(tiled, inputs);
+        let multiply = Multiply::forward(tiled, has_lanes(s.ctx), inputs);
         let forward = Pipeline::Forward {
             hidden: l != last,
             multiply,
@@ -79,7 +79,7 @@ fn pipelines(net: &NetworkConfig, kind: OptimizerKind, tiled: bool) -> Vec<Pipel
         Pipeline::Backprop(general),
     ]);
     for (inputs, _) in net.shapes() {
-        let update = Pipeline::Update(Multiply::gradient(tiled, inputs), kind);
+        let update = Pipeline::Update(Multiply::gradient(tiled, has_lanes(s.ctx), inputs), kind);
         if !list.contains(&update) {
             list.push(update);
         }
@@ -180,7 +180,7 @@ fn step(
     let bound = 1e-4 * (1.0 + ec.cost_sum.abs());
     c.add(|| "test cost".into(), eg.cost_sum, ec.cost_sum, bound);
     let shape = format!("7-30-10, batch 13, 2 steps, {}", multiply_name(tiled));
-    Ok(c.finish("step", name, shape, pipelines(&net, kind, tiled)))
+    Ok(c.finish("step", name, shape, pipelines(s, &net, kind, tiled)))
 }
 
 /// One full training step for each output/cost/optimizer combination.
@@ -247,7 +247,7 @@ fn same_bits(s: &Session, name: String, shape: String, a: &Params, mut b: Params
         "determinism",
         name,
         shape,
-        pipelines(&net, OptimizerKind::Adam, tiled),
+        pipelines(s, &net, OptimizerKind::Adam, tiled),
     )
 }
 
@@ -359,6 +359,6 @@ fn accuracy_check(
         "end_to_end",
         "end_to_end".into(),
         shape,
-        pipelines(net, kind, tiled),
+        pipelines(s, net, kind, tiled),
     ))
 }

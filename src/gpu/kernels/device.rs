@@ -26,6 +26,8 @@ pub(crate) struct Kernels {
     pub submit_mark: Kernel,
     /// True where the tiled multiply is used (see `multiply::prefer_tiled`).
     pub tiled: bool,
+    /// True where the forward product may use subgroups (see `multiply::has_lanes`).
+    pub lanes: bool,
 }
 
 /// The layout of group 0 of every pipeline: binding 0 the step's records, one per member
@@ -70,7 +72,8 @@ impl Kernels {
         let build = |p: Pipeline| build(ctx, &step_layout, p);
         let general = Multiply::general(tiled);
         let mut forward = Vec::new();
-        for &multiply in Multiply::used(tiled) {
+        let lanes = has_lanes(ctx);
+        for &multiply in Multiply::used(tiled, lanes) {
             for hidden in [true, false] {
                 forward.push((
                     hidden,
@@ -83,7 +86,7 @@ impl Kernels {
             gather: build(Pipeline::Gather),
             forward,
             backprop: build(Pipeline::Backprop(general)),
-            update: Multiply::gradients(tiled)
+            update: Multiply::gradients(tiled, lanes)
                 .iter()
                 .map(|&m| (m, build(Pipeline::Update(m, opt))))
                 .collect(),
@@ -92,6 +95,7 @@ impl Kernels {
             submit_mark: build(Pipeline::SubmitMark),
             step_layout,
             tiled,
+            lanes,
         };
         ctx.wait("building the compute pipelines")?;
         Ok(k)
@@ -104,7 +108,7 @@ impl Kernels {
 
     /// The multiply of the gradient product of a layer with `inputs` inputs.
     pub fn gradient_multiply(&self, inputs: usize) -> Multiply {
-        Multiply::gradient(self.tiled, inputs)
+        Multiply::gradient(self.tiled, self.lanes, inputs)
     }
 
     /// The gradient-and-update pipeline through `m`.
@@ -123,7 +127,7 @@ impl Kernels {
 
     /// The multiply of the forward product of a layer with `inputs` inputs.
     pub fn forward_multiply(&self, inputs: usize) -> Multiply {
-        Multiply::forward(self.tiled, inputs)
+        Multiply::forward(self.tiled, self.lanes, inputs)
     }
 
     /// The forward pipeline of a hidden layer (σ epilogue) or the output layer (z) through `m`.
