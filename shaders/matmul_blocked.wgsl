@@ -11,36 +11,6 @@
 // The block below is unrolled by hand for 8x8 (two vec4 per row, eight rows).
 const_assert BLOCK == 8u;
 
-// Where A(row, 0) sits; A(row, t) is at a_base(row) + t·a_step().
-fn a_base(row: u32) -> u32 {
-    if (TRANS_A) {
-        return a_first() + row;
-    }
-    return a_first() + row * dims.lda;
-}
-
-fn a_step() -> u32 {
-    if (TRANS_A) {
-        return dims.lda;
-    }
-    return 1u;
-}
-
-// Where B(0, col) sits; B(t, col) is at b_base(col) + t·b_step().
-fn b_base(col: u32) -> u32 {
-    if (TRANS_B) {
-        return b_first() + col * dims.ldb;
-    }
-    return b_first() + col;
-}
-
-fn b_step() -> u32 {
-    if (TRANS_B) {
-        return 1u;
-    }
-    return dims.ldb;
-}
-
 @compute @workgroup_size(BLOCKED_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     begin_member(id.z);

@@ -66,3 +66,35 @@ override B_ONES_COLUMN: bool = false;
 fn dim_or_rows(d: u32) -> u32 {
     return select(d, group_rows(), d == 0u);
 }
+
+// Where the direct multiplies (matmul_blocked.wgsl, matmul_lanes.wgsl) find A and B in every
+// transpose form.
+// Where A(row, 0) sits; A(row, t) is at a_base(row) + t·a_step().
+fn a_base(row: u32) -> u32 {
+    if (TRANS_A) {
+        return a_first() + row;
+    }
+    return a_first() + row * dims.lda;
+}
+
+fn a_step() -> u32 {
+    if (TRANS_A) {
+        return dims.lda;
+    }
+    return 1u;
+}
+
+// Where B(0, col) sits; B(t, col) is at b_base(col) + t·b_step().
+fn b_base(col: u32) -> u32 {
+    if (TRANS_B) {
+        return b_first() + col * dims.ldb;
+    }
+    return b_first() + col;
+}
+
+fn b_step() -> u32 {
+    if (TRANS_B) {
+        return 1u;
+    }
+    return dims.ldb;
+}

@@ -84,7 +84,7 @@ pub fn on_device(
 ) -> Result<DeviceComparison> {
     let mut probe = Probe::new(ctx);
     let tiled = prefer_tiled(ctx);
-    let general = Multiply::general(tiled);
+    let general = Multiply::general(tiled, has_lanes(ctx));
     let last = params.layers.len() - 1;
     let classes = *net.layers.last().unwrap_or(&0);
     let mut q = Vec::new();

@@ -301,7 +301,7 @@ impl Pipeline {
                     });
                 }
             }
-            if matches!(m, Multiply::Tiled | Multiply::Blocked) {
+            if matches!(m, Multiply::Tiled | Multiply::Blocked | Multiply::Lanes) {
                 all.push(Pipeline::Backprop(m));
             }
             if !m.is_forward_only() {

@@ -9,6 +9,7 @@ const MATMUL_OPERANDS: &str = include_str!("../../shaders/matmul_operands.wgsl")
 const MATMUL_BLOCKED: &str = include_str!("../../shaders/matmul_blocked.wgsl");
 const MATMUL_BLOCKED_K4: &str = include_str!("../../shaders/matmul_blocked_k4.wgsl");
 const MATMUL_OPERANDS_B4: &str = include_str!("../../shaders/matmul_operands_b4.wgsl");
+const MATMUL_LANES: &str = include_str!("../../shaders/matmul_lanes.wgsl");
 const MATMUL_LANES_K4: &str = include_str!("../../shaders/matmul_lanes_k4.wgsl");
 const GRADIENT_LANES: &str = include_str!("../../shaders/gradient_lanes.wgsl");
 const BLOCKED_STORE: &str = include_str!("../../shaders/blocked_store.wgsl");
@@ -27,6 +28,10 @@ pub(crate) enum Multiply {
     /// updated four at a time (outer_product_vec4.wgsl): the gradient product on the blocked
     /// path when the layer's input count is a multiple of 4.
     GradientVec4,
+    /// matmul_lanes.wgsl: the products of Blocked (the same sums in the same order) with each
+    /// row of A loaded by one lane and shared by subgroup broadcast; on the blocked path where
+    /// the adapter has subgroups of [`LANES`] invocations.
+    Lanes,
     /// matmul_lanes_k4.wgsl: the forward product of matmul_blocked_k4.wgsl (the same sums in
     /// the same order) with each row of A loaded by one lane and shared by subgroup broadcast;
     /// on the blocked path where the adapter has subgroups of [`LANES`] invocations.
@@ -40,22 +45,24 @@ pub(crate) enum Multiply {
 
 impl Multiply {
     #[cfg(test)]
-    pub const ALL: [Multiply; 6] = [
+    pub const ALL: [Multiply; 7] = [
         Multiply::Tiled,
         Multiply::Blocked,
         Multiply::BlockedK4,
         Multiply::GradientVec4,
+        Multiply::Lanes,
         Multiply::LanesK4,
         Multiply::GradientLanes,
     ];
 
-    /// The multiply of the backward product (and the general one of the gradient product):
-    /// tiled or blocked.
-    pub fn general(tiled: bool) -> Self {
-        if tiled {
-            Multiply::Tiled
-        } else {
-            Multiply::Blocked
+    /// The multiply of the backward product (and the general one of the forward and gradient
+    /// products): tiled, or on the blocked path the subgroup one where `lanes` (the adapter
+    /// has subgroups of [`LANES`]), else blocked.
+    pub fn general(tiled: bool, lanes: bool) -> Self {
+        match (tiled, lanes) {
+            (true, _) => Multiply::Tiled,
+            (false, true) => Multiply::Lanes,
+            (false, false) => Multiply::Blocked,
         }
     }
 
@@ -63,8 +70,8 @@ impl Multiply {
     /// path, a vec4 one when `inputs` is a multiple of 4 (rows of A and W then start
     /// vec4-aligned), the subgroup one where `lanes` (the adapter has subgroups of [`LANES`]).
     pub fn forward(tiled: bool, lanes: bool, inputs: usize) -> Self {
-        match Multiply::general(tiled) {
-            Multiply::Blocked if inputs.is_multiple_of(4) && lanes => Multiply::LanesK4,
+        match Multiply::general(tiled, lanes) {
+            Multiply::Lanes if inputs.is_multiple_of(4) => Multiply::LanesK4,
             Multiply::Blocked if inputs.is_multiple_of(4) => Multiply::BlockedK4,
             m => m,
         }
@@ -74,8 +81,8 @@ impl Multiply {
     /// inputs: on the blocked path, a vec4 one when `inputs` is a multiple of 4 (rows of
     /// A_prev and W then start vec4-aligned), the subgroup one where `lanes`.
     pub fn gradient(tiled: bool, lanes: bool, inputs: usize) -> Self {
-        match Multiply::general(tiled) {
-            Multiply::Blocked if inputs.is_multiple_of(4) && lanes => Multiply::GradientLanes,
+        match Multiply::general(tiled, lanes) {
+            Multiply::Lanes if inputs.is_multiple_of(4) => Multiply::GradientLanes,
             Multiply::Blocked if inputs.is_multiple_of(4) => Multiply::GradientVec4,
             m => m,
         }
@@ -86,7 +93,7 @@ impl Multiply {
     pub fn gradients(tiled: bool, lanes: bool) -> &'static [Multiply] {
         match (tiled, lanes) {
             (true, _) => &[Multiply::Tiled],
-            (false, true) => &[Multiply::Blocked, Multiply::GradientLanes],
+            (false, true) => &[Multiply::Lanes, Multiply::GradientLanes],
             (false, false) => &[Multiply::Blocked, Multiply::GradientVec4],
         }
     }
@@ -108,7 +115,7 @@ impl Multiply {
     pub fn used(tiled: bool, lanes: bool) -> &'static [Multiply] {
         match (tiled, lanes) {
             (true, _) => &[Multiply::Tiled],
-            (false, true) => &[Multiply::Blocked, Multiply::LanesK4],
+            (false, true) => &[Multiply::Lanes, Multiply::LanesK4],
             (false, false) => &[Multiply::Blocked, Multiply::BlockedK4],
         }
     }
@@ -121,6 +128,7 @@ impl Multiply {
             Multiply::BlockedK4 => &[MATMUL_BLOCKED_K4, BLOCKED_STORE],
             // Its store fragment, outer_product_vec4.wgsl, is the update's epilogue.
             Multiply::GradientVec4 => &[MATMUL_OPERANDS_B4, MATMUL_BLOCKED],
+            Multiply::Lanes => &[MATMUL_OPERANDS, MATMUL_LANES],
             Multiply::LanesK4 => &[MATMUL_LANES_K4],
             // Its store fragment, outer_product_vec4.wgsl, is the update's epilogue.
             Multiply::GradientLanes => &[MATMUL_OPERANDS_B4, GRADIENT_LANES],
@@ -144,6 +152,7 @@ impl Multiply {
             Multiply::Blocked => "blocked",
             Multiply::BlockedK4 => "blocked_k4",
             Multiply::GradientVec4 => "gradient_vec4",
+            Multiply::Lanes => "lanes",
             Multiply::LanesK4 => "lanes_k4",
             Multiply::GradientLanes => "gradient_lanes",
         }
@@ -155,7 +164,7 @@ impl Multiply {
             Multiply::Tiled => TILE,
             Multiply::Blocked | Multiply::GradientVec4 | Multiply::GradientLanes => BLOCK,
             Multiply::BlockedK4 => BLOCK_K4,
-            Multiply::LanesK4 => LANES,
+            Multiply::Lanes | Multiply::LanesK4 => LANES,
         }
     }
 
@@ -167,7 +176,9 @@ impl Multiply {
             Multiply::Blocked | Multiply::GradientVec4 => blocked_grid(m, n, BLOCK),
             Multiply::BlockedK4 => blocked_grid(m, n, BLOCK_K4),
             // One subgroup per workgroup, LANES rows by LANES·LANE_COLS columns.
-            Multiply::LanesK4 => [groups_of(n, LANES * LANE_COLS), groups_of(m, LANES), 1],
+            Multiply::Lanes | Multiply::LanesK4 => {
+                [groups_of(n, LANES * LANE_COLS), groups_of(m, LANES), 1]
+            }
             // One subgroup per workgroup, each lane one BLOCK x BLOCK block.
             Multiply::GradientLanes => [groups_of(n, LANES * BLOCK), groups_of(m, BLOCK), 1],
         }

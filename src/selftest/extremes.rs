@@ -13,7 +13,7 @@ use super::{Check, Session};
 use crate::cpu::activation::{cost, output_delta_in_place, sigmoid, softmax_in_place};
 use crate::error::Result;
 use crate::gpu::kernels::Pipeline;
-use crate::gpu::multiply::Multiply;
+use crate::gpu::multiply::{has_lanes, Multiply};
 use crate::model::Layer;
 
 /// Weighted inputs from harmless to far past f32's e^z overflow, both signs.
@@ -46,7 +46,11 @@ pub(crate) fn extremes(s: &mut Session) -> Result<Vec<Check>> {
         weight: EXTREMES.to_vec(),
         bias: vec![0.0; EXTREMES.len()],
     };
-    for multiply in [Multiply::Tiled, Multiply::Blocked] {
+    let mut multiplies = vec![Multiply::Tiled, Multiply::Blocked];
+    if has_lanes(s.ctx) {
+        multiplies.push(Multiply::Lanes);
+    }
+    for multiply in multiplies {
         let pipeline = Pipeline::Forward {
             hidden: true,
             multiply,

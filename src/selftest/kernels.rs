@@ -226,29 +226,69 @@ fn check_update(
     ))
 }
 
-/// (rows, inputs, outputs) of the subgroup forward product's bit checks: inputs a multiple of
-/// 4, rows and outputs on either side of its 8-row, 16-column workgroup.
-const LANES_SHAPES: [(usize, usize, usize); 5] = [
+/// (rows, inputs, outputs) of the subgroup products' bit checks: rows and outputs on either
+/// side of their 8-row workgroups, inputs a multiple of 4 (for the vec4 ones) and not.
+const LANES_SHAPES: [(usize, usize, usize); 8] = [
     (1, 4, 1),
     (9, 8, 17),
     (7, 784, 30),
     (33, 100, 30),
     (8, 36, 16),
+    (10, 30, 10),
+    (13, 7, 100),
+    (17, 1, 9),
 ];
 
+/// The subgroup variants where the adapter has subgroups of their width, each with the
+/// variant whose sums it computes in the same order (so whose bits it must give).
+fn lanes_pairs(s: &Session) -> &'static [(Multiply, Multiply)] {
+    if has_lanes(s.ctx) {
+        &[
+            (Multiply::Lanes, Multiply::Blocked),
+            (Multiply::LanesK4, Multiply::BlockedK4),
+            (Multiply::GradientLanes, Multiply::GradientVec4),
+        ]
+    } else {
+        &[]
+    }
+}
+
+/// `base` and the subgroup variants that stand in for its members where the adapter has them.
+fn with_lanes(s: &Session, base: &[Multiply]) -> Vec<Multiply> {
+    let mut all = base.to_vec();
+    for &(lanes, like) in lanes_pairs(s) {
+        if base.contains(&like) {
+            all.push(lanes);
+        }
+    }
+    all
+}
+
+/// Adds `got` against `want` with a bound of 0 on their bits: 1 where they differ.
+fn same_bits(c: &mut Comparison, what: impl Fn(usize) -> String, got: &[f32], want: &[f32]) {
+    for (x, (g, w)) in got.iter().zip(want).enumerate() {
+        let at = || {
+            format!(
+                "{} (bits {:#x} against {:#x})",
+                what(x),
+                g.to_bits(),
+                w.to_bits()
+            )
+        };
+        let differ = if g.to_bits() == w.to_bits() { 0.0 } else { 1.0 };
+        c.add(at, differ, 0.0, 0.0);
+    }
+}
+
 /// Every multiply variant's forward product with both epilogues (the vec4 variants where the
-/// input count is a multiple of 4, as training uses them; the subgroup one where the adapter
-/// has subgroups of its width). The subgroup product must also give blocked_k4's bits: it
-/// computes the same sums in the same order.
+/// input count is a multiple of 4, as training uses them; the subgroup ones where the adapter
+/// has subgroups of their width, which must also give the bits of the variants they stand in
+/// for).
 pub(crate) fn forward(s: &mut Session) -> Result<Vec<Check>> {
     let mut rng = rng(1);
     let mut checks = Vec::new();
-    let lanes = has_lanes(s.ctx);
-    let mut variants = vec![Multiply::Tiled, Multiply::Blocked, Multiply::BlockedK4];
-    if lanes {
-        variants.push(Multiply::LanesK4);
-    }
-    for multiply in variants {
+    let base = [Multiply::Tiled, Multiply::Blocked, Multiply::BlockedK4];
+    for multiply in with_lanes(s, &base) {
         for &dims in shapes(s) {
             if multiply.reads_vec4() && !dims.1.is_multiple_of(4) {
                 continue;
@@ -256,15 +296,15 @@ pub(crate) fn forward(s: &mut Session) -> Result<Vec<Check>> {
             checks.extend(check_forward(s, &mut rng, "forward", multiply, dims)?);
         }
     }
-    if lanes {
+    for &(multiply, like) in lanes_pairs(s) {
+        if multiply == Multiply::GradientLanes {
+            continue;
+        }
         for dims in LANES_SHAPES {
-            checks.push(check_same_bits(
-                s,
-                &mut rng,
-                Multiply::LanesK4,
-                Multiply::BlockedK4,
-                dims,
-            )?);
+            if multiply.reads_vec4() && !dims.1.is_multiple_of(4) {
+                continue;
+            }
+            checks.push(check_forward_bits(s, &mut rng, multiply, like, dims)?);
         }
     }
     Ok(checks)
@@ -272,7 +312,7 @@ pub(crate) fn forward(s: &mut Session) -> Result<Vec<Check>> {
 
 /// The forward product (σ epilogue) through `multiply` gives exactly the bits of `like` on the
 /// same inputs: the two compute the same sums in the same order, so the bound is 0.
-fn check_same_bits(
+fn check_forward_bits(
     s: &mut Session,
     rng: &mut ChaCha8Rng,
     multiply: Multiply,
@@ -283,26 +323,14 @@ fn check_same_bits(
     let l = layer(rng, i, o);
     let dispatches = s.probe().dispatches(multiply, rows, o, i);
     let pipeline = Pipeline::Forward {
-        hidden: false,
+        hidden: true,
         multiply,
     };
-    let want = s.probe().forward(like, false, &a, rows, &l)?;
-    let mut got = s.probe().forward(multiply, false, &a, rows, &l)?;
+    let want = s.probe().forward(like, true, &a, rows, &l)?;
+    let mut got = s.probe().forward(multiply, true, &a, rows, &l)?;
     plant(s.planted(), &pipeline.name(), &mut got);
     let mut c = Comparison::default();
-    for (x, (g, w)) in got.iter().zip(&want).enumerate() {
-        let at = || {
-            format!(
-                "[{}, {}] (bits {:#x} against {:#x})",
-                x / o,
-                x % o,
-                g.to_bits(),
-                w.to_bits()
-            )
-        };
-        let same = if g.to_bits() == w.to_bits() { 0.0 } else { 1.0 };
-        c.add(at, same, 0.0, 0.0);
-    }
+    same_bits(&mut c, |x| format!("[{}, {}]", x / o, x % o), &got, &want);
     let name = format!("{}=={}", pipeline.name(), like.name());
     Ok(c.finish(
         "forward",
@@ -312,32 +340,50 @@ fn check_same_bits(
     ))
 }
 
-/// The backward product of the tiled and blocked multiplies (the vec4 one does only the
-/// forward product).
+/// The backward product of the tiled and blocked multiplies and the subgroup one where the
+/// adapter has it (the vec4 ones do only the forward or the gradient product); the subgroup
+/// one must also give the blocked one's bits.
 pub(crate) fn backprop(s: &mut Session) -> Result<Vec<Check>> {
     let mut rng = rng(2);
     let mut checks = Vec::new();
-    for multiply in [Multiply::Tiled, Multiply::Blocked] {
+    for multiply in with_lanes(s, &[Multiply::Tiled, Multiply::Blocked]) {
         for &dims in shapes(s) {
             checks.push(check_backprop(s, &mut rng, "backprop", multiply, dims)?);
+        }
+    }
+    if has_lanes(s.ctx) {
+        for (rows, i, o) in LANES_SHAPES {
+            let d = uniform(&mut rng, rows * o, 1.0);
+            let act = unit(&mut rng, rows * i);
+            let l = layer(&mut rng, i, o);
+            let pipeline = Pipeline::Backprop(Multiply::Lanes);
+            let dispatches = s.probe().dispatches(Multiply::Lanes, rows, i, o);
+            let want = s.probe().backprop(Multiply::Blocked, &d, rows, &l, &act)?;
+            let mut got = s.probe().backprop(Multiply::Lanes, &d, rows, &l, &act)?;
+            plant(s.planted(), &pipeline.name(), &mut got);
+            let mut c = Comparison::default();
+            same_bits(&mut c, |x| format!("[{}, {}]", x / i, x % i), &got, &want);
+            let name = format!("{}==backprop_blocked", pipeline.name());
+            checks.push(c.finish(
+                "backprop",
+                name,
+                shape(rows, i, o, dispatches),
+                vec![pipeline],
+            ));
         }
     }
     Ok(checks)
 }
 
 /// The gradient product and each update rule, through the tiled and blocked multiplies and
-/// the vec4 ones (where the input count is a multiple of 4, as training uses them; the
-/// subgroup one where the adapter has subgroups of its width). The subgroup update must also
-/// give gradient_vec4's bits, parameters and optimizer slots: the same sums in the same order
-/// and the same update.
+/// the vec4 one (where the input count is a multiple of 4, as training uses it), and the
+/// subgroup ones where the adapter has subgroups of their width, which must also leave the
+/// bits, parameters and optimizer slots, of the variants they stand in for.
 pub(crate) fn update(s: &mut Session) -> Result<Vec<Check>> {
     let mut rng = rng(3);
     let mut checks = Vec::new();
-    let lanes = has_lanes(s.ctx);
-    let mut variants = vec![Multiply::Tiled, Multiply::Blocked, Multiply::GradientVec4];
-    if lanes {
-        variants.push(Multiply::GradientLanes);
-    }
+    let base = [Multiply::Tiled, Multiply::Blocked, Multiply::GradientVec4];
+    let variants = with_lanes(s, &base);
     for kind in OPTIMIZERS {
         for &multiply in &variants {
             for &dims in shapes(s) {
@@ -347,15 +393,16 @@ pub(crate) fn update(s: &mut Session) -> Result<Vec<Check>> {
                 checks.push(check_update(s, &mut rng, "update", multiply, kind, dims)?);
             }
         }
-        if lanes {
+        for &(multiply, like) in lanes_pairs(s) {
+            if multiply == Multiply::LanesK4 {
+                continue;
+            }
             for dims in LANES_SHAPES {
+                if multiply.reads_vec4() && !dims.1.is_multiple_of(4) {
+                    continue;
+                }
                 checks.push(check_update_same_bits(
-                    s,
-                    &mut rng,
-                    Multiply::GradientLanes,
-                    Multiply::GradientVec4,
-                    kind,
-                    dims,
+                    s, &mut rng, multiply, like, kind, dims,
                 )?);
             }
         }
@@ -418,22 +465,11 @@ fn check_update_same_bits(
     want_all.extend(want_slots.iter().map(flat));
     let mut c = Comparison::default();
     for (slot, (g, w)) in got_all.iter().zip(&want_all).enumerate() {
-        for (x, (g, w)) in g.iter().zip(w).enumerate() {
-            let at = || {
-                let what = if slot == 0 {
-                    "parameter".to_string()
-                } else {
-                    format!("optimizer slot {}", slot - 1)
-                };
-                format!(
-                    "{what} {x} (bits {:#x} against {:#x})",
-                    g.to_bits(),
-                    w.to_bits()
-                )
-            };
-            let same = if g.to_bits() == w.to_bits() { 0.0 } else { 1.0 };
-            c.add(at, same, 0.0, 0.0);
-        }
+        let what = |x: usize| match slot {
+            0 => format!("parameter {x}"),
+            _ => format!("optimizer slot {} of parameter {x}", slot - 1),
+        };
+        same_bits(&mut c, what, g, w);
     }
     let name = format!("{}=={}", pipeline.name(), like.name());
     Ok(c.finish(
@@ -454,8 +490,9 @@ pub(crate) fn split_dispatches(s: &mut Session) -> Result<Vec<Check>> {
     // 50,000 multiply-adds a dispatch splits every product of these shapes.
     s.probe().set_max_dispatch_macs(50_000);
     let mut checks = Vec::new();
+    let general = with_lanes(s, &[Multiply::Tiled, Multiply::Blocked]);
     let result = (|| {
-        for multiply in [Multiply::Tiled, Multiply::Blocked] {
+        for multiply in general {
             for &dims in dims_list {
                 let forward = check_forward(s, &mut rng, "split_dispatches", multiply, dims)?;
                 checks.push(forward[0].clone());

@@ -55,13 +55,15 @@ pub(crate) fn multiplies(s: &Session) -> Vec<bool> {
     }
 }
 
+/// The path's name in the checks' names: "tiled", or "blocked" for the direct multiplies of
+/// CPU drivers (with or without subgroups).
 pub(crate) fn multiply_name(tiled: bool) -> &'static str {
-    Multiply::general(tiled).name()
+    Multiply::general(tiled, false).name()
 }
 
 /// The pipelines a network of `layers` trains with (for the report of a failed check).
 fn pipelines(s: &Session, net: &NetworkConfig, kind: OptimizerKind, tiled: bool) -> Vec<Pipeline> {
-    let general = Multiply::general(tiled);
+    let general = Multiply::general(tiled, has_lanes(s.ctx));
     let mut list = vec![Pipeline::Gather];
     let last = net.layers.len() - 2;
     for (l, (inputs, _)) in net.shapes().enumerate() {

@@ -70,9 +70,9 @@ impl Kernels {
     ) -> Result<Self> {
         let step_layout = step_layout(ctx);
         let build = |p: Pipeline| build(ctx, &step_layout, p);
-        let general = Multiply::general(tiled);
-        let mut forward = Vec::new();
         let lanes = has_lanes(ctx);
+        let general = Multiply::general(tiled, lanes);
+        let mut forward = Vec::new();
         for &multiply in Multiply::used(tiled, lanes) {
             for hidden in [true, false] {
                 forward.push((
@@ -103,7 +103,7 @@ impl Kernels {
 
     /// The multiply of the backward and gradient products.
     pub fn general(&self) -> Multiply {
-        Multiply::general(self.tiled)
+        Multiply::general(self.tiled, self.lanes)
     }
 
     /// The multiply of the gradient product of a layer with `inputs` inputs.
