@@ -3,7 +3,10 @@
 // order_offset + i (evaluation, storage order). Images are stored as u8 pixels packed four to a
 // u32 (little-endian: pixel 4w + b is byte b of word w), each image padded to whole words, and
 // split over up to IMAGE_BINDINGS bindings of whole images when the set exceeds one binding.
-// One invocation per (sample, word): it writes the word's four pixels.
+// One invocation per (sample, GATHER_WORDS consecutive words): it writes their pixels. On
+// llvmpipe each invocation's fixed work (the index lookup, the bounds, the per-lane loops of
+// its loads) costs as much as its pixels, so an invocation takes many words: 16 words (64
+// pixels) take a third fewer instructions per batch than one word did (BENCHMARKS.md).
 
 // The host's copy is GatherDims in src/gpu/layout.rs.
 struct GatherDims {
@@ -16,7 +19,12 @@ struct GatherDims {
 
 @group(1) @binding(0) var<uniform> gather_dims: GatherDims;
 @group(1) @binding(1) var<storage, read> order: array<u32>;
-@group(1) @binding(2) var<storage, read_write> batch_out: array<f32>;
+// Viewed as vec4s: where a row's pixels start on a multiple of 4 floats (pixels and the
+// member stride multiples of 4, as for MNIST's 784), a word's four pixels are one vec4 store
+// (on llvmpipe every store is a loop over the SIMD lanes, so one store costs what one f32
+// store does); elsewhere each pixel is stored as one component. The buffer's size is a
+// multiple of 16 bytes (layout.rs's activation buffers).
+@group(1) @binding(2) var<storage, read_write> batch_out: array<vec4<f32>>;
 @group(1) @binding(3) var<storage, read> images0: array<u32>;
 @group(1) @binding(4) var<storage, read> images1: array<u32>;
 @group(1) @binding(5) var<storage, read> images2: array<u32>;
@@ -34,26 +42,51 @@ fn image_word(chunk: u32, index: u32) -> u32 {
     }
 }
 
-@compute @workgroup_size(ROW_GROUP, 1, 1)
+// Image `sample`'s word `word`.
+fn image_at(sample: u32, word: u32) -> u32 {
+    if (sample < gather_dims.images_per_chunk) {
+        // The first binding's images (every image, where the set fits one binding).
+        return images0[sample * gather_dims.words_per_image + word];
+    }
+    let chunk = sample / gather_dims.images_per_chunk;
+    let local = sample % gather_dims.images_per_chunk;
+    return image_word(chunk, local * gather_dims.words_per_image + word);
+}
+
+// Word `word` of the row's image, its four pixels from float `first` of batch_out.
+fn gather_word(sample: u32, word: u32, first: u32) {
+    let pixels = gather_dims.pixels;
+    let packed = image_at(sample, word);
+    let bytes = (vec4<u32>(packed) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
+    let values = vec4<f32>(bytes) * (1.0 / 255.0);
+    if (first % 4u == 0u && word * 4u + 4u <= pixels) {
+        batch_out[first / 4u] = values;
+        return;
+    }
+    for (var b = 0u; b < 4u; b = b + 1u) {
+        if (word * 4u + b < pixels) {
+            let at = first + b;
+            batch_out[at / 4u][at % 4u] = values[b];
+        }
+    }
+}
+
+@compute @workgroup_size(GATHER_GROUP, 1, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     begin_member(id.z);
-    let word = id.x;
+    let word0 = id.x * GATHER_WORDS;
     let row = id.y;
-    if (row >= step.rows || word >= gather_dims.words_per_image) {
+    if (row >= step.rows || word0 >= gather_dims.words_per_image) {
         return;
     }
     var sample = step.order_offset + row;
     if (step.sequential == 0u) {
         sample = order[sample];
     }
-    let chunk = sample / gather_dims.images_per_chunk;
-    let local = sample % gather_dims.images_per_chunk;
-    let packed = image_word(chunk, local * gather_dims.words_per_image + word);
-    let pixels = gather_dims.pixels;
-    for (var b = 0u; b < 4u; b = b + 1u) {
-        let p = word * 4u + b;
-        if (p < pixels) {
-            batch_out[member * gather_dims.batch_stride + row * pixels + p] = f32((packed >> (8u * b)) & 0xffu) * (1.0 / 255.0);
-        }
+    let row_first = member * gather_dims.batch_stride + row * gather_dims.pixels;
+    let words = min(GATHER_WORDS, gather_dims.words_per_image - word0);
+    for (var w = 0u; w < words; w = w + 1u) {
+        let word = word0 + w;
+        gather_word(sample, word, row_first + word * 4u);
     }
 }

@@ -4,7 +4,8 @@
 
 use super::buffers;
 use super::context::GpuContext;
-use super::layout::{GatherDims, IMAGE_BINDINGS};
+use super::layout::{GatherDims, GATHER_GROUP, GATHER_WORDS, IMAGE_BINDINGS};
+use super::multiply::groups_of;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 
@@ -107,7 +108,15 @@ impl DeviceSet {
         })
     }
 
-    /// The chunk bound at gather.wgsl's images{i}; unused slots repeat chunk 0.
+    /// Workgroups along x of a gather of this set's images: one invocation per GATHER_WORDS
+    /// words of an image.
+    pub fn gather_groups(&self) -> u32 {
+        groups_of(
+            self.words_per_image.div_ceil(GATHER_WORDS as usize),
+            GATHER_GROUP,
+        )
+    }
+
     /// Sets how far apart members' batches of input activations are (floats).
     pub fn set_batch_stride(&mut self, ctx: &GpuContext, stride: usize) {
         self.gather.batch_stride = stride as u32;
@@ -115,6 +124,7 @@ impl DeviceSet {
             .write_buffer(&self.dims, 0, bytemuck::bytes_of(&self.gather));
     }
 
+    /// The chunk bound at gather.wgsl's images{i}; unused slots repeat chunk 0.
     pub fn chunk(&self, i: usize) -> &wgpu::Buffer {
         self.chunks.get(i).unwrap_or(&self.chunks[0])
     }

@@ -39,10 +39,15 @@ pub(crate) const BLOCKED_GROUP: u32 = 16;
 /// The subgroup size matmul_lanes_k4.wgsl is written for (llvmpipe's on 256-bit SIMD): it is
 /// used only on adapters whose subgroups are exactly this size.
 pub(crate) const LANES: u32 = 8;
-/// Columns of the result per lane of matmul_lanes_k4.wgsl (LANES apart).
+/// Columns of the result per lane of matmul_lanes.wgsl and matmul_lanes_k4.wgsl (LANES apart).
 pub(crate) const LANE_COLS: u32 = 2;
-/// Invocations per workgroup of the row-wise kernels (gather, output_delta, evaluate).
+/// Invocations per workgroup of the row-wise kernels (output_delta, evaluate).
 pub(crate) const ROW_GROUP: u32 = 64;
+/// Words of packed pixels (four pixels each) one invocation of gather.wgsl gathers: 13
+/// invocations per MNIST image (196 words).
+pub(crate) const GATHER_WORDS: u32 = 16;
+/// Invocations per workgroup of gather.wgsl: one MNIST image's 13 invocations in one workgroup.
+pub(crate) const GATHER_GROUP: u32 = 16;
 /// How many storage bindings gather.wgsl reads a data set's images from.
 pub(crate) const IMAGE_BINDINGS: u32 = 4;
 /// The size of the per-step record, step.wgsl's `Step`.
@@ -64,6 +69,8 @@ pub(crate) fn wgsl_constants() -> String {
         ("LANES", LANES),
         ("LANE_COLS", LANE_COLS),
         ("ROW_GROUP", ROW_GROUP),
+        ("GATHER_WORDS", GATHER_WORDS),
+        ("GATHER_GROUP", GATHER_GROUP),
         ("IMAGE_BINDINGS", IMAGE_BINDINGS),
     ];
     let mut s = String::from(

@@ -293,18 +293,16 @@ impl Probe {
         let device_set = DeviceSet::upload(&self.ctx, "probe", set, max_binding_bytes)?;
         let order_buffer = buffers::storage_init(&self.ctx, "order", bytemuck::cast_slice(order));
         let pixels = set.pixels();
-        let out = buffers::storage_zeroed(&self.ctx, "batch", (rows * pixels * 4) as u64);
+        // Whole vec4s: gather.wgsl views the batch as vec4<f32>.
+        let bytes = ((rows * pixels * 4) as u64).next_multiple_of(16);
+        let out = buffers::storage_zeroed(&self.ctx, "batch", bytes);
         // A training record (sequential = 0): rows are read through `order`.
         let record = StepRecord {
             rows: rows as u32,
             order_offset: offset as u32,
             ..StepRecord::default()
         };
-        let grid = [
-            groups_of(device_set.words_per_image, ROW_GROUP),
-            rows as u32,
-            1,
-        ];
+        let grid = [device_set.gather_groups(), rows as u32, 1];
         let mut list = vec![&device_set.dims, &order_buffer, &out];
         list.extend((0..IMAGE_BINDINGS as usize).map(|i| device_set.chunk(i)));
         self.run(Pipeline::Gather, &list, record, whole(grid))?;

@@ -77,11 +77,7 @@ impl GpuBackend {
             layer: 0,
             pipeline: &k.gather.pipeline,
             group: &g.gather[set],
-            workgroups: [
-                groups_of(self.bufs.sets[set].words_per_image, ROW_GROUP),
-                rows as u32,
-                members,
-            ],
+            workgroups: [self.bufs.sets[set].gather_groups(), rows as u32, members],
             group_offset: 0,
         }];
         for (l, layer) in layers.iter().enumerate() {
