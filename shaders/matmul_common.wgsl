@@ -1,4 +1,6 @@
-// What every multiply variant shares (matmul.wgsl, matmul_blocked.wgsl, matmul_blocked_k4.wgsl):
+// What every multiply variant shares (matmul.wgsl, matmul_blocked.wgsl, matmul_blocked_k4.wgsl,
+// and on adapters with subgroups of LANES matmul_lanes.wgsl, matmul_lanes_k4.wgsl,
+// gradient_lanes.wgsl):
 // the product's shapes, the transpose flags and the batch-size convention.
 //
 // The composition contract. A multiply pipeline is this fragment, one multiply variant and one
@@ -8,8 +10,10 @@
 //         fn epilogue(row: u32, col: u32, acc: f32)
 //     once for every row < M, col < N with acc = C[row, col]
 //     (the blocked multiplies hand their blocks to `store_block`, which blocked_store.wgsl
-//     turns into those calls; for the vec4 gradient multiply, outer_product_vec4.wgsl takes
-//     blocked_store.wgsl's place and updates the parameters four at a time instead);
+//     turns into those calls; for the vec4 gradient multiplies, matmul_blocked.wgsl and
+//     gradient_lanes.wgsl, outer_product_vec4.wgsl takes blocked_store.wgsl's place and
+//     updates the parameters four at a time instead; the subgroup multiplies call `epilogue`
+//     themselves);
 //   - the epilogue fragment defines `epilogue` (forward_sigmoid.wgsl, forward_linear.wgsl,
 //     backprop_delta.wgsl, outer_product.wgsl), declares its own bindings from @binding(3) on,
 //     and may read B's buffer through `mat_b_at(i)` (the forward epilogues read the bias there);
@@ -23,7 +27,7 @@
 //     (step.wgsl), so each result is still one invocation's sum in the same order.
 // Bindings of group 1: 0 the Dims below, 1 A, 2 B (declared by the variant: as f32 in
 // matmul_operands.wgsl, B as vec4 in matmul_operands_b4.wgsl, both as vec4 in
-// matmul_blocked_k4.wgsl), 3.. the epilogue's.
+// matmul_blocked_k4.wgsl and matmul_lanes_k4.wgsl), 3.. the epilogue's.
 // Where the member's blocks of A, B and the epilogue's buffers start.
 fn a_first() -> u32 {
     return member * dims.a_stride;

@@ -1,6 +1,6 @@
-// The operands A and B of matmul.wgsl and matmul_blocked.wgsl, read one f32 at a time
-// (matmul_operands_b4.wgsl reads B four floats at a time; matmul_blocked_k4.wgsl declares both
-// as vec4).
+// The operands A and B of matmul.wgsl, matmul_blocked.wgsl and matmul_lanes.wgsl, read one f32
+// at a time (matmul_operands_b4.wgsl reads B four floats at a time; matmul_blocked_k4.wgsl and
+// matmul_lanes_k4.wgsl declare both as vec4).
 
 @group(1) @binding(1) var<storage, read> mat_a: array<f32>;
 @group(1) @binding(2) var<storage, read> mat_b: array<f32>;

@@ -1,4 +1,4 @@
-// The operands of matmul_blocked.wgsl for the gradient product G = δᵀ·[A_prev | 1] when the
+// The operands of matmul_blocked.wgsl (and gradient_lanes.wgsl) for the gradient product G = δᵀ·[A_prev | 1] when the
 // layer's input count is a multiple of 4: A one f32 at a time, B (A_prev, [rows, inputs]
 // row-major, not transposed) four consecutive columns in one vec4 load. On llvmpipe every load
 // instruction is a loop over the SIMD lanes, so one vec4 load costs about what one f32 load

@@ -162,8 +162,8 @@ impl GpuContext {
             ))
         })?;
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        // Subgroups where the adapter has them: the blocked path's forward product uses them
-        // when they are multiply.rs's LANES wide.
+        // Subgroups where the adapter has them: a software adapter's products use them when
+        // they are multiply.rs's LANES wide (multiply::has_lanes).
         let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
         let required_features = adapter.features() & wanted;
         let desc = wgpu::DeviceDescriptor {

@@ -194,11 +194,15 @@ pub(crate) fn prefer_tiled(ctx: &GpuContext) -> bool {
     !ctx.is_software()
 }
 
-/// Whether the blocked path's forward product may share loads by subgroup broadcast
-/// (matmul_lanes_k4.wgsl): the adapter has wgpu's SUBGROUP feature with subgroups of exactly
-/// [`LANES`] invocations (lavapipe on 256-bit SIMD; not wgpu's GL backend).
+/// Whether the blocked path's products share loads by subgroup broadcast (matmul_lanes.wgsl,
+/// matmul_lanes_k4.wgsl, gradient_lanes.wgsl): a software adapter with wgpu's SUBGROUP
+/// feature and subgroups of exactly [`LANES`] invocations (lavapipe on 256-bit SIMD; not wgpu's
+/// GL backend). Those kernels take a workgroup of LANES invocations to be one subgroup, as
+/// llvmpipe runs it (one SIMD row); Vulkan promises that only with full subgroups required,
+/// which wgpu does not ask for, so a hardware adapter never gets them (nor does it take the
+/// blocked path), and the self-test holds them to the blocked kernels' bits where they run.
 pub(crate) fn has_lanes(ctx: &GpuContext) -> bool {
-    ctx.subgroups_of(LANES)
+    ctx.is_software() && ctx.subgroups_of(LANES)
 }
 
 /// Workgroups of BLOCKED_GROUP invocations, each computing a `block` × `block` piece of an

@@ -26,7 +26,7 @@ pub(crate) struct Kernels {
     pub submit_mark: Kernel,
     /// True where the tiled multiply is used (see `multiply::prefer_tiled`).
     pub tiled: bool,
-    /// True where the forward product may use subgroups (see `multiply::has_lanes`).
+    /// True where the products use the subgroup kernels (see `multiply::has_lanes`).
     pub lanes: bool,
 }
 
