@@ -3,10 +3,12 @@
 // order_offset + i (evaluation, storage order). Images are stored as u8 pixels packed four to a
 // u32 (little-endian: pixel 4w + b is byte b of word w), each image padded to whole words, and
 // split over up to IMAGE_BINDINGS bindings of whole images when the set exceeds one binding.
-// One invocation per (sample, GATHER_WORDS consecutive words): it writes their pixels. On
-// llvmpipe each invocation's fixed work (the index lookup, the bounds, the per-lane loops of
-// its loads) costs as much as its pixels, so an invocation takes many words: 16 words (64
-// pixels) take a third fewer instructions per batch than one word did (BENCHMARKS.md).
+// One workgroup of GATHER_GROUP invocations per (member, sample); invocation i writes the
+// pixels of words i, i + GATHER_GROUP, ... of the image (neighbouring invocations, neighbouring
+// words). On llvmpipe each invocation's fixed work (the index lookup, the bounds, the per-lane
+// loops of its loads) costs as much as its pixels, so an invocation takes many words: an MNIST
+// image in 16 invocations of 12 or 13 words takes a third fewer instructions per batch than
+// one invocation per word did (BENCHMARKS.md).
 
 // The host's copy is GatherDims in src/gpu/layout.rs.
 struct GatherDims {
@@ -72,11 +74,13 @@ fn gather_word(sample: u32, word: u32, first: u32) {
 }
 
 @compute @workgroup_size(GATHER_GROUP, 1, 1)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-    begin_member(id.z);
-    let word0 = id.x * GATHER_WORDS;
-    let row = id.y;
-    if (row >= step.rows || word0 >= gather_dims.words_per_image) {
+fn main(
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(local_invocation_id) local: vec3<u32>,
+) {
+    begin_member(group.z);
+    let row = group.y;
+    if (row >= step.rows) {
         return;
     }
     var sample = step.order_offset + row;
@@ -84,9 +88,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         sample = order[sample];
     }
     let row_first = member * gather_dims.batch_stride + row * gather_dims.pixels;
-    let words = min(GATHER_WORDS, gather_dims.words_per_image - word0);
-    for (var w = 0u; w < words; w = w + 1u) {
-        let word = word0 + w;
+    // Invocation i takes words i, i + GATHER_GROUP, ...: neighbours read neighbouring words.
+    for (var word = local.x; word < gather_dims.words_per_image; word = word + GATHER_GROUP) {
         gather_word(sample, word, row_first + word * 4u);
     }
 }

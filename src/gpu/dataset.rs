@@ -4,8 +4,7 @@
 
 use super::buffers;
 use super::context::GpuContext;
-use super::layout::{GatherDims, GATHER_GROUP, GATHER_WORDS, IMAGE_BINDINGS};
-use super::multiply::groups_of;
+use super::layout::{GatherDims, IMAGE_BINDINGS};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 
@@ -14,7 +13,6 @@ const UPLOAD_BYTES: u64 = 16 << 20;
 
 pub(crate) struct DeviceSet {
     pub len: usize,
-    pub words_per_image: usize,
     /// 1..=IMAGE_BINDINGS buffers of whole images.
     pub chunks: Vec<wgpu::Buffer>,
     pub labels: wgpu::Buffer,
@@ -91,7 +89,6 @@ impl DeviceSet {
         };
         Ok(DeviceSet {
             len,
-            words_per_image,
             chunks,
             labels: buffers::storage_init(
                 ctx,
@@ -106,15 +103,6 @@ impl DeviceSet {
             ),
             gather: dims,
         })
-    }
-
-    /// Workgroups along x of a gather of this set's images: one invocation per GATHER_WORDS
-    /// words of an image.
-    pub fn gather_groups(&self) -> u32 {
-        groups_of(
-            self.words_per_image.div_ceil(GATHER_WORDS as usize),
-            GATHER_GROUP,
-        )
     }
 
     /// Sets how far apart members' batches of input activations are (floats).

@@ -36,17 +36,16 @@ pub(crate) const BLOCK_K4: u32 = 4;
 /// workgroups spread the few dozen invocations of a small product over a CPU driver's threads
 /// (BENCHMARKS.md, "GPU path on lavapipe").
 pub(crate) const BLOCKED_GROUP: u32 = 16;
-/// The subgroup size matmul_lanes_k4.wgsl is written for (llvmpipe's on 256-bit SIMD): it is
-/// used only on adapters whose subgroups are exactly this size.
+/// The subgroup size the subgroup kernels (matmul_lanes.wgsl, matmul_lanes_k4.wgsl,
+/// gradient_lanes.wgsl) are written for, llvmpipe's on 256-bit SIMD: they are used only on
+/// software adapters whose subgroups are exactly this size (multiply::has_lanes).
 pub(crate) const LANES: u32 = 8;
 /// Columns of the result per lane of matmul_lanes.wgsl and matmul_lanes_k4.wgsl (LANES apart).
 pub(crate) const LANE_COLS: u32 = 2;
 /// Invocations per workgroup of the row-wise kernels (output_delta, evaluate).
 pub(crate) const ROW_GROUP: u32 = 64;
-/// Words of packed pixels (four pixels each) one invocation of gather.wgsl gathers: 13
-/// invocations per MNIST image (196 words).
-pub(crate) const GATHER_WORDS: u32 = 16;
-/// Invocations per workgroup of gather.wgsl: one MNIST image's 13 invocations in one workgroup.
+/// Invocations per workgroup of gather.wgsl, one workgroup per image: an MNIST image's 196
+/// words of packed pixels are 12 or 13 per invocation.
 pub(crate) const GATHER_GROUP: u32 = 16;
 /// How many storage bindings gather.wgsl reads a data set's images from.
 pub(crate) const IMAGE_BINDINGS: u32 = 4;
@@ -69,7 +68,6 @@ pub(crate) fn wgsl_constants() -> String {
         ("LANES", LANES),
         ("LANE_COLS", LANE_COLS),
         ("ROW_GROUP", ROW_GROUP),
-        ("GATHER_WORDS", GATHER_WORDS),
         ("GATHER_GROUP", GATHER_GROUP),
         ("IMAGE_BINDINGS", IMAGE_BINDINGS),
     ];

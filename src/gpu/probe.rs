@@ -302,7 +302,7 @@ impl Probe {
             order_offset: offset as u32,
             ..StepRecord::default()
         };
-        let grid = [device_set.gather_groups(), rows as u32, 1];
+        let grid = [1, rows as u32, 1];
         let mut list = vec![&device_set.dims, &order_buffer, &out];
         list.extend((0..IMAGE_BINDINGS as usize).map(|i| device_set.chunk(i)));
         self.run(Pipeline::Gather, &list, record, whole(grid))?;

@@ -77,7 +77,8 @@ impl GpuBackend {
             layer: 0,
             pipeline: &k.gather.pipeline,
             group: &g.gather[set],
-            workgroups: [self.bufs.sets[set].gather_groups(), rows as u32, members],
+            // One workgroup per (member, sample) (gather.wgsl).
+            workgroups: [1, rows as u32, members],
             group_offset: 0,
         }];
         for (l, layer) in layers.iter().enumerate() {
