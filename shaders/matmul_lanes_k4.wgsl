@@ -6,13 +6,13 @@
 // B[n, 4t..4t+3]) for t = 0, 1, ..., so the results are the same bits. What changes is who loads
 // what. On llvmpipe every storage load is a loop over the SIMD lanes, while a subgroup broadcast
 // is a shuffle of one register; so here each lane loads one row of A and shares it:
-//   - a workgroup is one subgroup; it covers LANES rows of C (row0 ..) and LANES·LANE_COLS
+//   - a workgroup is one subgroup; it covers LANES rows of C (row0 ..) and LANES·LANE_COLS_K4
 //     columns (col0 ..);
-//   - per four k, lane l loads A[row0 + l, 4t..4t+3] and its LANE_COLS rows of B,
+//   - per four k, lane l loads A[row0 + l, 4t..4t+3] and its LANE_COLS_K4 rows of B,
 //     B[col0 + l + LANES·c, 4t..4t+3], then takes row r's A vec4 from lane r by
 //     subgroupBroadcast and adds its dot with each of its B vec4s to acc(r, c);
-//   - so one vec4 load of A serves LANES·LANE_COLS·LANES dot products across the subgroup, where
-//     matmul_blocked_k4's 4x4 block loads 8 vec4 for 16.
+//   - so a lane makes 5 vec4 loads per four k for 32 dot products, where matmul_blocked_k4's
+//     4x4 block makes 8 for 16.
 // Rows past M and columns past N load clamped (in-range) rows, and their results are never
 // written. Every lane reaches every broadcast (no early return): the broadcasts need the whole
 // subgroup.
@@ -20,9 +20,9 @@
 @group(1) @binding(1) var<storage, read> mat_a: array<vec4<f32>>;
 @group(1) @binding(2) var<storage, read> mat_b: array<vec4<f32>>;
 
-// The loop below is unrolled by hand for 8 lanes and 2 columns per lane.
+// The loop below is unrolled by hand for 8 lanes and 4 columns per lane.
 const_assert LANES == 8u;
-const_assert LANE_COLS == 2u;
+const_assert LANE_COLS_K4 == 4u;
 
 // Element i of B's buffer read as floats (the epilogue's bias).
 fn mat_b_at(i: u32) -> f32 {
@@ -30,13 +30,13 @@ fn mat_b_at(i: u32) -> f32 {
     return mat_b[at / 4u][at % 4u];
 }
 
-// acc(r, ·) += (dot(a, w0), dot(a, w1)).
-fn dots(acc: vec2<f32>, a: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>) -> vec2<f32> {
-    return acc + vec2<f32>(dot(a, w0), dot(a, w1));
+// acc(r, ·) += (dot(a, w0), dot(a, w1), dot(a, w2), dot(a, w3)).
+fn dots(acc: vec4<f32>, a: vec4<f32>, w: mat4x4<f32>) -> vec4<f32> {
+    return acc + vec4<f32>(dot(a, w[0]), dot(a, w[1]), dot(a, w[2]), dot(a, w[3]));
 }
 
-// The epilogue of lane's two results of row `row`, columns col and col + LANES.
-fn store2(row: u32, col: u32, v: vec2<f32>, m: u32, n: u32) {
+// The epilogue of lane's four results of row `row`, columns col + LANES·c.
+fn store4(row: u32, col: u32, v: vec4<f32>, m: u32, n: u32) {
     if (row >= m) {
         return;
     }
@@ -45,6 +45,12 @@ fn store2(row: u32, col: u32, v: vec2<f32>, m: u32, n: u32) {
     }
     if (col + LANES < n) {
         epilogue(row, col + LANES, v.y);
+    }
+    if (col + 2u * LANES < n) {
+        epilogue(row, col + 2u * LANES, v.z);
+    }
+    if (col + 3u * LANES < n) {
+        epilogue(row, col + 3u * LANES, v.w);
     }
 }
 
@@ -58,43 +64,46 @@ fn main(
     let n = dims.n;
     let k4 = dims.k / 4u;
     let row0 = (group.y + chunk.group_offset) * LANES;
-    let col0 = group.x * LANES * LANE_COLS;
+    let col0 = group.x * LANES * LANE_COLS_K4;
     let col = col0 + lane;
     // The member's blocks start on a multiple of 4 floats (their strides are).
     var ia = min(row0 + lane, m - 1u) * (dims.lda / 4u) + a_first() / 4u;
     let lb = dims.ldb / 4u;
-    var ib0 = min(col, n - 1u) * lb + b_first() / 4u;
-    var ib1 = min(col + LANES, n - 1u) * lb + b_first() / 4u;
-    var acc0 = vec2<f32>(0.0);
-    var acc1 = vec2<f32>(0.0);
-    var acc2 = vec2<f32>(0.0);
-    var acc3 = vec2<f32>(0.0);
-    var acc4 = vec2<f32>(0.0);
-    var acc5 = vec2<f32>(0.0);
-    var acc6 = vec2<f32>(0.0);
-    var acc7 = vec2<f32>(0.0);
+    let b0 = b_first() / 4u;
+    var ib = vec4<u32>(
+        min(col, n - 1u) * lb + b0,
+        min(col + LANES, n - 1u) * lb + b0,
+        min(col + 2u * LANES, n - 1u) * lb + b0,
+        min(col + 3u * LANES, n - 1u) * lb + b0,
+    );
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    var acc4 = vec4<f32>(0.0);
+    var acc5 = vec4<f32>(0.0);
+    var acc6 = vec4<f32>(0.0);
+    var acc7 = vec4<f32>(0.0);
     for (var t = 0u; t < k4; t = t + 1u) {
         let a = mat_a[ia];
-        let w0 = mat_b[ib0];
-        let w1 = mat_b[ib1];
-        acc0 = dots(acc0, subgroupBroadcast(a, 0u), w0, w1);
-        acc1 = dots(acc1, subgroupBroadcast(a, 1u), w0, w1);
-        acc2 = dots(acc2, subgroupBroadcast(a, 2u), w0, w1);
-        acc3 = dots(acc3, subgroupBroadcast(a, 3u), w0, w1);
-        acc4 = dots(acc4, subgroupBroadcast(a, 4u), w0, w1);
-        acc5 = dots(acc5, subgroupBroadcast(a, 5u), w0, w1);
-        acc6 = dots(acc6, subgroupBroadcast(a, 6u), w0, w1);
-        acc7 = dots(acc7, subgroupBroadcast(a, 7u), w0, w1);
+        let w = mat4x4<f32>(mat_b[ib.x], mat_b[ib.y], mat_b[ib.z], mat_b[ib.w]);
+        acc0 = dots(acc0, subgroupBroadcast(a, 0u), w);
+        acc1 = dots(acc1, subgroupBroadcast(a, 1u), w);
+        acc2 = dots(acc2, subgroupBroadcast(a, 2u), w);
+        acc3 = dots(acc3, subgroupBroadcast(a, 3u), w);
+        acc4 = dots(acc4, subgroupBroadcast(a, 4u), w);
+        acc5 = dots(acc5, subgroupBroadcast(a, 5u), w);
+        acc6 = dots(acc6, subgroupBroadcast(a, 6u), w);
+        acc7 = dots(acc7, subgroupBroadcast(a, 7u), w);
         ia = ia + 1u;
-        ib0 = ib0 + 1u;
-        ib1 = ib1 + 1u;
+        ib = ib + vec4<u32>(1u);
     }
-    store2(row0, col, acc0, m, n);
-    store2(row0 + 1u, col, acc1, m, n);
-    store2(row0 + 2u, col, acc2, m, n);
-    store2(row0 + 3u, col, acc3, m, n);
-    store2(row0 + 4u, col, acc4, m, n);
-    store2(row0 + 5u, col, acc5, m, n);
-    store2(row0 + 6u, col, acc6, m, n);
-    store2(row0 + 7u, col, acc7, m, n);
+    store4(row0, col, acc0, m, n);
+    store4(row0 + 1u, col, acc1, m, n);
+    store4(row0 + 2u, col, acc2, m, n);
+    store4(row0 + 3u, col, acc3, m, n);
+    store4(row0 + 4u, col, acc4, m, n);
+    store4(row0 + 5u, col, acc5, m, n);
+    store4(row0 + 6u, col, acc6, m, n);
+    store4(row0 + 7u, col, acc7, m, n);
 }

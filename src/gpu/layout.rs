@@ -40,8 +40,10 @@ pub(crate) const BLOCKED_GROUP: u32 = 16;
 /// gradient_lanes.wgsl) are written for, llvmpipe's on 256-bit SIMD: they are used only on
 /// software adapters whose subgroups are exactly this size (multiply::has_lanes).
 pub(crate) const LANES: u32 = 8;
-/// Columns of the result per lane of matmul_lanes.wgsl and matmul_lanes_k4.wgsl (LANES apart).
+/// Columns of the result per lane of matmul_lanes.wgsl (LANES apart).
 pub(crate) const LANE_COLS: u32 = 2;
+/// Columns of the result per lane of matmul_lanes_k4.wgsl (LANES apart).
+pub(crate) const LANE_COLS_K4: u32 = 4;
 /// Invocations per workgroup of the row-wise kernels (output_delta, evaluate).
 pub(crate) const ROW_GROUP: u32 = 64;
 /// Invocations per workgroup of gather.wgsl, one workgroup per image: an MNIST image's 196
@@ -67,6 +69,7 @@ pub(crate) fn wgsl_constants() -> String {
         ("BLOCKED_GROUP", BLOCKED_GROUP),
         ("LANES", LANES),
         ("LANE_COLS", LANE_COLS),
+        ("LANE_COLS_K4", LANE_COLS_K4),
         ("ROW_GROUP", ROW_GROUP),
         ("GATHER_GROUP", GATHER_GROUP),
         ("IMAGE_BINDINGS", IMAGE_BINDINGS),

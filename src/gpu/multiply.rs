@@ -2,7 +2,7 @@
 //! the shader, and the pipeline and the dispatch grid both follow from it.
 
 use super::context::GpuContext;
-use super::layout::{BLOCK, BLOCKED_GROUP, BLOCK_K4, LANES, LANE_COLS, TILE};
+use super::layout::{BLOCK, BLOCKED_GROUP, BLOCK_K4, LANES, LANE_COLS, LANE_COLS_K4, TILE};
 
 const MATMUL_TILED: &str = include_str!("../../shaders/matmul.wgsl");
 const MATMUL_OPERANDS: &str = include_str!("../../shaders/matmul_operands.wgsl");
@@ -176,9 +176,8 @@ impl Multiply {
             Multiply::Blocked | Multiply::GradientVec4 => blocked_grid(m, n, BLOCK),
             Multiply::BlockedK4 => blocked_grid(m, n, BLOCK_K4),
             // One subgroup per workgroup, LANES rows by LANES·LANE_COLS columns.
-            Multiply::Lanes | Multiply::LanesK4 => {
-                [groups_of(n, LANES * LANE_COLS), groups_of(m, LANES), 1]
-            }
+            Multiply::Lanes => [groups_of(n, LANES * LANE_COLS), groups_of(m, LANES), 1],
+            Multiply::LanesK4 => [groups_of(n, LANES * LANE_COLS_K4), groups_of(m, LANES), 1],
             // One subgroup per workgroup, each lane one BLOCK x BLOCK block.
             Multiply::GradientLanes => [groups_of(n, LANES * BLOCK), groups_of(m, BLOCK), 1],
         }

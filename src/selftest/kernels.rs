@@ -226,14 +226,15 @@ fn check_update(
     ))
 }
 
-/// (rows, inputs, outputs) of the subgroup products' bit checks: rows and outputs on either
-/// side of their 8-row workgroups, inputs a multiple of 4 (for the vec4 ones) and not.
+/// (rows, inputs, outputs) of the subgroup products' bit checks: rows on either side of their
+/// 8-row workgroups, outputs of their 16-, 32- and 64-column ones, inputs a multiple of 4 (for
+/// the vec4 ones) and not.
 const LANES_SHAPES: [(usize, usize, usize); 8] = [
     (1, 4, 1),
     (9, 8, 17),
     (7, 784, 30),
     (33, 100, 30),
-    (8, 36, 16),
+    (8, 36, 40),
     (10, 30, 10),
     (13, 7, 100),
     (17, 1, 9),
