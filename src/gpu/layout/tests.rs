@@ -122,6 +122,7 @@ fn no_shader_defines_a_host_constant() {
             "ROW_GROUP",
             "LANES",
             "LANE_COLS",
+            "LANE_COLS_K4",
             "GATHER_GROUP",
             "IMAGE_BINDINGS",
             "FUSED_MAX_LAYERS",
