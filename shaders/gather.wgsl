@@ -44,21 +44,11 @@ fn image_word(chunk: u32, index: u32) -> u32 {
     }
 }
 
-// Image `sample`'s word `word`.
-fn image_at(sample: u32, word: u32) -> u32 {
-    if (sample < gather_dims.images_per_chunk) {
-        // The first binding's images (every image, where the set fits one binding).
-        return images0[sample * gather_dims.words_per_image + word];
-    }
-    let chunk = sample / gather_dims.images_per_chunk;
-    let local = sample % gather_dims.images_per_chunk;
-    return image_word(chunk, local * gather_dims.words_per_image + word);
-}
-
-// Word `word` of the row's image, its four pixels from float `first` of batch_out.
-fn gather_word(sample: u32, word: u32, first: u32) {
+// Word `word` of the row's image (its first word at `image` of binding `chunk`), its four
+// pixels from float `first` of batch_out.
+fn gather_word(chunk: u32, image: u32, word: u32, first: u32) {
     let pixels = gather_dims.pixels;
-    let packed = image_at(sample, word);
+    let packed = image_word(chunk, image + word);
     let bytes = (vec4<u32>(packed) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
     let values = vec4<f32>(bytes) * (1.0 / 255.0);
     if (first % 4u == 0u && word * 4u + 4u <= pixels) {
@@ -87,9 +77,12 @@ fn main(
     if (step.sequential == 0u) {
         sample = order[sample];
     }
+    // Where the image sits: its binding and its first word there (once per invocation).
+    let chunk = sample / gather_dims.images_per_chunk;
+    let image = (sample % gather_dims.images_per_chunk) * gather_dims.words_per_image;
     let row_first = member * gather_dims.batch_stride + row * gather_dims.pixels;
     // Invocation i takes words i, i + GATHER_GROUP, ...: neighbours read neighbouring words.
     for (var word = local.x; word < gather_dims.words_per_image; word = word + GATHER_GROUP) {
-        gather_word(sample, word, row_first + word * 4u);
+        gather_word(chunk, image, word, row_first + word * 4u);
     }
 }

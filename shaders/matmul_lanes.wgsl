@@ -27,19 +27,6 @@ fn madd2(acc: vec2<f32>, a: f32, b: vec2<f32>) -> vec2<f32> {
     return acc + a * b;
 }
 
-// The epilogue of lane's two results of row `row`, columns col and col + LANES.
-fn store2(row: u32, col: u32, v: vec2<f32>, m: u32, n: u32) {
-    if (row >= m) {
-        return;
-    }
-    if (col < n) {
-        epilogue(row, col, v.x);
-    }
-    if (col + LANES < n) {
-        epilogue(row, col + LANES, v.y);
-    }
-}
-
 @compute @workgroup_size(LANES, 1, 1)
 fn main(
     @builtin(workgroup_id) group: vec3<u32>,

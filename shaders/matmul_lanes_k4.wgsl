@@ -35,25 +35,6 @@ fn dots(acc: vec4<f32>, a: vec4<f32>, w: mat4x4<f32>) -> vec4<f32> {
     return acc + vec4<f32>(dot(a, w[0]), dot(a, w[1]), dot(a, w[2]), dot(a, w[3]));
 }
 
-// The epilogue of lane's four results of row `row`, columns col + LANES·c.
-fn store4(row: u32, col: u32, v: vec4<f32>, m: u32, n: u32) {
-    if (row >= m) {
-        return;
-    }
-    if (col < n) {
-        epilogue(row, col, v.x);
-    }
-    if (col + LANES < n) {
-        epilogue(row, col + LANES, v.y);
-    }
-    if (col + 2u * LANES < n) {
-        epilogue(row, col + 2u * LANES, v.z);
-    }
-    if (col + 3u * LANES < n) {
-        epilogue(row, col + 3u * LANES, v.w);
-    }
-}
-
 @compute @workgroup_size(LANES, 1, 1)
 fn main(
     @builtin(workgroup_id) group: vec3<u32>,

@@ -84,14 +84,15 @@ pub fn on_device(
 ) -> Result<DeviceComparison> {
     let mut probe = Probe::new(ctx);
     let tiled = prefer_tiled(ctx);
-    let general = Multiply::general(tiled, has_lanes(ctx));
+    let lanes = has_lanes(ctx);
+    let general = Multiply::general(tiled, lanes);
     let last = params.layers.len() - 1;
     let classes = *net.layers.last().unwrap_or(&0);
     let mut q = Vec::new();
     let mut acts = vec![sample.input.clone()];
     let mut z = Vec::new();
     for (l, layer) in params.layers.iter().enumerate() {
-        let multiply = Multiply::forward(tiled, has_lanes(ctx), layer.inputs);
+        let multiply = Multiply::forward(tiled, lanes, layer.inputs);
         let hidden = l != last;
         let out = probe.forward(multiply, hidden, &acts[l], 1, layer)?;
         let kernel = Pipeline::Forward { hidden, multiply }.name();
@@ -145,7 +146,7 @@ pub fn on_device(
     let t = state.step + 1;
     for (l, layer) in params.layers.iter().enumerate() {
         let slots: Vec<Layer> = state.slots.iter().map(|s| s.layers[l].clone()).collect();
-        let gradient = Multiply::gradient(tiled, has_lanes(ctx), layer.inputs);
+        let gradient = Multiply::gradient(tiled, lanes, layer.inputs);
         let (new, new_slots) =
             probe.update(gradient, &deltas[l], &acts[l], 1, layer, &slots, hyper, t)?;
         let kernel = Pipeline::Update(gradient, hyper.optimizer.kind).name();

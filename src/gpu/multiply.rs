@@ -13,6 +13,7 @@ const MATMUL_LANES: &str = include_str!("../../shaders/matmul_lanes.wgsl");
 const MATMUL_LANES_K4: &str = include_str!("../../shaders/matmul_lanes_k4.wgsl");
 const GRADIENT_LANES: &str = include_str!("../../shaders/gradient_lanes.wgsl");
 const BLOCKED_STORE: &str = include_str!("../../shaders/blocked_store.wgsl");
+const LANES_STORE: &str = include_str!("../../shaders/lanes_store.wgsl");
 
 /// A multiply variant (each composed after matmul_common.wgsl, before an epilogue).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -128,8 +129,8 @@ impl Multiply {
             Multiply::BlockedK4 => &[MATMUL_BLOCKED_K4, BLOCKED_STORE],
             // Its store fragment, outer_product_vec4.wgsl, is the update's epilogue.
             Multiply::GradientVec4 => &[MATMUL_OPERANDS_B4, MATMUL_BLOCKED],
-            Multiply::Lanes => &[MATMUL_OPERANDS, MATMUL_LANES],
-            Multiply::LanesK4 => &[MATMUL_LANES_K4],
+            Multiply::Lanes => &[MATMUL_OPERANDS, MATMUL_LANES, LANES_STORE],
+            Multiply::LanesK4 => &[MATMUL_LANES_K4, LANES_STORE],
             // Its store fragment, outer_product_vec4.wgsl, is the update's epilogue.
             Multiply::GradientLanes => &[MATMUL_OPERANDS_B4, GRADIENT_LANES],
         }

@@ -77,6 +77,23 @@ pub(crate) fn gather(s: &mut Session) -> Result<Vec<Check>> {
     Ok(checks)
 }
 
+/// A forward product's inputs A [rows, i] and a layer of i → o.
+fn forward_inputs(rng: &mut ChaCha8Rng, (rows, i, o): (usize, usize, usize)) -> (Vec<f32>, Layer) {
+    let a = uniform(rng, rows * i, 1.0);
+    (a, layer(rng, i, o))
+}
+
+/// A backward product's inputs: δ_next [rows, o], the activations [rows, i] and a layer of
+/// i → o.
+fn backprop_inputs(
+    rng: &mut ChaCha8Rng,
+    (rows, i, o): (usize, usize, usize),
+) -> (Vec<f32>, Vec<f32>, Layer) {
+    let d = uniform(rng, rows * o, 1.0);
+    let act = unit(rng, rows * i);
+    (d, act, layer(rng, i, o))
+}
+
 /// z = A·Wᵀ + b (output layer) or σ(z) (hidden) through `multiply`; σ' ≤ 1/4, so z's bound
 /// carries over to σ(z).
 fn check_forward(
@@ -86,8 +103,7 @@ fn check_forward(
     multiply: Multiply,
     (rows, i, o): (usize, usize, usize),
 ) -> Result<Vec<Check>> {
-    let a = uniform(rng, rows * i, 1.0);
-    let l = layer(rng, i, o);
+    let (a, l) = forward_inputs(rng, (rows, i, o));
     let want = reference::forward(&a, rows, &l);
     let dispatches = s.probe().dispatches(multiply, rows, o, i);
     let mut checks = Vec::new();
@@ -124,9 +140,7 @@ fn check_backprop(
     multiply: Multiply,
     (rows, i, o): (usize, usize, usize),
 ) -> Result<Check> {
-    let d = uniform(rng, rows * o, 1.0);
-    let act = unit(rng, rows * i);
-    let l = layer(rng, i, o);
+    let (d, act, l) = backprop_inputs(rng, (rows, i, o));
     let pipeline = Pipeline::Backprop(multiply);
     let dispatches = s.probe().dispatches(multiply, rows, i, o);
     let mut got = s.probe().backprop(multiply, &d, rows, &l, &act)?;
@@ -144,6 +158,57 @@ fn check_backprop(
         shape(rows, i, o, dispatches),
         vec![pipeline],
     ))
+}
+
+/// W and b of a layer as one list (the order its buffer holds them).
+fn flat(x: &Layer) -> Vec<f32> {
+    [x.weight.as_slice(), x.bias.as_slice()].concat()
+}
+
+/// An update check's inputs: δ [rows, o], a_prev [rows, i], a layer of i → o, optimizer state
+/// that is not zero and the constants, drawn from the rng in one fixed order; the update runs
+/// as number 3 (so Adam's bias corrections are not trivial).
+struct UpdateCase {
+    h: StepHyper,
+    rows: usize,
+    d: Vec<f32>,
+    prev: Vec<f32>,
+    l: Layer,
+    slots: Vec<Layer>,
+}
+
+impl UpdateCase {
+    const T: u64 = 3;
+
+    fn new(rng: &mut ChaCha8Rng, kind: OptimizerKind, (rows, i, o): (usize, usize, usize)) -> Self {
+        let h = hyper(kind);
+        let d = uniform(rng, rows * o, 1.0);
+        let prev = unit(rng, rows * i);
+        let l = layer(rng, i, o);
+        let slots = random_slots(rng, kind, i, o);
+        UpdateCase {
+            h,
+            rows,
+            d,
+            prev,
+            l,
+            slots,
+        }
+    }
+
+    /// The layer and optimizer slots after the update through `multiply`.
+    fn run(&self, s: &mut Session, multiply: Multiply) -> Result<(Layer, Vec<Layer>)> {
+        let UpdateCase {
+            h,
+            rows,
+            d,
+            prev,
+            l,
+            slots,
+        } = self;
+        s.probe()
+            .update(multiply, d, prev, *rows, l, slots, h, Self::T)
+    }
 }
 
 /// The update's constants: λ > 0 exercises the L2 term.
@@ -170,31 +235,31 @@ fn check_update(
     kind: OptimizerKind,
     (rows, i, o): (usize, usize, usize),
 ) -> Result<Check> {
-    let h = hyper(kind);
-    let d = uniform(rng, rows * o, 1.0);
-    let prev = unit(rng, rows * i);
-    let l = layer(rng, i, o);
-    let slots = random_slots(rng, kind, i, o);
-    let t = 3;
+    let case = UpdateCase::new(rng, kind, (rows, i, o));
+    let UpdateCase {
+        h,
+        d,
+        prev,
+        l,
+        slots,
+        ..
+    } = &case;
     let pipeline = Pipeline::Update(multiply, kind);
     let dispatches = s.probe().dispatches(multiply, o, i + 1, rows);
-    let (new, new_slots) = s
-        .probe()
-        .update(multiply, &d, &prev, rows, &l, &slots, &h, t)?;
-    let flat = |x: &Layer| [x.weight.as_slice(), x.bias.as_slice()].concat();
-    let (old, mut got) = (flat(&l), flat(&new));
+    let (new, new_slots) = case.run(s, multiply)?;
+    let (old, mut got) = (flat(l), flat(&new));
     plant(s.planted(), &pipeline.name(), &mut got);
     let old_slots: Vec<Vec<f32>> = slots.iter().map(flat).collect();
     let got_slots: Vec<Vec<f32>> = new_slots.iter().map(flat).collect();
     let (m, eta) = (rows as f64, h.eta as f64);
     let decay = h.lambda as f64 / h.n_train as f64;
     let mut c = Comparison::default();
-    for (x, sum) in reference::gradient(&d, &prev, rows, &l).iter().enumerate() {
+    for (x, sum) in reference::gradient(d, prev, rows, l).iter().enumerate() {
         let is_bias = x >= o * i;
         let w = old[x];
         let g = sum.value / m + if is_bias { 0.0 } else { decay * w as f64 };
         let before: Vec<f32> = old_slots.iter().map(|q| q[x]).collect();
-        let (want, want_slots) = reference::update(&h, t, g, w, &before);
+        let (want, want_slots) = reference::update(h, UpdateCase::T, g, w, &before);
         // The gradient's error (the dot-product bound over m, scaled by η/m) plus a few ulp
         // of the update arithmetic; Adam divides by √v̂, which can amplify the gradient's
         // relative error by up to ~1, hence the relative term. AdaGrad and RMSprop divide g
@@ -320,8 +385,7 @@ fn check_forward_bits(
     like: Multiply,
     (rows, i, o): (usize, usize, usize),
 ) -> Result<Check> {
-    let a = uniform(rng, rows * i, 1.0);
-    let l = layer(rng, i, o);
+    let (a, l) = forward_inputs(rng, (rows, i, o));
     let dispatches = s.probe().dispatches(multiply, rows, o, i);
     let pipeline = Pipeline::Forward {
         hidden: true,
@@ -354,9 +418,7 @@ pub(crate) fn backprop(s: &mut Session) -> Result<Vec<Check>> {
     }
     if has_lanes(s.ctx) {
         for (rows, i, o) in LANES_SHAPES {
-            let d = uniform(&mut rng, rows * o, 1.0);
-            let act = unit(&mut rng, rows * i);
-            let l = layer(&mut rng, i, o);
+            let (d, act, l) = backprop_inputs(&mut rng, (rows, i, o));
             let pipeline = Pipeline::Backprop(Multiply::Lanes);
             let dispatches = s.probe().dispatches(Multiply::Lanes, rows, i, o);
             let want = s.probe().backprop(Multiply::Blocked, &d, rows, &l, &act)?;
@@ -447,18 +509,11 @@ fn check_update_same_bits(
     kind: OptimizerKind,
     (rows, i, o): (usize, usize, usize),
 ) -> Result<Check> {
-    let h = hyper(kind);
-    let d = uniform(rng, rows * o, 1.0);
-    let prev = unit(rng, rows * i);
-    let l = layer(rng, i, o);
-    let slots = random_slots(rng, kind, i, o);
+    let case = UpdateCase::new(rng, kind, (rows, i, o));
     let pipeline = Pipeline::Update(multiply, kind);
     let dispatches = s.probe().dispatches(multiply, o, i + 1, rows);
-    let (want, want_slots) = s.probe().update(like, &d, &prev, rows, &l, &slots, &h, 3)?;
-    let (got, got_slots) = s
-        .probe()
-        .update(multiply, &d, &prev, rows, &l, &slots, &h, 3)?;
-    let flat = |x: &Layer| [x.weight.as_slice(), x.bias.as_slice()].concat();
+    let (want, want_slots) = case.run(s, like)?;
+    let (got, got_slots) = case.run(s, multiply)?;
     let mut got_all: Vec<Vec<f32>> = vec![flat(&got)];
     got_all.extend(got_slots.iter().map(flat));
     plant(s.planted(), &pipeline.name(), &mut got_all[0]);

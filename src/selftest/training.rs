@@ -63,11 +63,12 @@ pub(crate) fn multiply_name(tiled: bool) -> &'static str {
 
 /// The pipelines a network of `layers` trains with (for the report of a failed check).
 fn pipelines(s: &Session, net: &NetworkConfig, kind: OptimizerKind, tiled: bool) -> Vec<Pipeline> {
-    let general = Multiply::general(tiled, has_lanes(s.ctx));
+    let lanes = has_lanes(s.ctx);
+    let general = Multiply::general(tiled, lanes);
     let mut list = vec![Pipeline::Gather];
     let last = net.layers.len() - 2;
     for (l, (inputs, _)) in net.shapes().enumerate() {
-        let multiply = Multiply::forward(tiled, has_lanes(s.ctx), inputs);
+        let multiply = Multiply::forward(tiled, lanes, inputs);
         let forward = Pipeline::Forward {
             hidden: l != last,
             multiply,
@@ -81,7 +82,7 @@ fn pipelines(s: &Session, net: &NetworkConfig, kind: OptimizerKind, tiled: bool)
         Pipeline::Backprop(general),
     ]);
     for (inputs, _) in net.shapes() {
-        let update = Pipeline::Update(Multiply::gradient(tiled, has_lanes(s.ctx), inputs), kind);
+        let update = Pipeline::Update(Multiply::gradient(tiled, lanes, inputs), kind);
         if !list.contains(&update) {
             list.push(update);
         }
