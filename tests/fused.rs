@@ -93,3 +93,63 @@ fn a_dropped_command_buffer_is_an_error() {
         .to_string();
     assert!(e.contains("dropped a command buffer"), "{e}");
 }
+
+/// How the steps of a run are cut into dispatches must not change the bits: the same run in
+/// one long dispatch and one step per dispatch should give the same parameters. The pace is
+/// measured, so the cut differs between runs and machines (on a real GPU up to 10,000 steps a
+/// dispatch); a sweep's members are their solo runs only if this holds.
+///
+/// It does not hold on lavapipe (Mesa 22.3.6, LLVM 15): from the 34th step of one dispatch of
+/// a 784-30-10 net at batch 10 (the 21st for 784-100-10, the 85th at batch 7; never for
+/// 16-30-10), the first 8 invocations' part of the step comes out wrong, deterministically,
+/// whatever η, the load or LP_NUM_THREADS; one step per dispatch matches the CPU. Kept
+/// ignored until the kernel or its pacing is fixed: `cargo test --release --test fused --
+/// --ignored` shows it.
+#[test]
+#[ignore = "fails on lavapipe: the fused kernel's long dispatches (BENCHMARKS.md, issue 10 note)"]
+fn steps_per_dispatch_do_not_change_the_bits() {
+    let Some(ctx) = context() else { return };
+    let layers = [784, 30, 10];
+    let n = 1000;
+    let data = random_splits(5, n, 784, 10);
+    let netc = net(&layers, Output::Sigmoid, Cost::Quadratic);
+    let params = Params::init(&netc, 1);
+    let h = hyper(OptimizerKind::Sgd, 3.0, 0.0, n, 10);
+    let run = |steps: usize| {
+        let mut gpu = fused(
+            &ctx,
+            &layers,
+            netc.output,
+            netc.cost,
+            OptimizerKind::Sgd,
+            10,
+            std::slice::from_ref(&params),
+            &data,
+        );
+        gpu.fix_steps_per_dispatch(Some(steps));
+        let order = epoch_order(n, 1, 0);
+        Backend::train_batches(&mut gpu, &order, &h).unwrap();
+        Backend::params(&mut gpu).unwrap()
+    };
+    let one = run(1);
+    for steps in [100, 37] {
+        let got = run(steps);
+        let differ: Vec<usize> = one
+            .layers
+            .iter()
+            .zip(&got.layers)
+            .map(|(a, b)| {
+                a.weight
+                    .iter()
+                    .zip(&b.weight)
+                    .chain(a.bias.iter().zip(&b.bias))
+                    .filter(|(x, y)| x.to_bits() != y.to_bits())
+                    .count()
+            })
+            .collect();
+        assert!(
+            differ.iter().all(|&d| d == 0),
+            "{steps} steps per dispatch: {differ:?} parameters per layer differ from one step per dispatch"
+        );
+    }
+}

@@ -88,6 +88,13 @@ impl FusedBackend {
         self.drop_next_submit = true;
     }
 
+    #[doc(hidden)]
+    /// Test hook: `Some(n)` puts n steps in every training dispatch (the last of a run fewer)
+    /// instead of about `DISPATCH_SECONDS` of them; `None` paces them by time again.
+    pub fn fix_steps_per_dispatch(&mut self, steps: Option<usize>) {
+        self.fixed_steps = steps;
+    }
+
     fn check_member(&self, m: usize) -> Result<()> {
         crate::backend::check_member(m, self.members)
     }

@@ -67,6 +67,8 @@ pub struct FusedBackend {
     pub(super) dispatches: u64,
     /// Test hook: leave the next command buffer unsubmitted, as a driver that drops one does.
     pub(super) drop_next_submit: bool,
+    /// Test hook: this many steps in every training dispatch instead of a time's worth.
+    pub(super) fixed_steps: Option<usize>,
 }
 
 impl FusedBackend {
@@ -180,6 +182,7 @@ impl FusedBackend {
             steps_per_dispatch: None,
             dispatches: 0,
             drop_next_submit: false,
+            fixed_steps: None,
         };
         for (m, p) in params.iter().enumerate() {
             backend.write_member(m, None, p);
@@ -307,6 +310,9 @@ impl FusedBackend {
             .queue
             .write_buffer(&self.records, 0, bytemuck::cast_slice(&records));
         let mut done = 0;
+        if let Some(n) = self.fixed_steps {
+            self.steps_per_dispatch = Some(n.max(1));
+        }
         if self.steps_per_dispatch.is_none() {
             let first = CALIBRATION_STEPS.min(steps);
             let t = Instant::now();
