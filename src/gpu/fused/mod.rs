@@ -88,9 +88,9 @@ impl FusedBackend {
         self.drop_next_submit = true;
     }
 
-    #[doc(hidden)]
     /// Test hook: `Some(n)` puts n steps in every training dispatch (the last of a run fewer)
     /// instead of about `DISPATCH_SECONDS` of them; `None` paces them by time again.
+    #[doc(hidden)]
     pub fn fix_steps_per_dispatch(&mut self, steps: Option<usize>) {
         self.fixed_steps = steps;
     }

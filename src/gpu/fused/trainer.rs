@@ -310,10 +310,7 @@ impl FusedBackend {
             .queue
             .write_buffer(&self.records, 0, bytemuck::cast_slice(&records));
         let mut done = 0;
-        if let Some(n) = self.fixed_steps {
-            self.steps_per_dispatch = Some(n.max(1));
-        }
-        if self.steps_per_dispatch.is_none() {
+        if self.fixed_steps.is_none() && self.steps_per_dispatch.is_none() {
             let first = CALIBRATION_STEPS.min(steps);
             let t = Instant::now();
             self.dispatch_train(&[(0, first)])?;
@@ -327,7 +324,11 @@ impl FusedBackend {
             }
             done = first;
         }
-        let per = self.steps_per_dispatch.unwrap_or(1).max(1);
+        let per = self
+            .fixed_steps
+            .or(self.steps_per_dispatch)
+            .unwrap_or(1)
+            .max(1);
         let chunks: Vec<(usize, usize)> = (done..steps)
             .step_by(per)
             .map(|s| (s, per.min(steps - s)))
