@@ -34,16 +34,37 @@ struct FusedChunk {
 @group(0) @binding(0) var<uniform> chunk: FusedChunk;
 @group(1) @binding(6) var<storage, read> labels: array<u32>;
 @group(1) @binding(7) var<storage, read> images: array<u32>;
-// How many dispatches each member's workgroup has finished: the host clears the marks, then
-// checks after a run that every dispatch ran (a dropped command buffer is an error, not
-// weights silently left untrained). One workgroup per member per dispatch, and dispatches run
-// in queue order, so the count needs no atomics.
+// Per member two counts: [2m] the dispatches its workgroup finished, [2m + 1] those in which
+// the driver cut its loops short. The host clears the marks, then checks after a run that
+// every dispatch ran (a dropped command buffer is an error, not weights silently left
+// untrained) and that none was cut short. One workgroup per member per dispatch, and
+// dispatches run in queue order, so the counts need no atomics.
 @group(1) @binding(10) var<storage, read_write> marks: array<u32>;
 
-// Counts the dispatch as done, once every invocation is past its last barrier.
+// Whether every loop of this invocation ran to its end. llvmpipe gives a run of a shader a
+// budget of loop trips shared by all its loops (src/gpu/fused/trainer/loop_budget.rs) and,
+// once it is spent, ends every loop after its current trip without a word: a loop of two
+// iterations then makes one. Its count comes from the uniform (members ≥ 1), so no compiler
+// can unroll it away.
+fn loops_ran_whole() -> bool {
+    let expected = 1u + min(chunk.members, 1u);
+    var ran = 0u;
+    for (var i = 0u; i < expected; i = i + 1u) {
+        ran = ran + 1u;
+    }
+    return ran == expected;
+}
+
+// Counts the dispatch as done, once every invocation is past its last barrier, and as cut
+// short where its loops were. Invocation 0 makes the most trips of every loop (the loops over
+// items start at their invocation's index), so its count speaks for the workgroup.
 fn mark_done(member: u32, lid: u32) {
+    let whole = loops_ran_whole();
     if (lid == 0u) {
-        marks[member] = marks[member] + 1u;
+        marks[2u * member] = marks[2u * member] + 1u;
+        if (!whole) {
+            marks[2u * member + 1u] = marks[2u * member + 1u] + 1u;
+        }
     }
 }
 

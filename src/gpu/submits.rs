@@ -65,9 +65,15 @@ impl Pacer {
     /// Steps in the next command buffer: one while the kind is unknown (to measure it), then
     /// [`SUBMIT_SECONDS`] of work, within 1..=`cap`.
     pub fn steps(&self, kind: StepKind, cap: usize) -> usize {
+        self.steps_within(kind, SUBMIT_SECONDS, cap)
+    }
+
+    /// Steps of `kind` in about `seconds` of work, within 1..=`cap`; one while the kind is
+    /// unknown.
+    pub fn steps_within(&self, kind: StepKind, seconds: f64, cap: usize) -> usize {
         match self.seconds_per_step(kind) {
             None => 1,
-            Some(s) => ((SUBMIT_SECONDS / s.max(1e-9)) as usize).clamp(1, cap.max(1)),
+            Some(s) => ((seconds / s.max(1e-9)) as usize).clamp(1, cap.max(1)),
         }
     }
 
@@ -278,6 +284,7 @@ mod tests {
         assert!(!p.calibrating(kind));
         assert_eq!(p.steps(kind, 1000), 250);
         assert_eq!(p.steps(kind, 100), 100);
+        assert_eq!(p.steps_within(kind, 0.05, 1000), 50);
         assert_eq!(
             p.steps((false, 10), 1000),
             1,

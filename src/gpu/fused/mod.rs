@@ -88,11 +88,19 @@ impl FusedBackend {
         self.drop_next_submit = true;
     }
 
-    /// Test hook: `Some(n)` puts n steps in every training dispatch (the last of a run fewer)
-    /// instead of about `DISPATCH_SECONDS` of them; `None` paces them by time again.
+    /// Test hook: `Some(n)` puts n steps in every training dispatch (the last of a run fewer;
+    /// at most what the adapter's loop budget lets one hold) instead of about
+    /// `DISPATCH_SECONDS` of them; `None` paces them by time again.
     #[doc(hidden)]
     pub fn fix_steps_per_dispatch(&mut self, steps: Option<usize>) {
         self.fixed_steps = steps;
+    }
+
+    /// Test hook: forget the loop budget probed on a software adapter, so that a dispatch may
+    /// hold more steps than the driver runs whole (each must then fail, not give garbage).
+    #[doc(hidden)]
+    pub fn lift_loop_budget(&mut self) {
+        self.lift_loop_budget_for_tests();
     }
 
     fn check_member(&self, m: usize) -> Result<()> {

@@ -3,7 +3,12 @@
 //! m·member_floats), each optimizer slot another of the same layout; member m's sample order
 //! sits at m·n_train of the order buffer. An epoch is a handful of dispatches: each covers a
 //! chunk of steps for every member (one workgroup each), sized to about
-//! [`DISPATCH_SECONDS`] of work so a display GPU's watchdog never fires.
+//! [`DISPATCH_SECONDS`] of work so a display GPU's watchdog never fires, and on a software
+//! adapter to no more steps than its loop budget lets one dispatch run (`loop_budget`).
+//! The seconds a step (or an evaluation tile) takes are learnt as the per-layer path learns
+//! them ([`Pacer`]): the first two dispatches of a kind are waited for and timed one by one
+//! (the first also carries the pipelines' first use and the data's upload), and every run
+//! after them updates the figure.
 
 use super::pipelines::FusedPipelines;
 use super::shape::FusedShape;
@@ -16,17 +21,20 @@ use crate::gpu::context::GpuContext;
 use crate::gpu::dataset::DeviceSet;
 use crate::gpu::kernels::bind;
 use crate::gpu::layout::{FusedChunk, StepRecord, STEP_BYTES};
-use crate::gpu::submits::{HANG_FACTOR, HANG_FLOOR, SUBMIT_SECONDS};
+use crate::gpu::submits::{Pacer, StepKind, SUBMIT_SECONDS};
 use crate::model::{Layer, Params};
 use std::time::{Duration, Instant};
 
+mod loop_budget;
 mod members;
 
 /// Seconds of work one dispatch aims at: well inside the ~2 s watchdog of display GPUs
 /// (Windows TDR) and short enough that a dropped or hung dispatch is noticed quickly.
 pub(crate) const DISPATCH_SECONDS: f64 = 0.05;
-/// Steps of the first, timed dispatch of a run, from which the chunk size is calibrated.
-const CALIBRATION_STEPS: usize = 4;
+/// The most steps (or evaluation tiles) one dispatch holds.
+const MAX_PER_DISPATCH: usize = 10_000;
+/// The most dispatches one command buffer holds.
+const MAX_DISPATCHES_PER_SUBMIT: usize = 256;
 
 /// A data set for the fused kernels: its images in one binding, its labels, and where the
 /// members' costs and predictions of it land.
@@ -61,8 +69,12 @@ pub struct FusedBackend {
     chunk_group: wgpu::BindGroup,
     /// Updates each member has taken (Adam's t of its last step).
     pub(super) updates: Vec<u64>,
-    /// Steps per dispatch, once calibrated.
-    steps_per_dispatch: Option<usize>,
+    /// Seconds per training step and per evaluation tile, learnt.
+    pacer: Pacer,
+    /// The most training steps and evaluation tiles one dispatch may hold: on a software
+    /// adapter, what its loop budget lets run (probed by `loop_budget`).
+    max_steps: usize,
+    max_tiles: usize,
     /// Dispatches recorded so far (for `bench --json`).
     pub(super) dispatches: u64,
     /// Test hook: leave the next command buffer unsubmitted, as a driver that drops one does.
@@ -108,7 +120,7 @@ impl FusedBackend {
         let binding = limits.max_storage_buffer_binding_size;
         let n_train = data.train.len();
         let orders = buffers::storage_zeroed(&ctx, "fused orders", (members * n_train * 4) as u64);
-        let marks = buffers::storage_zeroed(&ctx, "fused marks", (members * 4) as u64);
+        let marks = buffers::storage_zeroed(&ctx, "fused marks", (members * 8) as u64);
         let chunk_stride = (std::mem::size_of::<FusedChunk>() as u64)
             .max(limits.min_uniform_buffer_offset_alignment as u64);
         let (records, records_capacity) = (Self::records_buffer(&ctx, 64), 64);
@@ -158,7 +170,7 @@ impl FusedBackend {
             &marks,
             &chunks,
         );
-        let backend = FusedBackend {
+        let mut backend = FusedBackend {
             ctx,
             net: net.clone(),
             optimizer,
@@ -179,11 +191,17 @@ impl FusedBackend {
             train_group,
             chunk_group,
             updates: vec![0; members],
-            steps_per_dispatch: None,
+            pacer: Pacer::default(),
+            max_steps: MAX_PER_DISPATCH,
+            max_tiles: MAX_PER_DISPATCH,
             dispatches: 0,
             drop_next_submit: false,
             fixed_steps: None,
         };
+        if backend.ctx.is_software() {
+            // On the zeroed parameters, which the members' then replace.
+            backend.probe_loop_budget()?;
+        }
         for (m, p) in params.iter().enumerate() {
             backend.write_member(m, None, p);
         }
@@ -309,31 +327,15 @@ impl FusedBackend {
         self.ctx
             .queue
             .write_buffer(&self.records, 0, bytemuck::cast_slice(&records));
-        let mut done = 0;
-        if self.fixed_steps.is_none() && self.steps_per_dispatch.is_none() {
-            let first = CALIBRATION_STEPS.min(steps);
-            let t = Instant::now();
-            self.dispatch_train(&[(0, first)])?;
-            let per_step = t.elapsed().as_secs_f64() / first as f64;
-            self.steps_per_dispatch = Some(steps_for(per_step));
-            if std::env::var_os("GPU_MLP_TRACE").is_some() {
-                eprintln!(
-                    "fused: {per_step:.6} s per step measured, {:?} steps per dispatch",
-                    self.steps_per_dispatch
-                );
-            }
-            done = first;
-        }
-        let per = self
-            .fixed_steps
-            .or(self.steps_per_dispatch)
-            .unwrap_or(1)
-            .max(1);
-        let chunks: Vec<(usize, usize)> = (done..steps)
-            .step_by(per)
-            .map(|s| (s, per.min(steps - s)))
-            .collect();
-        self.dispatch_train(&chunks)?;
+        let members = self.members as u32;
+        let fixed = self.fixed_steps.map(|n| n.clamp(1, self.max_steps));
+        let chunk = |first: usize, count: usize| FusedChunk {
+            first: first as u32,
+            count: count as u32,
+            members,
+            set_len: 0,
+        };
+        self.run_paced((true, batch as u32), steps, fixed, None, chunk)?;
         for (m, a) in active.iter().enumerate() {
             if *a {
                 self.updates[m] += steps as u64;
@@ -342,23 +344,77 @@ impl FusedBackend {
         Ok(())
     }
 
-    /// Records one training dispatch per (first step, steps) chunk, submits them and waits.
-    fn dispatch_train(&mut self, chunks: &[(usize, usize)]) -> Result<()> {
-        let list: Vec<FusedChunk> = chunks
-            .iter()
-            .map(|&(first, count)| FusedChunk {
-                first: first as u32,
-                count: count as u32,
-                members: self.members as u32,
-                set_len: 0,
-            })
-            .collect();
-        self.run_chunks(&list, None, "training")
+    /// Runs `total` steps (`eval` None) or tiles of evaluation set `eval`, of `kind`, in
+    /// dispatches of `fixed` of them or of about [`DISPATCH_SECONDS`] of work, within the
+    /// loop budget: while the kind is being calibrated one dispatch at a time, each waited
+    /// for and timed; then the rest in one run of command buffers of about
+    /// [`SUBMIT_SECONDS`], which the pace learns from too. `chunk(first, count)` is the
+    /// dispatch of items first .. first+count.
+    fn run_paced(
+        &mut self,
+        kind: StepKind,
+        total: usize,
+        fixed: Option<usize>,
+        eval: Option<usize>,
+        chunk: impl Fn(usize, usize) -> FusedChunk,
+    ) -> Result<()> {
+        let cap = if eval.is_some() {
+            self.max_tiles
+        } else {
+            self.max_steps
+        };
+        let mut done = 0;
+        while done < total {
+            let per = fixed
+                .unwrap_or_else(|| self.pacer.steps_within(kind, DISPATCH_SECONDS, cap))
+                .clamp(1, cap);
+            let end = if self.pacer.calibrating(kind) {
+                (done + per).min(total)
+            } else {
+                total
+            };
+            let chunks: Vec<FusedChunk> = (done..end)
+                .step_by(per)
+                .map(|first| chunk(first, per.min(end - first)))
+                .collect();
+            let per_submit = self.pacer.seconds_per_step(kind).map_or(1, |s| {
+                ((SUBMIT_SECONDS / (s * per as f64).max(1e-9)) as usize)
+                    .clamp(1, MAX_DISPATCHES_PER_SUBMIT)
+            });
+            let timeout = self.pacer.timeout(kind, end - done);
+            let began = Instant::now();
+            self.run_chunks(&chunks, eval, per_submit, timeout)?;
+            self.pacer
+                .learn(kind, end - done, began.elapsed().as_secs_f64());
+            if std::env::var_os("GPU_MLP_TRACE").is_some() {
+                eprintln!(
+                    "fused: {} {kind:?} items in {} dispatches of {per}, {per_submit} per command buffer, {:.3} s",
+                    end - done,
+                    chunks.len(),
+                    began.elapsed().as_secs_f64()
+                );
+            }
+            done = end;
+        }
+        Ok(())
     }
 
     /// Writes `chunks` into the chunk buffer and records one dispatch of the training pipeline
-    /// (`eval` None) or of the evaluation pipeline over set `eval` per chunk; waits once.
-    fn run_chunks(&mut self, chunks: &[FusedChunk], eval: Option<usize>, what: &str) -> Result<()> {
+    /// (`eval` None) or of the evaluation pipeline over set `eval` per chunk, `per_submit` to
+    /// a command buffer; waits once, at most `timeout`, and checks that every dispatch ran
+    /// whole.
+    fn run_chunks(
+        &mut self,
+        chunks: &[FusedChunk],
+        eval: Option<usize>,
+        per_submit: usize,
+        timeout: Duration,
+    ) -> Result<()> {
+        let what = if eval.is_some() {
+            "evaluating"
+        } else {
+            "training"
+        };
         if chunks.is_empty() {
             return Ok(());
         }
@@ -377,11 +433,10 @@ impl FusedBackend {
         // The marks start at 0: a member whose dispatches all ran counts every one.
         self.ctx
             .queue
-            .write_buffer(&self.marks, 0, &vec![0u8; self.members * 4]);
+            .write_buffer(&self.marks, 0, &vec![0u8; self.members * 8]);
         let began = Instant::now();
         // Command buffers of about SUBMIT_SECONDS of work each, so that no submission runs
         // long enough for a watchdog to kill it (src/gpu/submits.rs).
-        let per_submit = ((SUBMIT_SECONDS / DISPATCH_SECONDS) as usize).max(1);
         for (n, group_of) in chunks.chunks(per_submit).enumerate() {
             let mut encoder =
                 self.ctx
@@ -410,22 +465,25 @@ impl FusedBackend {
             self.ctx.check(what)?;
         }
         self.dispatches += chunks.len() as u64;
-        // Each dispatch aims at DISPATCH_SECONDS; far past that the device is taken as hung.
-        let expected = chunks.len() as f64 * DISPATCH_SECONDS;
-        let timeout = HANG_FLOOR + Duration::from_secs_f64(HANG_FACTOR * expected);
         self.ctx.wait_within(what, timeout)?;
         let end = chunks.len() as u32;
-        let data = buffers::read_back(&self.ctx, &[(&self.marks, (self.members * 4) as u64)])?;
-        if let Some((m, got)) = buffers::to_u32(&data[0])
-            .into_iter()
-            .enumerate()
-            .find(|&(_, got)| got != end)
-        {
-            return Err(Error::Gpu(format!(
-                "{what} on {}: member {m} finished {got} of its {end} dispatches after {:.1} s; the driver dropped a command buffer (a GPU timeout?) and its work did not run",
-                self.ctx.describe(),
-                began.elapsed().as_secs_f64()
-            )));
+        let data = buffers::read_back(&self.ctx, &[(&self.marks, (self.members * 8) as u64)])?;
+        let marks = buffers::to_u32(&data[0]);
+        for (m, counts) in marks.chunks_exact(2).enumerate() {
+            let (finished, cut) = (counts[0], counts[1]);
+            if finished != end {
+                return Err(Error::Gpu(format!(
+                    "{what} on {}: member {m} finished {finished} of its {end} dispatches after {:.1} s; the driver dropped a command buffer (a GPU timeout?) and its work did not run",
+                    self.ctx.describe(),
+                    began.elapsed().as_secs_f64()
+                )));
+            }
+            if cut > 0 {
+                return Err(Error::Gpu(format!(
+                    "{what} on {}: the driver ended the fused kernel's loops early in {cut} of member {m}'s {end} dispatches (a budget of loop trips per run of a shader, as llvmpipe's 65,535), so the results are wrong; use --kernels per-layer",
+                    self.ctx.describe()
+                )));
+            }
         }
         Ok(())
     }
@@ -438,20 +496,14 @@ impl FusedBackend {
         }
         let rows = self.eval_shape.rows;
         let tiles = n.div_ceil(rows);
-        // A tile costs about a third of a training step of as many rows (forward only).
-        let per = self
-            .steps_per_dispatch
-            .map_or(tiles, |s| (3 * s * self.shape.rows / rows).max(1));
-        let chunks: Vec<FusedChunk> = (0..tiles)
-            .step_by(per)
-            .map(|t| FusedChunk {
-                first: t as u32,
-                count: per.min(tiles - t) as u32,
-                members: self.members as u32,
-                set_len: n as u32,
-            })
-            .collect();
-        self.run_chunks(&chunks, Some(set), "evaluating")?;
+        let members = self.members as u32;
+        let chunk = |first: usize, count: usize| FusedChunk {
+            first: first as u32,
+            count: count as u32,
+            members,
+            set_len: n as u32,
+        };
+        self.run_paced((false, rows as u32), tiles, None, Some(set), chunk)?;
         let s = &self.sets[set];
         let bytes = (self.members * n * 4) as u64;
         let data = buffers::read_back(&self.ctx, &[(&s.costs, bytes), (&s.predictions, bytes)])?;
@@ -478,13 +530,4 @@ impl FusedBackend {
             })
             .collect())
     }
-}
-
-/// Steps per dispatch for a measured `per_step` seconds: about [`DISPATCH_SECONDS`] of work,
-/// at least one step, at most 10,000.
-fn steps_for(per_step: f64) -> usize {
-    if per_step <= 0.0 || !per_step.is_finite() {
-        return 10_000;
-    }
-    ((DISPATCH_SECONDS / per_step) as usize).clamp(1, 10_000)
 }

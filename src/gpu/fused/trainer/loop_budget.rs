@@ -1,0 +1,193 @@
+//! How many training steps and evaluation tiles one fused dispatch may hold on a software
+//! adapter, probed on the adapter itself.
+//!
+//! llvmpipe (Mesa's gallivm, which lavapipe and the GL llvmpipe driver share) gives each run
+//! of a shader one budget of 65,535 loop trips, shared by every loop in it
+//! (`LP_MAX_TGSI_LOOP_ITERATIONS`; `lp_exec_endloop` in gallivm/lp_bld_ir_common.c takes one
+//! off at the end of every trip and leaves the loop once none is left). Once it is spent,
+//! every loop ends after its current trip, without an error, and the rest of the run
+//! computes garbage. The budget belongs to one SIMD row of invocations (8 lanes with 256-bit
+//! vectors); a trip counts while any lane of the row loops. The fused kernels loop over many
+//! steps or tiles in one run, so a long dispatch runs out. Measured on Mesa 22.3.6 (LLVM 15):
+//! - 784-30-10 at batch 10 (workgroups of 32) went wrong from the 34th step of a dispatch,
+//!   and from the 23rd once a loop of 1,000 trips was added to each step;
+//! - `eval --kernels fused` of 10,000 samples in one dispatch scored 20% where the CPU
+//!   scored 83%.
+//!
+//! What a step costs depends on which loops the driver unrolls, which no count of the
+//! kernel's source predicts: one that takes every loop as run is ten times too high. So
+//! `probe_loop_budget` asks the driver. It dispatches 1, 2, 4, … steps (then tiles) to one
+//! workgroup, on the zeroed parameters before the members' are written, until one comes back
+//! cut short (`loops_ran_whole` in fused_common.wgsl sees it), runs about
+//! [`DISPATCH_SECONDS`] (the pace never asks for more; the first dispatch, which also carries
+//! the pipeline's first use, is not timed), or reaches [`MAX_PER_DISPATCH`].
+//! The last count that ran whole is the cap. A step's trips do not depend on the data, only
+//! on its rows, and the probe's steps have the most rows a step has. Every later dispatch
+//! checks its own loops too, so a driver with a budget that no probe ran on is an error, not
+//! garbage.
+
+use super::*;
+
+impl FusedBackend {
+    /// Sets `max_steps` and `max_tiles` to what this adapter's loop budget lets one dispatch
+    /// run. Leaves the parameters and optimizer slots zeroed, as they were.
+    pub(super) fn probe_loop_budget(&mut self) -> Result<()> {
+        let rows = self.shape.rows;
+        let members = self.members as u32;
+        let record = StepRecord {
+            rows: rows as u32,
+            ..StepRecord::default()
+        };
+        self.max_steps = self.probe(
+            None,
+            MAX_PER_DISPATCH,
+            |k| FusedChunk {
+                first: 0,
+                count: k as u32,
+                members,
+                set_len: 0,
+            },
+            &record,
+        )?;
+        if self.max_steps == 0 {
+            return Err(self.over_budget("one training step"));
+        }
+        self.clear_parameters();
+        // The largest set has the most tiles: no evaluation asks more of one dispatch.
+        let (set, len) = self
+            .sets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, s.set.len))
+            .max_by_key(|&(i, len)| (len, std::cmp::Reverse(i)))
+            .unwrap_or((0, 0));
+        let tiles = len.div_ceil(self.eval_shape.rows);
+        if tiles == 0 {
+            return Ok(());
+        }
+        let fit = self.probe(
+            Some(set),
+            tiles,
+            |k| FusedChunk {
+                first: 0,
+                count: k as u32,
+                members,
+                set_len: len as u32,
+            },
+            &record,
+        )?;
+        if fit == 0 {
+            return Err(self.over_budget("the evaluation of one tile"));
+        }
+        // A probe that held for every tile of the largest set caps nothing.
+        self.max_tiles = if fit >= tiles { MAX_PER_DISPATCH } else { fit };
+        if std::env::var_os("GPU_MLP_TRACE").is_some() {
+            eprintln!(
+                "fused: the loop budget holds {} steps and {} tiles a dispatch",
+                self.max_steps, self.max_tiles
+            );
+        }
+        Ok(())
+    }
+
+    /// The most items (1, 2, 4, …, at most `limit`) one dispatch of member 0's workgroup ran
+    /// whole; 0 if not even one.
+    fn probe(
+        &mut self,
+        eval: Option<usize>,
+        limit: usize,
+        chunk: impl Fn(usize) -> FusedChunk,
+        record: &StepRecord,
+    ) -> Result<usize> {
+        let mut held = 0;
+        let mut k = 1;
+        loop {
+            if eval.is_none() {
+                let records = vec![*record; k * self.members];
+                self.ensure_capacity(records.len(), 1);
+                self.ctx
+                    .queue
+                    .write_buffer(&self.records, 0, bytemuck::cast_slice(&records));
+            }
+            let began = Instant::now();
+            if !self.probe_dispatch(eval, chunk(k))? {
+                return Ok(held);
+            }
+            held = k;
+            // The first dispatch also carries the pipeline's first use (llvmpipe compiles
+            // then): its time says nothing.
+            let slow = k > 1 && began.elapsed().as_secs_f64() >= DISPATCH_SECONDS;
+            if k >= limit || slow {
+                return Ok(held);
+            }
+            k = (2 * k).min(limit);
+        }
+    }
+
+    /// Runs `chunk` on member 0's workgroup alone; whether its loops ran whole.
+    fn probe_dispatch(&mut self, eval: Option<usize>, chunk: FusedChunk) -> Result<bool> {
+        self.ctx
+            .queue
+            .write_buffer(&self.chunks, 0, bytemuck::bytes_of(&chunk));
+        self.ctx.queue.write_buffer(&self.marks, 0, &[0u8; 8]);
+        let (pipeline, group) = match eval {
+            None => (&self.pipes.train.pipeline, &self.train_group),
+            Some(set) => (&self.pipes.eval.pipeline, &self.sets[set].group),
+        };
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("fused loop budget probe"),
+            });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("fused loop budget probe"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(1, group, &[]);
+            pass.set_bind_group(0, &self.chunk_group, &[0]);
+            pass.dispatch_workgroups(1, 1, 1);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        self.ctx.wait("probing the adapter's loop budget")?;
+        let data = buffers::read_back(&self.ctx, &[(&self.marks, 8)])?;
+        let marks = buffers::to_u32(&data[0]);
+        Ok(marks[0] == 1 && marks[1] == 0)
+    }
+
+    /// The caps of an adapter without a loop budget (a test hook's).
+    pub(in crate::gpu::fused) fn lift_loop_budget_for_tests(&mut self) {
+        self.max_steps = MAX_PER_DISPATCH;
+        self.max_tiles = MAX_PER_DISPATCH;
+    }
+
+    /// Zeroes the parameters and the optimizer slots (a probe trained member 0 on them).
+    fn clear_parameters(&self) {
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("fused clear"),
+            });
+        for buffer in std::iter::once(&self.params).chain(&self.slots) {
+            encoder.clear_buffer(buffer, 0, None);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+    }
+
+    fn over_budget(&self, what: &str) -> Error {
+        Error::Gpu(format!(
+            "{what} of the {} network at batch {} takes more loop trips than {} runs in one shader (llvmpipe: 65,535), so the fused kernels cannot run it here; use --kernels per-layer",
+            self.net
+                .layers
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+                .join("-"),
+            self.shape.rows,
+            self.ctx.describe()
+        ))
+    }
+}
