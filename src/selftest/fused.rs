@@ -217,16 +217,70 @@ fn members_are_solo_runs(s: &Session) -> Result<Check> {
     ))
 }
 
+/// Long dispatches are what the kernel is for, and where a driver may fail it: llvmpipe ends
+/// every loop of a shader once it has run 65,535 trips (src/gpu/fused/trainer/loop_budget.rs).
+/// 60 steps of 784-30-10 trained in dispatches as long as the trainer lets them be must be,
+/// bit for bit, the same steps one per dispatch; and an evaluation of 4,001 samples (tiles of
+/// up to 64, as many per dispatch as the pace and the budget allow) must score what the CPU
+/// scores with the same parameters. Bound for the evaluation: the CPU's cost bound of
+/// `against_cpu`, and a prediction may flip only where two outputs tie to within the last bits
+/// (none in 1,000 samples); a dispatch cut short gets thousands wrong.
+fn long_dispatches(s: &Session) -> Result<Check> {
+    let layers = [784, 30, 10];
+    let data = random_splits(7, 8000, 784, 10);
+    let net = net(&layers, Output::Sigmoid, Cost::Quadratic);
+    let kind = OptimizerKind::Sgd;
+    let params = Params::init(&net, 8);
+    let h = hyper(kind, 8000, 10);
+    let order = epoch_order(8000, 7, 0);
+    let run = |steps: usize| -> Result<(Params, FusedBackend)> {
+        let mut gpu = fused(s, &net, kind, 10, std::slice::from_ref(&params), &data)?;
+        gpu.fix_steps_per_dispatch(Some(steps));
+        Backend::train_batches(&mut gpu, &order[..600], &h)?;
+        Ok((Backend::params(&mut gpu)?, gpu))
+    };
+    let (want, _) = run(1)?;
+    let (mut got, mut gpu) = run(60)?;
+    let name = "fused long dispatches".to_string();
+    plant_params(s, &name, &mut got);
+    let mut c = Comparison::default();
+    add_params_bits(&mut c, "60 steps a dispatch", &got, &want);
+    let eg = Backend::evaluate(&mut gpu, Split::Test)?;
+    let mut cpu = CpuBackend::new(&net, got, kind, data.clone(), 10, 1)?;
+    let ec = cpu.evaluate(Split::Test)?;
+    let bound = 1e-4 * (1.0 + ec.cost_sum.abs());
+    c.add(|| "test cost".into(), eg.cost_sum, ec.cost_sum, bound);
+    let flipped = eg
+        .predictions
+        .iter()
+        .zip(&ec.predictions)
+        .filter(|(a, b)| a != b)
+        .count();
+    c.add(
+        || "test predictions that differ".into(),
+        flipped as f64,
+        0.0,
+        ec.count as f64 / 1000.0,
+    );
+    Ok(c.finish(
+        "fused",
+        name,
+        "784-30-10, batch 10, 60 steps; 4,001 samples evaluated".into(),
+        Vec::new(),
+    ))
+}
+
 /// Every output/cost pair with every optimizer, each on its own awkward shape (quick: the first
-/// four), and members against their solo runs.
+/// four), long dispatches, and members against their solo runs.
 pub(crate) fn fused_checks(s: &mut Session) -> Result<Vec<Check>> {
     let count = if s.plan.quick { 4 } else { SHAPES.len() };
-    let mut checks = Vec::with_capacity(count + 1);
+    let mut checks = Vec::with_capacity(count + 2);
     for (i, shape) in SHAPES.iter().take(count).enumerate() {
         let (output, cost) = PAIRS[i % PAIRS.len()];
         let kind = OPTIMIZERS[(i / PAIRS.len()) % OPTIMIZERS.len()];
         checks.push(against_cpu(s, *shape, output, cost, kind, 10 + i as u64)?);
     }
+    checks.push(long_dispatches(s)?);
     checks.push(members_are_solo_runs(s)?);
     Ok(checks)
 }

@@ -55,7 +55,10 @@ pub const BLOCKING: Blocking = Blocking {
 /// thread, 8 lanes at a time) a few SIMD rows, so that barriers are cheap; on a GPU many.
 /// The results do not depend on it: every sum runs in the order the kernel writes it,
 /// whichever invocation computes it. (Workgroups of a single SIMD row of 8 computed wrong
-/// results on lavapipe once a dispatch held more than 4 steps; 32 and more are right.)
+/// results on lavapipe once a dispatch held more than 4 steps, and 32 from the 34th: each
+/// SIMD row makes its share of the loops, and llvmpipe ends them all after 65,535 trips, so
+/// the fewer rows the sooner. The trainer now probes how many steps a dispatch runs whole:
+/// trainer/loop_budget.rs.)
 fn group_size(software: bool) -> u32 {
     if software {
         32

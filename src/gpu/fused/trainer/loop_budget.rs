@@ -32,6 +32,7 @@ impl FusedBackend {
     /// Sets `max_steps` and `max_tiles` to what this adapter's loop budget lets one dispatch
     /// run. Leaves the parameters and optimizer slots zeroed, as they were.
     pub(super) fn probe_loop_budget(&mut self) -> Result<()> {
+        let began = Instant::now();
         let rows = self.shape.rows;
         let members = self.members as u32;
         let record = StepRecord {
@@ -83,8 +84,10 @@ impl FusedBackend {
         self.max_tiles = if fit >= tiles { MAX_PER_DISPATCH } else { fit };
         if std::env::var_os("GPU_MLP_TRACE").is_some() {
             eprintln!(
-                "fused: the loop budget holds {} steps and {} tiles a dispatch",
-                self.max_steps, self.max_tiles
+                "fused: the loop budget holds {} steps and {} tiles a dispatch (probed in {:.3} s)",
+                self.max_steps,
+                self.max_tiles,
+                began.elapsed().as_secs_f64()
             );
         }
         Ok(())
