@@ -29,6 +29,11 @@ struct FusedChunk {
     members: u32,
     // Evaluation: the split's size.
     set_len: u32,
+    // Always 2: the iterations of loops_ran_whole's loop.
+    loop_check: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> chunk: FusedChunk;
@@ -44,27 +49,34 @@ struct FusedChunk {
 // Whether every loop of this invocation ran to its end. llvmpipe gives a run of a shader a
 // budget of loop trips shared by all its loops (src/gpu/fused/trainer/loop_budget.rs) and,
 // once it is spent, ends every loop after its current trip without a word: a loop of two
-// iterations then makes one. Its count comes from the uniform (members ≥ 1), so no compiler
-// can unroll it away.
+// iterations then makes one. Its count comes from the uniform (the host's
+// FusedChunk::LOOP_CHECK), so no compiler knows it and unrolls the loop away.
 fn loops_ran_whole() -> bool {
-    let expected = 1u + min(chunk.members, 1u);
     var ran = 0u;
-    for (var i = 0u; i < expected; i = i + 1u) {
+    for (var i = 0u; i < chunk.loop_check; i = i + 1u) {
         ran = ran + 1u;
     }
-    return ran == expected;
+    return ran == chunk.loop_check;
 }
 
+// Set by any invocation of the workgroup whose loops were cut short.
+var<workgroup> cut_short: atomic<u32>;
+
 // Counts the dispatch as done, once every invocation is past its last barrier, and as cut
-// short where its loops were. Invocation 0 makes the most trips of every loop (the loops over
-// items start at their invocation's index), so its count speaks for the workgroup.
+// short where any invocation's loops were.
 fn mark_done(member: u32, lid: u32) {
     let whole = loops_ran_whole();
     if (lid == 0u) {
+        atomicStore(&cut_short, 0u);
+    }
+    workgroupBarrier();
+    if (!whole) {
+        atomicStore(&cut_short, 1u);
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
         marks[2u * member] = marks[2u * member] + 1u;
-        if (!whole) {
-            marks[2u * member + 1u] = marks[2u * member + 1u] + 1u;
-        }
+        marks[2u * member + 1u] = marks[2u * member + 1u] + atomicLoad(&cut_short);
     }
 }
 

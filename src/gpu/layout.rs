@@ -329,9 +329,31 @@ pub(crate) struct FusedChunk {
     pub members: u32,
     /// Evaluation: the split's size.
     pub set_len: u32,
+    /// Always [`FusedChunk::LOOP_CHECK`]: the iterations of `loops_ran_whole`'s loop, read
+    /// from the uniform so that no compiler knows the count (or a bound of it) and unrolls
+    /// the loop away.
+    pub loop_check: u32,
+    pub _pad: [u32; 3],
 }
 
-const _: () = assert!(size_of::<FusedChunk>() == 16);
+const _: () = assert!(size_of::<FusedChunk>() == 32);
+
+impl FusedChunk {
+    pub const LOOP_CHECK: u32 = 2;
+
+    /// The dispatch of items `first .. first + count` for `members` members (evaluation:
+    /// of a split of `set_len` samples; training: 0).
+    pub fn new(first: usize, count: usize, members: usize, set_len: usize) -> Self {
+        FusedChunk {
+            first: first as u32,
+            count: count as u32,
+            members: members as u32,
+            set_len: set_len as u32,
+            loop_check: Self::LOOP_CHECK,
+            _pad: [0; 3],
+        }
+    }
+}
 
 #[cfg(test)]
 impl FusedChunk {
@@ -341,6 +363,7 @@ impl FusedChunk {
             ("count", offset_of!(FusedChunk, count)),
             ("members", offset_of!(FusedChunk, members)),
             ("set_len", offset_of!(FusedChunk, set_len)),
+            ("loop_check", offset_of!(FusedChunk, loop_check)),
         ]
     }
 }

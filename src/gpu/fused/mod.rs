@@ -96,6 +96,12 @@ impl FusedBackend {
         self.fixed_steps = steps;
     }
 
+    /// The most training steps one dispatch may hold here (what the loop budget of a software
+    /// adapter allows; 10,000 elsewhere).
+    pub fn max_steps_per_dispatch(&self) -> usize {
+        self.max_steps
+    }
+
     /// Test hook: forget the loop budget probed on a software adapter, so that a dispatch may
     /// hold more steps than the driver runs whole (each must then fail, not give garbage).
     #[doc(hidden)]

@@ -98,10 +98,10 @@ impl FusedShape {
     }
 
     /// Workgroup memory the kernel declares: packed pixels, sample indices and labels, the
-    /// activations and, when training, the errors δ of a tile.
+    /// activations and, when training, the errors δ of a tile; and the cut-short flag.
     pub fn workgroup_bytes(&self, training: bool) -> u64 {
         let per_row = self.words + 2 + self.acts() * if training { 2 } else { 1 };
-        4 * (self.rows * per_row) as u64
+        4 * (self.rows * per_row) as u64 + 4
     }
 
     /// Where W_l starts in a member's block (b_l follows W_l), each layer's block starting on

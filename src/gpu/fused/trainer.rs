@@ -57,7 +57,8 @@ pub struct FusedBackend {
     params: wgpu::Buffer,
     slots: Vec<wgpu::Buffer>,
     orders: wgpu::Buffer,
-    /// One u32 per member: the dispatches it has finished (fused_common.wgsl's `mark_done`).
+    /// Two u32 per member: the dispatches it finished and those the driver cut short
+    /// (fused_common.wgsl's `mark_done`).
     marks: wgpu::Buffer,
     sets: Vec<FusedSet>,
     records: wgpu::Buffer,
@@ -73,7 +74,7 @@ pub struct FusedBackend {
     pacer: Pacer,
     /// The most training steps and evaluation tiles one dispatch may hold: on a software
     /// adapter, what its loop budget lets run (probed by `loop_budget`).
-    max_steps: usize,
+    pub(super) max_steps: usize,
     max_tiles: usize,
     /// Dispatches recorded so far (for `bench --json`).
     pub(super) dispatches: u64,
@@ -327,14 +328,9 @@ impl FusedBackend {
         self.ctx
             .queue
             .write_buffer(&self.records, 0, bytemuck::cast_slice(&records));
-        let members = self.members as u32;
-        let fixed = self.fixed_steps.map(|n| n.clamp(1, self.max_steps));
-        let chunk = |first: usize, count: usize| FusedChunk {
-            first: first as u32,
-            count: count as u32,
-            members,
-            set_len: 0,
-        };
+        let members = self.members;
+        let fixed = self.fixed_steps;
+        let chunk = |first, count| FusedChunk::new(first, count, members, 0);
         self.run_paced((true, batch as u32), steps, fixed, None, chunk)?;
         for (m, a) in active.iter().enumerate() {
             if *a {
@@ -480,7 +476,7 @@ impl FusedBackend {
             }
             if cut > 0 {
                 return Err(Error::Gpu(format!(
-                    "{what} on {}: the driver ended the fused kernel's loops early in {cut} of member {m}'s {end} dispatches (a budget of loop trips per run of a shader, as llvmpipe's 65,535), so the results are wrong; use --kernels per-layer",
+                    "{what} on {}: the driver ended the fused kernel's loops early in {cut} of member {m}'s {end} dispatches (a budget of loop trips per run of a shader, as llvmpipe's 65,535), so the results are wrong (on a software adapter the probed cap was too high: GPU_MLP_TRACE=1 prints it); use --kernels per-layer",
                     self.ctx.describe()
                 )));
             }
@@ -496,13 +492,8 @@ impl FusedBackend {
         }
         let rows = self.eval_shape.rows;
         let tiles = n.div_ceil(rows);
-        let members = self.members as u32;
-        let chunk = |first: usize, count: usize| FusedChunk {
-            first: first as u32,
-            count: count as u32,
-            members,
-            set_len: n as u32,
-        };
+        let members = self.members;
+        let chunk = |first, count| FusedChunk::new(first, count, members, n);
         self.run_paced((false, rows as u32), tiles, None, Some(set), chunk)?;
         let s = &self.sets[set];
         let bytes = (self.members * n * 4) as u64;

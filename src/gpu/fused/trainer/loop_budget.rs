@@ -19,9 +19,11 @@
 //! `probe_loop_budget` asks the driver. It dispatches 1, 2, 4, … steps (then tiles) to one
 //! workgroup, on the zeroed parameters before the members' are written, until one comes back
 //! cut short (`loops_ran_whole` in fused_common.wgsl sees it), runs about
-//! [`DISPATCH_SECONDS`] (the pace never asks for more; the first dispatch, which also carries
-//! the pipeline's first use, is not timed), or reaches [`MAX_PER_DISPATCH`].
-//! The last count that ran whole is the cap. A step's trips do not depend on the data, only
+//! twice [`DISPATCH_SECONDS`] (the pace never asks for more; the first dispatch, which also
+//! carries the pipeline's first use, is not timed), or reaches [`MAX_PER_DISPATCH`]. The last
+//! count that ran whole is the cap: a power of two, so up to half the budget goes unused (at
+//! worst twice the dispatches; on lavapipe dispatches of 8–12 steps measured as fast as ones
+//! of 32, BENCHMARKS.md), where a bisection would cost more probing than it saves. A step's trips do not depend on the data, only
 //! on its rows, and the probe's steps have the most rows a step has. Every later dispatch
 //! checks its own loops too, so a driver with a budget that no probe ran on is an error, not
 //! garbage.
@@ -33,26 +35,21 @@ impl FusedBackend {
     /// run. Leaves the parameters and optimizer slots zeroed, as they were.
     pub(super) fn probe_loop_budget(&mut self) -> Result<()> {
         let began = Instant::now();
-        let rows = self.shape.rows;
-        let members = self.members as u32;
         let record = StepRecord {
-            rows: rows as u32,
+            rows: self.shape.rows as u32,
             ..StepRecord::default()
         };
-        self.max_steps = self.probe(
+        // Member 0's workgroup alone, as if it were the only member: record s is step s's.
+        let steps = self.probe(
             None,
             MAX_PER_DISPATCH,
-            |k| FusedChunk {
-                first: 0,
-                count: k as u32,
-                members,
-                set_len: 0,
-            },
+            |k| FusedChunk::new(0, k, 1, 0),
             &record,
         )?;
-        if self.max_steps == 0 {
-            return Err(self.over_budget("one training step"));
+        if steps == 0 {
+            return Err(self.over_budget("one training step", self.shape.rows));
         }
+        self.max_steps = steps;
         self.clear_parameters();
         // The largest set has the most tiles: no evaluation asks more of one dispatch.
         let (set, len) = self
@@ -62,26 +59,15 @@ impl FusedBackend {
             .map(|(i, s)| (i, s.set.len))
             .max_by_key(|&(i, len)| (len, std::cmp::Reverse(i)))
             .unwrap_or((0, 0));
-        let tiles = len.div_ceil(self.eval_shape.rows);
-        if tiles == 0 {
-            return Ok(());
+        let tiles = len.div_ceil(self.eval_shape.rows).min(MAX_PER_DISPATCH);
+        if tiles > 0 {
+            let fit = self.probe(Some(set), tiles, |k| FusedChunk::new(0, k, 1, len), &record)?;
+            if fit == 0 {
+                return Err(self.over_budget("evaluating one tile", self.eval_shape.rows));
+            }
+            // A probe that held for every tile of the largest set caps nothing.
+            self.max_tiles = if fit >= tiles { MAX_PER_DISPATCH } else { fit };
         }
-        let fit = self.probe(
-            Some(set),
-            tiles,
-            |k| FusedChunk {
-                first: 0,
-                count: k as u32,
-                members,
-                set_len: len as u32,
-            },
-            &record,
-        )?;
-        if fit == 0 {
-            return Err(self.over_budget("the evaluation of one tile"));
-        }
-        // A probe that held for every tile of the largest set caps nothing.
-        self.max_tiles = if fit >= tiles { MAX_PER_DISPATCH } else { fit };
         if std::env::var_os("GPU_MLP_TRACE").is_some() {
             eprintln!(
                 "fused: the loop budget holds {} steps and {} tiles a dispatch (probed in {:.3} s)",
@@ -106,7 +92,7 @@ impl FusedBackend {
         let mut k = 1;
         loop {
             if eval.is_none() {
-                let records = vec![*record; k * self.members];
+                let records = vec![*record; k];
                 self.ensure_capacity(records.len(), 1);
                 self.ctx
                     .queue
@@ -117,9 +103,17 @@ impl FusedBackend {
                 return Ok(held);
             }
             held = k;
+            if std::env::var_os("GPU_MLP_TRACE").is_some() {
+                eprintln!(
+                    "fused: probe of {k} {} ran whole in {:.4} s",
+                    if eval.is_some() { "tiles" } else { "steps" },
+                    began.elapsed().as_secs_f64()
+                );
+            }
             // The first dispatch also carries the pipeline's first use (llvmpipe compiles
-            // then): its time says nothing.
-            let slow = k > 1 && began.elapsed().as_secs_f64() >= DISPATCH_SECONDS;
+            // then): its time says nothing. Past twice the pace's aim (a margin for a busy
+            // machine) no dispatch will ask for more.
+            let slow = k > 1 && began.elapsed().as_secs_f64() >= 2.0 * DISPATCH_SECONDS;
             if k >= limit || slow {
                 return Ok(held);
             }
@@ -127,7 +121,8 @@ impl FusedBackend {
         }
     }
 
-    /// Runs `chunk` on member 0's workgroup alone; whether its loops ran whole.
+    /// Runs `chunk` on member 0's workgroup alone; whether its loops ran whole (an error if
+    /// it did not run at all).
     fn probe_dispatch(&mut self, eval: Option<usize>, chunk: FusedChunk) -> Result<bool> {
         self.ctx
             .queue
@@ -157,7 +152,14 @@ impl FusedBackend {
         self.ctx.wait("probing the adapter's loop budget")?;
         let data = buffers::read_back(&self.ctx, &[(&self.marks, 8)])?;
         let marks = buffers::to_u32(&data[0]);
-        Ok(marks[0] == 1 && marks[1] == 0)
+        if marks[0] != 1 {
+            return Err(Error::Gpu(format!(
+                "probing the loop budget of {}: a dispatch of one workgroup finished {} times instead of once; the driver dropped it",
+                self.ctx.describe(),
+                marks[0]
+            )));
+        }
+        Ok(marks[1] == 0)
     }
 
     /// The caps of an adapter without a loop budget (a test hook's).
@@ -180,17 +182,11 @@ impl FusedBackend {
         self.ctx.queue.submit([encoder.finish()]);
     }
 
-    fn over_budget(&self, what: &str) -> Error {
+    fn over_budget(&self, what: &str, rows: usize) -> Error {
         Error::Gpu(format!(
-            "{what} of the {} network at batch {} takes more loop trips than {} runs in one shader (llvmpipe: 65,535), so the fused kernels cannot run it here; use --kernels per-layer",
-            self.net
-                .layers
-                .iter()
-                .map(|w| w.to_string())
-                .collect::<Vec<_>>()
-                .join("-"),
-            self.shape.rows,
-            self.ctx.describe()
+            "on {}, {what} of {rows} rows of the {} network takes more loop trips than the driver runs in one shader (llvmpipe: 65,535), so the fused kernels cannot run it here; use --kernels per-layer",
+            self.ctx.describe(),
+            self.net.layers_string(),
         ))
     }
 }
