@@ -9,7 +9,9 @@
 mod common;
 
 use common::gpu_mlp;
-use gpu_mlp::compare::{Checkpoint, CompareReport, LayerDiff, PathReport, TOLERANCE};
+use gpu_mlp::compare::{
+    Checkpoint, CompareReport, LayerDiff, PathReport, Sensitivity, Verdict, TOLERANCE,
+};
 use std::process::Command;
 
 /// One short epoch, with the backend flags appended.
@@ -183,7 +185,12 @@ fn report(drift: f32, cpu_s: f64, gpu_s: f64, accuracies: (f64, f64)) -> Compare
         speedup: cpu_s / gpu_s,
         gpu_kernel_seconds: None,
         tolerance: TOLERANCE,
+        sensitivity: Sensitivity {
+            max_abs_after_k_steps: 2e-7,
+            test_accuracy_points: 0.0,
+        },
         agree: true,
+        verdict: Verdict::Pass,
     }
     .judged()
 }
@@ -227,10 +234,52 @@ fn compare_states_the_speed_ratio_and_a_verdict_against_its_tolerance() {
         report(f32::NAN, 0.2, 3.8, (0.9, 0.9)),
     ] {
         assert!(!bad.agree);
+        assert_eq!(bad.verdict, Verdict::Fail);
         assert!(bad
             .to_string()
             .contains("verdict: FAIL, the paths disagree"));
     }
+}
+
+/// A configuration that amplifies rounding (the CPU path against itself 1 ulp apart drifts
+/// past the tolerance) makes later differences inconclusive, but never the first step's: a
+/// path wrong in its first step fails whatever the sensitivity.
+#[test]
+fn compare_is_inconclusive_only_where_the_configuration_amplifies_rounding() {
+    let sensitive = Sensitivity {
+        max_abs_after_k_steps: 0.08,
+        test_accuracy_points: 3.0,
+    };
+    let mut drifted = report(0.1, 0.2, 3.8, (0.34, 0.29));
+    drifted.after_one_step.layers[0].max_abs_dw = 2.4e-7;
+    drifted.after_one_step.layers[0].max_abs_db = 1.2e-7;
+    let calm = drifted.clone().judged();
+    assert_eq!(
+        calm.verdict,
+        Verdict::Fail,
+        "not sensitive: the drift is a failure"
+    );
+    let chaotic = CompareReport {
+        sensitivity: sensitive,
+        ..drifted.clone()
+    }
+    .judged();
+    assert!(!chaotic.agree);
+    assert_eq!(chaotic.verdict, Verdict::Inconclusive);
+    let text = chaotic.to_string();
+    assert!(text.contains("verdict: INCONCLUSIVE"), "{text}");
+    assert!(
+        text.contains("sensitivity: the CPU path from every parameter 1 ulp up differs from itself by 8.00e-2 after 100 steps and 3.00 points"),
+        "{text}"
+    );
+    let wrong_first_step = CompareReport {
+        sensitivity: sensitive,
+        ..report(0.1, 0.2, 3.8, (0.34, 0.29))
+    }
+    .judged();
+    assert_eq!(wrong_first_step.verdict, Verdict::Fail);
+    let json = serde_json::to_string(&chaotic).unwrap();
+    assert!(json.contains("\"verdict\":\"inconclusive\""), "{json}");
 }
 
 #[test]
