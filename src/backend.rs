@@ -48,6 +48,15 @@ impl Evaluation {
         }
     }
 
+    /// How many samples this evaluation and `other`, of the same split, predict differently.
+    pub fn predictions_differing(&self, other: &Evaluation) -> usize {
+        self.predictions
+            .iter()
+            .zip(&other.predictions)
+            .filter(|(a, b)| a != b)
+            .count()
+    }
+
     pub fn accuracy(&self) -> f64 {
         if self.count == 0 {
             0.0

@@ -38,6 +38,25 @@ pub struct Checkpoint {
     pub layers: Vec<LayerDiff>,
 }
 
+impl Checkpoint {
+    /// The largest |ΔW| or |Δb| of any layer (NaN if any is NaN).
+    pub fn max_abs(&self) -> f32 {
+        self.layers
+            .iter()
+            .map(|d| nan_max(d.max_abs_dw, d.max_abs_db))
+            .fold(0.0, nan_max)
+    }
+}
+
+/// The larger of `a` and `b`, NaN if either is: a NaN difference must never pass.
+fn nan_max(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.max(b)
+    }
+}
+
 /// One path's results over the epochs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PathReport {
@@ -121,20 +140,7 @@ pub struct CompareReport {
 impl CompareReport {
     /// The largest |ΔW| or |Δb| after 1 step and after k steps.
     pub fn max_abs_early(&self) -> f32 {
-        [&self.after_one_step, &self.after_k_steps]
-            .iter()
-            .flat_map(|c| &c.layers)
-            .map(|d| d.max_abs_dw.max(d.max_abs_db))
-            .fold(0.0, |a, b| if b.is_nan() { f32::NAN } else { a.max(b) })
-    }
-
-    /// The largest |ΔW| or |Δb| after 1 step.
-    pub fn max_abs_one_step(&self) -> f32 {
-        self.after_one_step
-            .layers
-            .iter()
-            .map(|d| d.max_abs_dw.max(d.max_abs_db))
-            .fold(0.0, |a, b| if b.is_nan() { f32::NAN } else { a.max(b) })
+        nan_max(self.after_one_step.max_abs(), self.after_k_steps.max_abs())
     }
 
     /// The difference of the two paths' test accuracies, in percentage points.
@@ -194,13 +200,6 @@ fn one_ulp_up(p: &Params) -> Params {
     q
 }
 
-fn max_of(params: &[(f32, f32)]) -> f32 {
-    params
-        .iter()
-        .map(|&(w, b)| w.max(b))
-        .fold(0.0, |a, b| if b.is_nan() { f32::NAN } else { a.max(b) })
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -252,7 +251,7 @@ pub fn compare(
     let after_k_steps = diff(&mut cpu, &mut gpu, k_end.div_ceil(b) as u64)?;
     let mut nudged = cpu_from(one_ulp_up(&start))?;
     nudged.train_batches(&order[..k_end], &hyper)?;
-    let sensitive_k = max_of(&cpu.params()?.max_abs_diff(&nudged.params()?));
+    let sensitive_k = diff(&mut cpu, &mut nudged, after_k_steps.steps)?.max_abs();
 
     // Whole epochs from the same start, timed.
     let mut nudged = cpu_from(one_ulp_up(&start))?;
@@ -320,7 +319,7 @@ impl CompareReport {
             && self.accuracy_points_apart() <= t.test_accuracy_points;
         // One step from the same start amplifies nothing: it must agree whatever the
         // configuration.
-        let first_step_agrees = self.max_abs_one_step() <= t.max_abs_after_k_steps;
+        let first_step_agrees = self.after_one_step.max_abs() <= t.max_abs_after_k_steps;
         let amplifies = self.sensitivity.max_abs_after_k_steps > t.max_abs_after_k_steps
             || self.sensitivity.test_accuracy_points > t.test_accuracy_points;
         self.verdict = if self.agree {

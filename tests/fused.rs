@@ -6,7 +6,7 @@
 mod gpu_support;
 
 use gpu_mlp::backend::{Backend, Split};
-use gpu_mlp::config::{Cost, OptimizerKind, Output};
+use gpu_mlp::config::{Cost, NetworkConfig, OptimizerKind, Output};
 use gpu_mlp::cpu::CpuBackend;
 use gpu_mlp::data::{epoch_order, Splits};
 use gpu_mlp::gpu::fused::fused_plan;
@@ -14,20 +14,16 @@ use gpu_mlp::gpu::{FusedBackend, GpuContext};
 use gpu_mlp::model::Params;
 use gpu_support::*;
 
-#[allow(clippy::too_many_arguments)]
 fn fused(
     ctx: &GpuContext,
-    layers: &[usize],
-    output: Output,
-    cost: Cost,
+    net: &NetworkConfig,
     kind: OptimizerKind,
     batch: usize,
     params: &[Params],
     data: &Splits,
 ) -> FusedBackend {
-    let net = net(layers, output, cost);
-    let shape = fused_plan(ctx, &net, batch, data).expect("the network fits the fused path");
-    FusedBackend::new(ctx, &net, shape, params, kind, data).unwrap()
+    let shape = fused_plan(ctx, net, batch, data).expect("the network fits the fused path");
+    FusedBackend::new(ctx, net, shape, params, kind, data).unwrap()
 }
 
 /// Every output/cost pair with every optimizer, each on its own awkward shape (widths 1, 7,
@@ -50,18 +46,7 @@ fn inactive_members_stay_and_runs_repeat() {
     let kind = OptimizerKind::Momentum;
     let params: Vec<Params> = (0..2).map(|s| Params::init(&netc, s)).collect();
     let h = hyper(kind, 0.5, 0.0, 40, 10);
-    let group = || {
-        fused(
-            &ctx,
-            &layers,
-            netc.output,
-            netc.cost,
-            kind,
-            10,
-            &params,
-            &data,
-        )
-    };
+    let group = || fused(&ctx, &netc, kind, 10, &params, &data);
     check_inactive_member_stays(group, &params, h, 40);
 }
 
@@ -77,9 +62,7 @@ fn a_dropped_command_buffer_is_an_error() {
     let h = hyper(OptimizerKind::Sgd, 0.5, 0.0, 40, 10);
     let mut gpu = fused(
         &ctx,
-        &layers,
-        netc.output,
-        netc.cost,
+        &netc,
         OptimizerKind::Sgd,
         10,
         std::slice::from_ref(&params),
@@ -120,9 +103,7 @@ fn steps_per_dispatch_do_not_change_the_bits() {
         let run = |steps: usize| {
             let mut gpu = fused(
                 &ctx,
-                &layers,
-                netc.output,
-                netc.cost,
+                &netc,
                 OptimizerKind::Sgd,
                 batch,
                 std::slice::from_ref(&params),
@@ -172,9 +153,7 @@ fn a_dispatch_past_the_loop_budget_is_an_error() {
     let run = |steps: usize, lift: bool| {
         let mut gpu = fused(
             &ctx,
-            &layers,
-            netc.output,
-            netc.cost,
+            &netc,
             OptimizerKind::Sgd,
             10,
             std::slice::from_ref(&params),
@@ -216,9 +195,7 @@ fn a_long_evaluation_scores_what_the_cpu_scores() {
     let params = Params::init(&netc, 2);
     let mut gpu = fused(
         &ctx,
-        &layers,
-        netc.output,
-        netc.cost,
+        &netc,
         OptimizerKind::Sgd,
         10,
         std::slice::from_ref(&params),
@@ -230,12 +207,7 @@ fn a_long_evaluation_scores_what_the_cpu_scores() {
         cpu.evaluate(Split::Test).unwrap(),
     );
     assert_eq!(g.count, c.count);
-    let flipped = g
-        .predictions
-        .iter()
-        .zip(&c.predictions)
-        .filter(|(a, b)| a != b)
-        .count();
+    let flipped = g.predictions_differing(&c);
     assert!(
         flipped * 1000 <= c.count,
         "{flipped} of {} predictions differ",

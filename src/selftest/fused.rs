@@ -252,12 +252,7 @@ fn long_dispatches(s: &Session) -> Result<Check> {
     let ec = cpu.evaluate(Split::Test)?;
     let bound = 1e-4 * (1.0 + ec.cost_sum.abs());
     c.add(|| "test cost".into(), eg.cost_sum, ec.cost_sum, bound);
-    let flipped = eg
-        .predictions
-        .iter()
-        .zip(&ec.predictions)
-        .filter(|(a, b)| a != b)
-        .count();
+    let flipped = eg.predictions_differing(&ec);
     c.add(
         || "test predictions that differ".into(),
         flipped as f64,

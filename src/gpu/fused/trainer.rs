@@ -32,7 +32,7 @@ mod members;
 /// (Windows TDR) and short enough that a dropped or hung dispatch is noticed quickly.
 pub(crate) const DISPATCH_SECONDS: f64 = 0.05;
 /// The most steps (or evaluation tiles) one dispatch holds.
-const MAX_PER_DISPATCH: usize = 10_000;
+pub(super) const MAX_PER_DISPATCH: usize = 10_000;
 /// The most dispatches one command buffer holds.
 const MAX_DISPATCHES_PER_SUBMIT: usize = 256;
 
@@ -75,7 +75,7 @@ pub struct FusedBackend {
     /// The most training steps and evaluation tiles one dispatch may hold: on a software
     /// adapter, what its loop budget lets run (probed by `loop_budget`).
     pub(super) max_steps: usize,
-    max_tiles: usize,
+    pub(super) max_tiles: usize,
     /// Dispatches recorded so far (for `bench --json`).
     pub(super) dispatches: u64,
     /// Test hook: leave the next command buffer unsubmitted, as a driver that drops one does.
@@ -380,14 +380,13 @@ impl FusedBackend {
             let timeout = self.pacer.timeout(kind, end - done);
             let began = Instant::now();
             self.run_chunks(&chunks, eval, per_submit, timeout)?;
-            self.pacer
-                .learn(kind, end - done, began.elapsed().as_secs_f64());
+            let seconds = began.elapsed().as_secs_f64();
+            self.pacer.learn(kind, end - done, seconds);
             if std::env::var_os("GPU_MLP_TRACE").is_some() {
                 eprintln!(
-                    "fused: {} {kind:?} items in {} dispatches of {per}, {per_submit} per command buffer, {:.3} s",
+                    "fused: {} {kind:?} items in {} dispatches of {per}, {per_submit} per command buffer, {seconds:.3} s",
                     end - done,
                     chunks.len(),
-                    began.elapsed().as_secs_f64()
                 );
             }
             done = end;
@@ -395,10 +394,8 @@ impl FusedBackend {
         Ok(())
     }
 
-    /// Writes `chunks` into the chunk buffer and records one dispatch of the training pipeline
-    /// (`eval` None) or of the evaluation pipeline over set `eval` per chunk, `per_submit` to
-    /// a command buffer; waits once, at most `timeout`, and checks that every dispatch ran
-    /// whole.
+    /// [`Self::dispatch_chunks`] for every member, counted for `bench --json`; a dispatch the
+    /// driver cut short is an error.
     fn run_chunks(
         &mut self,
         chunks: &[FusedChunk],
@@ -406,13 +403,35 @@ impl FusedBackend {
         per_submit: usize,
         timeout: Duration,
     ) -> Result<()> {
-        let what = if eval.is_some() {
-            "evaluating"
-        } else {
-            "training"
-        };
+        let cut = self.dispatch_chunks(chunks, eval, per_submit, timeout, self.members)?;
+        self.dispatches += chunks.len() as u64;
+        match cut.iter().enumerate().find(|&(_, &c)| c > 0) {
+            None => Ok(()),
+            Some((m, c)) => Err(Error::Gpu(format!(
+                "{} on {}: the driver ended the fused kernel's loops early in {c} of member {m}'s {} dispatches (a budget of loop trips per run of a shader, as llvmpipe's 65,535), so the results are wrong (on a software adapter the probed cap was too high: GPU_MLP_TRACE=1 prints it); use --kernels per-layer",
+                what_of(eval),
+                self.ctx.describe(),
+                chunks.len()
+            ))),
+        }
+    }
+
+    /// Writes `chunks` into the chunk buffer and records one dispatch of the training pipeline
+    /// (`eval` None) or of the evaluation pipeline over set `eval` per chunk, over the
+    /// workgroups of members 0 .. `workgroups`, `per_submit` to a command buffer; waits once,
+    /// at most `timeout`. A dispatch that did not run is an error; returns, per member, the
+    /// dispatches whose loops the driver cut short.
+    fn dispatch_chunks(
+        &mut self,
+        chunks: &[FusedChunk],
+        eval: Option<usize>,
+        per_submit: usize,
+        timeout: Duration,
+        workgroups: usize,
+    ) -> Result<Vec<u32>> {
+        let what = what_of(eval);
         if chunks.is_empty() {
-            return Ok(());
+            return Ok(vec![0; workgroups]);
         }
         self.ensure_capacity(0, chunks.len());
         let stride = self.chunk_stride as usize;
@@ -429,7 +448,7 @@ impl FusedBackend {
         // The marks start at 0: a member whose dispatches all ran counts every one.
         self.ctx
             .queue
-            .write_buffer(&self.marks, 0, &vec![0u8; self.members * 8]);
+            .write_buffer(&self.marks, 0, &vec![0u8; workgroups * 8]);
         let began = Instant::now();
         // Command buffers of about SUBMIT_SECONDS of work each, so that no submission runs
         // long enough for a watchdog to kill it (src/gpu/submits.rs).
@@ -450,7 +469,7 @@ impl FusedBackend {
                 for i in 0..group_of.len() {
                     let at = n * per_submit + i;
                     pass.set_bind_group(0, &self.chunk_group, &[(at * stride) as u32]);
-                    pass.dispatch_workgroups(self.members as u32, 1, 1);
+                    pass.dispatch_workgroups(workgroups as u32, 1, 1);
                 }
             }
             if std::mem::take(&mut self.drop_next_submit) {
@@ -460,13 +479,13 @@ impl FusedBackend {
             }
             self.ctx.check(what)?;
         }
-        self.dispatches += chunks.len() as u64;
         self.ctx.wait_within(what, timeout)?;
         let end = chunks.len() as u32;
-        let data = buffers::read_back(&self.ctx, &[(&self.marks, (self.members * 8) as u64)])?;
+        let data = buffers::read_back(&self.ctx, &[(&self.marks, (workgroups * 8) as u64)])?;
         let marks = buffers::to_u32(&data[0]);
+        let mut cut = Vec::with_capacity(workgroups);
         for (m, counts) in marks.chunks_exact(2).enumerate() {
-            let (finished, cut) = (counts[0], counts[1]);
+            let finished = counts[0];
             if finished != end {
                 return Err(Error::Gpu(format!(
                     "{what} on {}: member {m} finished {finished} of its {end} dispatches after {:.1} s; the driver dropped a command buffer (a GPU timeout?) and its work did not run",
@@ -474,14 +493,9 @@ impl FusedBackend {
                     began.elapsed().as_secs_f64()
                 )));
             }
-            if cut > 0 {
-                return Err(Error::Gpu(format!(
-                    "{what} on {}: the driver ended the fused kernel's loops early in {cut} of member {m}'s {end} dispatches (a budget of loop trips per run of a shader, as llvmpipe's 65,535), so the results are wrong (on a software adapter the probed cap was too high: GPU_MLP_TRACE=1 prints it); use --kernels per-layer",
-                    self.ctx.describe()
-                )));
-            }
+            cut.push(counts[1]);
         }
-        Ok(())
+        Ok(cut)
     }
 
     /// Every member's evaluation of data set `set` (0 train, 1 validation, 2 test).
@@ -520,5 +534,14 @@ impl FusedBackend {
                 }
             })
             .collect())
+    }
+}
+
+/// What a run of the training (`eval` None) or evaluation pipeline is, for messages.
+fn what_of(eval: Option<usize>) -> &'static str {
+    if eval.is_some() {
+        "evaluating"
+    } else {
+        "training"
     }
 }

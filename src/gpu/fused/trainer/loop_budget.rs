@@ -23,12 +23,13 @@
 //! carries the pipeline's first use, is not timed), or reaches [`MAX_PER_DISPATCH`]. The last
 //! count that ran whole is the cap: a power of two, so up to half the budget goes unused (at
 //! worst twice the dispatches; on lavapipe dispatches of 8–12 steps measured as fast as ones
-//! of 32, BENCHMARKS.md), where a bisection would cost more probing than it saves. A step's trips do not depend on the data, only
-//! on its rows, and the probe's steps have the most rows a step has. Every later dispatch
-//! checks its own loops too, so a driver with a budget that no probe ran on is an error, not
-//! garbage.
+//! of 32, BENCHMARKS.md), where a bisection would cost more probing than it saves. A step's
+//! trips do not depend on the data, only on its rows, and the probe's steps have the most
+//! rows a step has. Every later dispatch checks its own loops too (`run_chunks`), so a driver
+//! with a budget that no probe ran on is an error, not garbage.
 
 use super::*;
+use crate::gpu::submits::FIRST_STEP_TIMEOUT;
 
 impl FusedBackend {
     /// Sets `max_steps` and `max_tiles` to what this adapter's loop budget lets one dispatch
@@ -124,48 +125,8 @@ impl FusedBackend {
     /// Runs `chunk` on member 0's workgroup alone; whether its loops ran whole (an error if
     /// it did not run at all).
     fn probe_dispatch(&mut self, eval: Option<usize>, chunk: FusedChunk) -> Result<bool> {
-        self.ctx
-            .queue
-            .write_buffer(&self.chunks, 0, bytemuck::bytes_of(&chunk));
-        self.ctx.queue.write_buffer(&self.marks, 0, &[0u8; 8]);
-        let (pipeline, group) = match eval {
-            None => (&self.pipes.train.pipeline, &self.train_group),
-            Some(set) => (&self.pipes.eval.pipeline, &self.sets[set].group),
-        };
-        let mut encoder = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("fused loop budget probe"),
-            });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("fused loop budget probe"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(1, group, &[]);
-            pass.set_bind_group(0, &self.chunk_group, &[0]);
-            pass.dispatch_workgroups(1, 1, 1);
-        }
-        self.ctx.queue.submit([encoder.finish()]);
-        self.ctx.wait("probing the adapter's loop budget")?;
-        let data = buffers::read_back(&self.ctx, &[(&self.marks, 8)])?;
-        let marks = buffers::to_u32(&data[0]);
-        if marks[0] != 1 {
-            return Err(Error::Gpu(format!(
-                "probing the loop budget of {}: a dispatch of one workgroup finished {} times instead of once; the driver dropped it",
-                self.ctx.describe(),
-                marks[0]
-            )));
-        }
-        Ok(marks[1] == 0)
-    }
-
-    /// The caps of an adapter without a loop budget (a test hook's).
-    pub(in crate::gpu::fused) fn lift_loop_budget_for_tests(&mut self) {
-        self.max_steps = MAX_PER_DISPATCH;
-        self.max_tiles = MAX_PER_DISPATCH;
+        let cut = self.dispatch_chunks(&[chunk], eval, 1, FIRST_STEP_TIMEOUT, 1)?;
+        Ok(cut[0] == 0)
     }
 
     /// Zeroes the parameters and the optimizer slots (a probe trained member 0 on them).
