@@ -157,3 +157,41 @@ fn a_sweep_killed_at_random_moments_resumes_to_the_same_bits() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+/// What writers killed mid-write left beside a sweep's files (`.NAME.tmp-PID`, their process
+/// gone) is removed when the sweep is resumed, also for members that had finished and whose
+/// files the resumed run never writes again; a hidden file of the same form beside a name the
+/// sweep does not write is the user's and stays.
+#[test]
+fn a_resumed_sweep_removes_what_killed_writers_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, metrics) = (tmp.path().join("sweep"), tmp.path().join("metrics"));
+    let run = |resume: bool| {
+        let out = command(&dir, &metrics, resume).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(false);
+    // A process id no process has any more.
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let pid = gone.id();
+    let left = [
+        dir.join(format!(".seed-2.safetensors.tmp-{pid}")),
+        dir.join(format!(".sweep.json.tmp-{pid}")),
+        dir.join(format!(".sweep-results.json.tmp-{pid}")),
+        metrics.join(format!(".seed-3.jsonl.tmp-{pid}")),
+    ];
+    let users = dir.join(format!(".notes.txt.tmp-{pid}"));
+    for f in left.iter().chain([&users]) {
+        std::fs::write(f, b"half a file").unwrap();
+    }
+    run(true);
+    for f in &left {
+        assert!(!f.exists(), "{} was left", f.display());
+    }
+    assert!(users.exists(), "the user's {} was removed", users.display());
+}

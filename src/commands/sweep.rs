@@ -49,6 +49,20 @@ impl Outputs {
             .as_ref()
             .map(|d| d.join(format!("{}.jsonl", m.stem())))
     }
+
+    /// Every file the sweep of `members` writes in its directories.
+    fn files(&self, members: &[&Member], shard: Option<(usize, usize)>) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = members
+            .iter()
+            .flat_map(|m| [self.checkpoint(m), self.best(m), self.metrics(m)])
+            .flatten()
+            .collect();
+        for dir in [&self.save, &self.metrics].into_iter().flatten() {
+            files.push(results_file(dir, shard));
+        }
+        files.extend(self.save.as_deref().map(Manifest::path));
+        files
+    }
 }
 
 /// The plan to run: the flags' own, or when resuming the one recorded in the directory (the
@@ -207,6 +221,12 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
         .writes("--save-best", outputs.save_best.as_deref())
         .check()?
         .lock()?;
+    // A sweep killed while writing a file leaves its temporary file, which the next write of
+    // that file removes; a resumed sweep may never write it again (a member that had finished),
+    // so with the directories locked, what dead writers left of any of its files goes now.
+    for file in outputs.files(&members, shard) {
+        crate::fs::remove_left_behind(&file);
+    }
     if let Some(dir) = &outputs.save {
         match Manifest::read(dir)? {
             Some(found) if found.sweep != plan.fingerprint() || found.shard != shard => {
@@ -353,6 +373,9 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
         );
         let epochs = first.epochs;
         crate::interrupt::install()?;
+        // The checkpoint each member last saved: the one after its last epoch is not written
+        // again when it holds the same.
+        let mut written: Vec<Option<Checkpoint>> = vec![None; group.len()];
         let trained = train_members(
             &mut runs,
             backend.as_mut(),
@@ -400,6 +423,7 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
                     if due {
                         if let Some(path) = outputs.checkpoint(member) {
                             ck.save(&path)?;
+                            written[m] = Some(ck.clone());
                         }
                     }
                     if improved {
@@ -430,14 +454,16 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
         for (m, (member, run)) in group.iter().zip(&runs).enumerate() {
             if let Some(path) = outputs.checkpoint(member) {
                 if run.diverged.is_none() {
-                    checkpoint_of(
+                    let ck = checkpoint_of(
                         &record,
                         &run.cfg,
                         &run.state,
                         backend.params(m)?,
                         backend.optimizer_state(m)?,
-                    )
-                    .save(&path)?;
+                    );
+                    if written[m].as_ref() != Some(&ck) {
+                        ck.save(&path)?;
+                    }
                 }
             }
             results.push(MemberResult::of(member, run));

@@ -91,6 +91,16 @@ pub fn write_atomically_with(
     Ok(())
 }
 
+/// Removes what killed writers of `path` left beside it (its temporary and probe files whose
+/// process is gone and whose lock is free, [`siblings::remove_stale`]), without writing `path`:
+/// a run that owns outputs it may not write again (a resumed sweep's finished members) clears
+/// them when it starts.
+pub fn remove_left_behind(path: &Path) {
+    if let Ok(target) = Target::resolve(path) {
+        siblings::remove_stale(&target.dir, &target.name);
+    }
+}
+
 /// Replaces `path` with `initial` (as [`write_atomically`] does) and opens the new file for
 /// appending: a log that grows line by line (`train --metrics`) starts under the same rules as
 /// every other output, in a file of its own (a hard link is broken at the start, not written
