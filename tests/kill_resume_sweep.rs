@@ -160,8 +160,9 @@ fn a_sweep_killed_at_random_moments_resumes_to_the_same_bits() {
 
 /// What writers killed mid-write left beside a sweep's files (`.NAME.tmp-PID`, their process
 /// gone) is removed when the sweep is resumed, also for members that had finished and whose
-/// files the resumed run never writes again; a hidden file of the same form beside a name the
-/// sweep does not write is the user's and stays.
+/// files the resumed run never writes again, and a best checkpoint's though this run does not
+/// ask for one; a live process's temporary file stays, and so does a hidden file of the same
+/// form beside a name the sweep does not write (the user's).
 #[test]
 fn a_resumed_sweep_removes_what_killed_writers_left() {
     let tmp = tempfile::tempdir().unwrap();
@@ -184,9 +185,12 @@ fn a_resumed_sweep_removes_what_killed_writers_left() {
         dir.join(format!(".sweep.json.tmp-{pid}")),
         dir.join(format!(".sweep-results.json.tmp-{pid}")),
         metrics.join(format!(".seed-3.jsonl.tmp-{pid}")),
+        dir.join(format!(".seed-1.best.safetensors.tmp-{pid}")),
     ];
     let users = dir.join(format!(".notes.txt.tmp-{pid}"));
-    for f in left.iter().chain([&users]) {
+    // This test's own process runs: a writer that is still writing.
+    let live = dir.join(format!(".seed-1.safetensors.tmp-{}", std::process::id()));
+    for f in left.iter().chain([&users, &live]) {
         std::fs::write(f, b"half a file").unwrap();
     }
     run(true);
@@ -194,4 +198,9 @@ fn a_resumed_sweep_removes_what_killed_writers_left() {
         assert!(!f.exists(), "{} was left", f.display());
     }
     assert!(users.exists(), "the user's {} was removed", users.display());
+    assert!(
+        live.exists(),
+        "a live writer's {} was removed",
+        live.display()
+    );
 }

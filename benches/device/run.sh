@@ -9,9 +9,10 @@
 #   benches/device/run.sh BIN OUT
 #
 # BIN: a gpu-mlp binary built on this (x86-64) machine; OUT: where the results go (the
-# device tool's $OUT). It writes at most five files, as the tool brings back at most eight:
-# log.txt (every command and its exit status), devices.txt, selftest.json, bench.jsonl (one
-# `bench --json` result per line) and torch.json. Setting up, here, before the run (from the
+# device tool's $OUT). It writes six files, as the tool brings back at most eight: log.txt
+# (every command, its exit status, and PyTorch's printed lines), devices.txt, selftest.json,
+# bench.jsonl (one `bench --json` result per line), torch-nielsen.json and torch-network2.json
+# (each written again after every mode, so that a cut-short run keeps what it measured). Setting up, here, before the run (from the
 # repository's root):
 #
 #   cargo build --release && mkdir -p .device && cp target/release/gpu-mlp .device/ &&
@@ -20,8 +21,9 @@
 #
 # then `run` with carry [".device", ".gl"] and the command
 #   benches/device/run.sh .device/gpu-mlp "$OUT"
-# with a timeout_s of about 540. Every step has its own time limit, so that one that hangs
-# leaves the others their time. To try the script on a machine without a GPU (lavapipe and
+# with a timeout_s of about 540. Every step has its own time limit, and none runs past
+# RUN_BUDGET seconds (default 480) from the start, so that a step that hangs leaves the others
+# their time and the whole ends inside the call's limit. To try the script on a machine without a GPU (lavapipe and
 # PyTorch on the CPU), shrink the work:
 #   SELFTEST_ARGS=--quick BENCH_RUNS=1 BENCH_ARGS="--train-size 500" \
 #     TORCH_ARGS="--device cpu --train-size 500 --modes eager,eager-autograd,vmap" \
@@ -49,21 +51,27 @@ if [ -f "$NV_ICD" ] && ! compgen -G "/usr/share/vulkan/icd.d/nvidia*" >/dev/null
   export VK_DRIVER_FILES=$NV_ICD
 fi
 
-# step LIMIT FILE COMMAND...: runs COMMAND for at most LIMIT seconds, its stdout appended to
-# FILE (under OUT), its stderr and exit status to the log.
+# step LIMIT FILE COMMAND...: runs COMMAND for at most LIMIT seconds and never past the
+# deadline (a step with under 5 s left is skipped), its stdout appended to FILE (under OUT),
+# its stderr and exit status to the log.
+DEADLINE=$((SECONDS + ${RUN_BUDGET:-480}))
 step() {
   local limit=$1 file=$2
   shift 2
-  echo "== $(date +%T) $*" >>"$LOG"
-  timeout "$limit" "$@" >>"$OUT/$file" 2>>"$LOG"
+  local left=$((DEADLINE - SECONDS))
+  if [ "$left" -lt 5 ]; then
+    echo "== skipped (the run's budget is spent): $*" >>"$LOG"
+    return
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
+  echo "== $(date +%T) (limit ${limit} s) $*" >>"$LOG"
+  timeout -k 5 "$limit" "$@" >>"$OUT/$file" 2>>"$LOG"
   echo "   exit $? at $(date +%T)" >>"$LOG"
 }
 
-{
-  echo "processor: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
-  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
-  python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name())' 2>&1
-} >>"$LOG"
+echo "processor: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)" >>"$LOG"
+step 20 log.txt nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+step 60 log.txt python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name())'
 
 step 30 devices.txt "$BIN" devices
 step 150 selftest.json "$BIN" selftest --backend vulkan --json "${SELFTEST_EXTRA[@]}"
@@ -77,26 +85,10 @@ for cfg in nielsen network2; do
         --members "$members" --runs "$BENCH_RUNS" --json --quiet "${BENCH_EXTRA[@]}"
     done
   done
-  step 150 "torch-$cfg.txt" python3 benches/device/torch_cuda.py --configs "$cfg" \
+  step 150 log.txt python3 benches/device/torch_cuda.py --configs "$cfg" \
     --members 8,24 --epochs 3 --budget 15 --json "$OUT/torch-$cfg.json" \
     "${TORCH_EXTRA[@]}"
   step 60 bench.jsonl "$BIN" bench --backend vulkan --configs "$cfg" --kernels fused \
     --members 1 --runs "$BENCH_RUNS" --json --quiet "${BENCH_EXTRA[@]}"
 done
-# One file of PyTorch's results, one of its printed lines in the log.
-python3 - "$OUT" <<'EOF' >>"$LOG" 2>&1
-import json, os, sys
-out = sys.argv[1]
-rows = []
-for cfg in ("nielsen", "network2"):
-    path = os.path.join(out, f"torch-{cfg}.json")
-    if os.path.exists(path):
-        rows += json.load(open(path))
-        os.remove(path)
-    text = os.path.join(out, f"torch-{cfg}.txt")
-    if os.path.exists(text):
-        print(open(text).read(), end="")
-        os.remove(text)
-json.dump(rows, open(os.path.join(out, "torch.json"), "w"), indent=1)
-EOF
 echo "== done $(date +%T)" >>"$LOG"

@@ -1,5 +1,5 @@
 """The table for BENCHMARKS.md from one run of benches/device/run.sh: every `gpu-mlp bench`
-result (bench.jsonl) and every PyTorch mode (torch.json) of the same run, and issue 10's two
+result (bench.jsonl) and every PyTorch mode (torch-CONFIG.json) of the same run, and issue 10's two
 aims on a real GPU, each from figures of this one run:
 
 - nielsen at >= 10x PyTorch eager's epoch for one network (gpu-mlp's faster kernels, one
@@ -23,9 +23,12 @@ def main():
             if line:
                 bench.extend(json.loads(line))
     torch_rows = []
-    path = os.path.join(out, "torch.json")
-    if os.path.exists(path):
-        torch_rows = json.load(open(path))
+    for cfg in ("nielsen", "network2"):
+        path = os.path.join(out, f"torch-{cfg}.json")
+        if os.path.exists(path):
+            torch_rows += json.load(open(path))
+        else:
+            print(f"(no {path}: PyTorch's {cfg} did not run or was cut off before its first mode)")
 
     # Repeated lines (the fused single network runs twice a config) keep every figure.
     ours = {}
@@ -54,6 +57,12 @@ def main():
     print()
     if bench:
         print(f"adapter: {bench[0]['backend']}; processor: {bench[0].get('processor', '?')}")
+        if "(cpu)" in bench[0]["backend"]:
+            print("warning: a software adapter: these are not a GPU's figures")
+        sizes = {r.get("train_images") for r in bench} | {r.get("train_size") for r in torch_rows
+                                                         if "error" not in r}
+        if len(sizes - {None}) > 1:
+            print(f"warning: the runs trained on different numbers of images: {sorted(sizes - {None})}")
     if torch_rows:
         print(f"PyTorch {torch_rows[0].get('torch', '?')} on {torch_rows[0].get('device', '?')}")
     print()

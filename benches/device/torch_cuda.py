@@ -19,9 +19,10 @@ The modes:
 - vmap-graphs:    the same vmap step captured as a CUDA graph of GRAPH_STEPS steps.
 
 An epoch is timed from its first step's launch to the device's finishing its last (a
-synchronize); the shuffle and the evaluation are outside it, as in `bench`. The first epoch of
-each mode is a warm-up (allocator, cuBLAS handles, graph capture) and is not counted; the
-median of the rest is reported, with the test accuracy after them as a check that it trained.
+synchronize); the shuffle and the evaluation are outside it, as in `bench`. The graph modes
+capture their graph before the first epoch; the first epoch of each mode is a warm-up
+(allocator, cuBLAS handles, the first replays) and is not counted; the median of the rest is
+reported, with the test accuracy after them as a check that it trained.
 Initial weights come from torch's generator (N(0,1) for nielsen, N(0, 1/fan-in) for network2),
 not from gpu-mlp's: accuracy here says the run trained, not that it matches gpu-mlp's bits.
 
@@ -140,6 +141,8 @@ def run_mode(mode, cfg, data, members, epochs, device, budget):
     x, labels, xt, yt = data
     n, m = len(x), cfg["batch"]
     y = torch.eye(cfg["layers"][-1], device=device)[labels]  # one-hot targets
+    if n % m:
+        raise RuntimeError(f"{n} images do not split into batches of {m}")
     steps = n // m  # 50,000 / 10: every batch full
     step = step_fn(cfg, n)
     gen = torch.Generator(device=device).manual_seed(1)
@@ -225,11 +228,12 @@ def run_mode(mode, cfg, data, members, epochs, device, budget):
             static_order = order[..., :chunk * m].clone()
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):  # warm-up before capture, as CUDA graphs ask
-                out = one(static, batch(static_order, 0))
+            with torch.cuda.stream(side):  # warm-ups before capture, as CUDA graphs ask
+                for _ in range(3):
+                    one(static, batch(static_order, 0))
             torch.cuda.current_stream().wait_stream(side)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
+            with torch.cuda.graph(graph, stream=side):
                 ps = static
                 for s in range(chunk):
                     ps = one(ps, batch(static_order, s))
@@ -289,6 +293,9 @@ def main():
                           flush=True)
                     rows.append(dict(config=config, mode=mode, members=members,
                                      error=repr(e), device=name))
+                    if args.json:
+                        with open(args.json, "w") as f:
+                            json.dump(rows, f, indent=1)
                     continue
                 med = statistics.median(times)
                 row = dict(config=config, mode=mode, members=members,
@@ -296,12 +303,12 @@ def main():
                            epochs=times, test_accuracy=acc, device=name,
                            torch=torch.__version__, train_size=len(data[0]))
                 rows.append(row)
+                if args.json:  # after every mode: a run cut short keeps what it measured
+                    with open(args.json, "w") as f:
+                        json.dump(rows, f, indent=1)
                 print(f"{config:9} {mode:15} {members:3} members  {med:8.3f} s/epoch  "
                       f"{med / members:8.4f} s per member-epoch  test {100 * acc:.2f}%",
                       flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
 
 
 if __name__ == "__main__":

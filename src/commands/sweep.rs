@@ -50,17 +50,24 @@ impl Outputs {
             .map(|d| d.join(format!("{}.jsonl", m.stem())))
     }
 
-    /// Every file the sweep of `members` writes in its directories.
+    /// Every file a sweep of `members` writes, with these flags or with --save-best: in its
+    /// directories, and the --save-best file.
     fn files(&self, members: &[&Member], shard: Option<(usize, usize)>) -> Vec<PathBuf> {
+        let best_named = |m: &Member| {
+            self.save
+                .as_ref()
+                .map(|d| d.join(format!("{}.best.safetensors", m.stem())))
+        };
         let mut files: Vec<PathBuf> = members
             .iter()
-            .flat_map(|m| [self.checkpoint(m), self.best(m), self.metrics(m)])
+            .flat_map(|m| [self.checkpoint(m), best_named(m), self.metrics(m)])
             .flatten()
             .collect();
         for dir in [&self.save, &self.metrics].into_iter().flatten() {
             files.push(results_file(dir, shard));
         }
         files.extend(self.save.as_deref().map(Manifest::path));
+        files.extend(self.save_best.clone());
         files
     }
 }
@@ -160,6 +167,12 @@ fn start(
     Ok((MemberRun::new(m.cfg.clone(), state), ck.params, optimizer))
 }
 
+/// The MD5 of the bytes `ck` is saved as: equal digests are the same file.
+fn digest(ck: &Checkpoint) -> Result<[u8; 16]> {
+    use md5::{Digest, Md5};
+    Ok(Md5::digest(ck.to_bytes()?).into())
+}
+
 fn checkpoint_of(
     data: &DataRecord,
     cfg: &crate::config::TrainConfig,
@@ -221,12 +234,6 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
         .writes("--save-best", outputs.save_best.as_deref())
         .check()?
         .lock()?;
-    // A sweep killed while writing a file leaves its temporary file, which the next write of
-    // that file removes; a resumed sweep may never write it again (a member that had finished),
-    // so with the directories locked, what dead writers left of any of its files goes now.
-    for file in outputs.files(&members, shard) {
-        crate::fs::remove_left_behind(&file);
-    }
     if let Some(dir) = &outputs.save {
         match Manifest::read(dir)? {
             Some(found) if found.sweep != plan.fingerprint() || found.shard != shard => {
@@ -245,6 +252,13 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
             }
             _ => Manifest::new(&plan, shard).write(dir)?,
         }
+    }
+    // A sweep killed while writing a file leaves its temporary file, which the next write of
+    // that file removes; a resumed sweep may never write it again (a member that had finished),
+    // so once the run is accepted, with the directories locked, what dead writers left of any
+    // of its files goes.
+    for file in outputs.files(&members, shard) {
+        crate::fs::remove_left_behind(&file);
     }
     let (splits, record) = data::load_recorded(&args.data.source(), args.data.sizes())?;
     let splits = Arc::new(splits);
@@ -373,9 +387,9 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
         );
         let epochs = first.epochs;
         crate::interrupt::install()?;
-        // The checkpoint each member last saved: the one after its last epoch is not written
-        // again when it holds the same.
-        let mut written: Vec<Option<Checkpoint>> = vec![None; group.len()];
+        // The digest of the checkpoint file each member last saved: the one after its last
+        // epoch is not written again when its bytes are the same.
+        let mut written: Vec<Option<[u8; 16]>> = vec![None; group.len()];
         let trained = train_members(
             &mut runs,
             backend.as_mut(),
@@ -423,7 +437,7 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
                     if due {
                         if let Some(path) = outputs.checkpoint(member) {
                             ck.save(&path)?;
-                            written[m] = Some(ck.clone());
+                            written[m] = Some(digest(&ck)?);
                         }
                     }
                     if improved {
@@ -461,7 +475,7 @@ pub fn run(args: &TrainArgs, flags: Plan) -> Result<()> {
                         backend.params(m)?,
                         backend.optimizer_state(m)?,
                     );
-                    if written[m].as_ref() != Some(&ck) {
+                    if written[m] != Some(digest(&ck)?) {
                         ck.save(&path)?;
                     }
                 }
