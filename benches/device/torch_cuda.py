@@ -40,15 +40,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 
-# The bench configurations that fit a sweep (src/cli/train.rs, BenchConfig).
-CONFIGS = {
-    "nielsen": dict(layers=[784, 30, 10], cost="quadratic", init="normal", eta=3.0, lam=0.0,
-                    batch=10),
-    "network2": dict(layers=[784, 100, 10], cost="cross-entropy", init="scaled", eta=0.5,
-                     lam=5.0, batch=10),
-}
+sys.path.insert(0, os.path.join(ROOT, "benches", "peers"))
+
+from peers import CONFIGS as BENCH_CONFIGS, load_data  # noqa: E402  (the bench configurations)
+
+# The configurations with a sigmoid output, which the by-hand step below computes.
+CONFIGS = {k: v for k, v in BENCH_CONFIGS.items() if v["output"] == "sigmoid"}
 MODES = ["eager", "eager-autograd", "graphs", "vmap", "vmap-graphs"]
 # Steps per captured graph: 500 steps of nielsen are about 7,500 kernels; an epoch of 5,000
 # steps is then 10 replays, each after one copy of the next 500 batches' indices.
@@ -56,18 +54,10 @@ GRAPH_STEPS = 500
 
 
 def load(data_dir, train_size, device):
-    import mnist_idx
-    import numpy as np
+    """peers.py's data (pixel/255 in f32, as gpu-mlp's gather), on `device`."""
     import torch
 
-    x = mnist_idx.images(os.path.join(data_dir, "train-images-idx3-ubyte.gz"))[:train_size]
-    y = mnist_idx.labels(os.path.join(data_dir, "train-labels-idx1-ubyte.gz"))[:train_size]
-    xt = mnist_idx.images(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz"))
-    yt = mnist_idx.labels(os.path.join(data_dir, "t10k-labels-idx1-ubyte.gz"))
-    scale = np.float32(1.0) / np.float32(255.0)  # pixel/255 in f32, as gpu-mlp's gather
-    t = lambda a, dt: torch.from_numpy(np.ascontiguousarray(a).astype(dt)).to(device)
-    return (t(x, np.float32) * scale, t(y, np.int64), t(xt, np.float32) * scale,
-            t(yt, np.int64))
+    return tuple(torch.from_numpy(a).to(device) for a in load_data(data_dir, train_size))
 
 
 def init(cfg, seed, device):

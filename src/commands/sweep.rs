@@ -37,11 +37,16 @@ impl Outputs {
             .map(|d| d.join(format!("{}.safetensors", m.stem())))
     }
 
+    /// Member `m`'s best checkpoint in the sweep directory, where --save-best asks for one.
     fn best(&self, m: &Member) -> Option<PathBuf> {
-        match (&self.save, &self.save_best) {
-            (Some(d), Some(_)) => Some(d.join(format!("{}.best.safetensors", m.stem()))),
-            _ => None,
-        }
+        self.save_best.as_ref().and(self.best_in_dir(m))
+    }
+
+    /// Where member `m`'s best checkpoint goes in the sweep directory, asked for or not.
+    fn best_in_dir(&self, m: &Member) -> Option<PathBuf> {
+        self.save
+            .as_ref()
+            .map(|d| d.join(format!("{}.best.safetensors", m.stem())))
     }
 
     fn metrics(&self, m: &Member) -> Option<PathBuf> {
@@ -53,14 +58,9 @@ impl Outputs {
     /// Every file a sweep of `members` writes, with these flags or with --save-best: in its
     /// directories, and the --save-best file.
     fn files(&self, members: &[&Member], shard: Option<(usize, usize)>) -> Vec<PathBuf> {
-        let best_named = |m: &Member| {
-            self.save
-                .as_ref()
-                .map(|d| d.join(format!("{}.best.safetensors", m.stem())))
-        };
         let mut files: Vec<PathBuf> = members
             .iter()
-            .flat_map(|m| [self.checkpoint(m), best_named(m), self.metrics(m)])
+            .flat_map(|m| [self.checkpoint(m), self.best_in_dir(m), self.metrics(m)])
             .flatten()
             .collect();
         for dir in [&self.save, &self.metrics].into_iter().flatten() {
