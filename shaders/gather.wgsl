@@ -3,7 +3,12 @@
 // order_offset + i (evaluation, storage order). Images are stored as u8 pixels packed four to a
 // u32 (little-endian: pixel 4w + b is byte b of word w), each image padded to whole words, and
 // split over up to IMAGE_BINDINGS bindings of whole images when the set exceeds one binding.
-// One workgroup of GATHER_GROUP invocations per (member, sample); invocation i writes the
+// One dispatch may gather the batches of several consecutive steps (src/gpu/input_slots.rs:
+// on llvmpipe a dispatch's fixed cost is more than a gather's work): step j of the dispatch
+// (its first step's record, then the next ones in the step buffer) writes member m's rows
+// from row j·slot_rows of the member's block, where that step's forward and gradient products
+// find them through their bind group's offset.
+// One workgroup of GATHER_GROUP invocations per (step, member, sample); invocation i writes the
 // pixels of words i, i + GATHER_GROUP, ... of the image (neighbouring invocations, neighbouring
 // words). On llvmpipe each invocation's fixed work (the index lookup, the bounds, the per-lane
 // loops of its loads) costs as much as its pixels, so an invocation takes many words: an MNIST
@@ -17,6 +22,13 @@ struct GatherDims {
     images_per_chunk: u32,
     // Member m's batch starts at float m·batch_stride of batch_out.
     batch_stride: u32,
+    // Step j of the dispatch writes its rows from row j·slot_rows of each member's block.
+    slot_rows: u32,
+    // Workgroup z is step·members + member.
+    members: u32,
+    // Records between consecutive steps in run_steps (the step buffer's stride / 64 bytes).
+    records_per_step: u32,
+    _pad: u32,
 }
 
 @group(1) @binding(0) var<uniform> gather_dims: GatherDims;
@@ -31,6 +43,9 @@ struct GatherDims {
 @group(1) @binding(4) var<storage, read> images1: array<u32>;
 @group(1) @binding(5) var<storage, read> images2: array<u32>;
 @group(1) @binding(6) var<storage, read> images3: array<u32>;
+// The whole step buffer (group 0 shows only the dispatch's first step): the records of the
+// steps after it.
+@group(1) @binding(7) var<storage, read> run_steps: array<Step>;
 
 // The four bindings above are IMAGE_BINDINGS (src/gpu/layout.rs), the most a set is split over.
 const_assert IMAGE_BINDINGS == 4u;
@@ -68,19 +83,23 @@ fn main(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(local_invocation_id) local: vec3<u32>,
 ) {
-    begin_member(group.z);
+    let j = group.z / gather_dims.members;
+    begin_member(group.z % gather_dims.members);
+    // Step j's record of this member (j = 0: `step` itself).
+    let record = run_steps[(step.index + j) * gather_dims.records_per_step + member];
     let row = group.y;
-    if (row >= step.rows) {
+    if (row >= record.rows) {
         return;
     }
-    var sample = step.order_offset + row;
-    if (step.sequential == 0u) {
+    var sample = record.order_offset + row;
+    if (record.sequential == 0u) {
         sample = order[sample];
     }
     // Where the image sits: its binding and its first word there (once per invocation).
     let chunk = sample / gather_dims.images_per_chunk;
     let image = (sample % gather_dims.images_per_chunk) * gather_dims.words_per_image;
-    let row_first = member * gather_dims.batch_stride + row * gather_dims.pixels;
+    let row_first = member * gather_dims.batch_stride
+        + (j * gather_dims.slot_rows + row) * gather_dims.pixels;
     // Invocation i takes words i, i + GATHER_GROUP, ...: neighbours read neighbouring words.
     for (var word = local.x; word < gather_dims.words_per_image; word = word + GATHER_GROUP) {
         gather_word(chunk, image, word, row_first + word * 4u);

@@ -110,8 +110,9 @@ fn deep_784_1024_1024_10_batch_256() {
     );
 }
 
-/// The same 7 dispatches per step as the textbook network on a 16-16-10 network: what a step
-/// costs when there is next to no arithmetic (per-dispatch overhead).
+/// The same dispatches per step as the textbook network (5, and a gather every 32 steps) on a
+/// 16-16-10 network: what a step costs when there is next to no arithmetic (per-dispatch
+/// overhead).
 #[test]
 #[ignore]
 fn overhead_16_16_10_batch_10() {

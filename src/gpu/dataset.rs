@@ -86,6 +86,10 @@ impl DeviceSet {
             words_per_image: words_per_image as u32,
             images_per_chunk: images_per_chunk.min(u32::MAX as usize) as u32,
             batch_stride: 0,
+            slot_rows: 0,
+            members: 1,
+            records_per_step: 1,
+            _pad: 0,
         };
         Ok(DeviceSet {
             len,
@@ -105,9 +109,30 @@ impl DeviceSet {
         })
     }
 
-    /// Sets how far apart members' batches of input activations are (floats).
-    pub fn set_batch_stride(&mut self, ctx: &GpuContext, stride: usize) {
+    /// Sets how far apart members' batches of input activations are (floats), how many
+    /// members there are and how many records apart consecutive steps are.
+    pub fn set_batch_stride(
+        &mut self,
+        ctx: &GpuContext,
+        stride: usize,
+        members: usize,
+        records_per_step: usize,
+    ) {
         self.gather.batch_stride = stride as u32;
+        self.gather.members = members as u32;
+        self.gather.records_per_step = records_per_step as u32;
+        self.write(ctx);
+    }
+
+    /// Sets how many rows apart consecutive steps' batches sit in a member's block.
+    pub fn set_slot_rows(&mut self, ctx: &GpuContext, slot_rows: usize) {
+        if self.gather.slot_rows != slot_rows as u32 {
+            self.gather.slot_rows = slot_rows as u32;
+            self.write(ctx);
+        }
+    }
+
+    fn write(&self, ctx: &GpuContext) {
         ctx.queue
             .write_buffer(&self.dims, 0, bytemuck::bytes_of(&self.gather));
     }

@@ -3,6 +3,7 @@
 //! replaced by larger ones.
 
 use super::context::GpuContext;
+use super::input_slots::InputSlots;
 use super::kernels::{bind, Kernels};
 use super::layout::{step_group, IMAGE_BINDINGS};
 use super::trainer::DeviceBuffers;
@@ -20,10 +21,18 @@ pub(super) struct Groups {
     /// Per layer: the gradient product and the optimizer's update.
     pub update: Vec<wgpu::BindGroup>,
     pub output_delta: wgpu::BindGroup,
+    /// The output layer's forward product with δᴸ in its epilogue (training with a sigmoid
+    /// output, in place of its forward and output_delta dispatches), where the network has a
+    /// hidden layer (layer 0's binding of the inputs moves with input_slots.rs; the output
+    /// layer's does not).
+    pub forward_delta: Option<wgpu::BindGroup>,
     /// Per data set.
     pub evaluate: Vec<wgpu::BindGroup>,
     /// The submit marks.
     pub submit_mark: wgpu::BindGroup,
+    /// Layer 0's bind groups for each slot of the batches one gather fills, once a run has
+    /// asked for them (`input_slots.rs`).
+    pub input_slots: Option<InputSlots>,
 }
 
 impl Groups {
@@ -36,6 +45,7 @@ impl Groups {
             .map(|s| {
                 let mut list = vec![&s.dims, &b.order, &b.acts[0]];
                 list.extend((0..IMAGE_BINDINGS as usize).map(|i| s.chunk(i)));
+                list.push(&b.steps);
                 bind(ctx, &k.gather, "gather", &list)
             })
             .collect();
@@ -98,6 +108,26 @@ impl Groups {
                 &b.deltas[last],
             ],
         );
+        let forward_delta = match k.forward_delta(b.layers[last].forward) {
+            Some(kernel) if last > 0 => {
+                let layer = &b.layers[last];
+                Some(bind(
+                    ctx,
+                    kernel,
+                    "forward output delta",
+                    &[
+                        &layer.forward_dims,
+                        &b.acts[last],
+                        &layer.params,
+                        output,
+                        &b.sets[0].labels,
+                        &b.order,
+                        &b.deltas[last],
+                    ],
+                ))
+            }
+            _ => None,
+        };
         let e = &b.eval;
         let evaluate = b
             .sets
@@ -119,7 +149,9 @@ impl Groups {
             backprop,
             update,
             output_delta,
+            forward_delta,
             evaluate,
+            input_slots: None,
         })
     }
 }

@@ -18,6 +18,7 @@ pub(crate) const SIGMOID: &str = include_str!("../../shaders/sigmoid.wgsl");
 const MATMUL_COMMON: &str = include_str!("../../shaders/matmul_common.wgsl");
 const FORWARD_SIGMOID: &str = include_str!("../../shaders/forward_sigmoid.wgsl");
 const FORWARD_LINEAR: &str = include_str!("../../shaders/forward_linear.wgsl");
+const FORWARD_OUTPUT_DELTA: &str = include_str!("../../shaders/forward_output_delta.wgsl");
 const BACKPROP_DELTA: &str = include_str!("../../shaders/backprop_delta.wgsl");
 const OUTER_PRODUCT: &str = include_str!("../../shaders/outer_product.wgsl");
 const OUTER_PRODUCT_VEC4: &str = include_str!("../../shaders/outer_product_vec4.wgsl");
@@ -39,7 +40,7 @@ const SUBMIT_MARK: &str = include_str!("../../shaders/submit_mark.wgsl");
 
 /// Every shader file but the multiply variants' (which `multiply.rs` holds), by name.
 #[cfg(test)]
-pub(crate) const SHADER_FILES: [(&str, &str); 25] = [
+pub(crate) const SHADER_FILES: [(&str, &str); 26] = [
     ("step.wgsl", STEP_SOURCE),
     ("step_binding.wgsl", STEP_BINDING),
     ("gradient.wgsl", GRADIENT),
@@ -49,6 +50,7 @@ pub(crate) const SHADER_FILES: [(&str, &str); 25] = [
     ("matmul_common.wgsl", MATMUL_COMMON),
     ("forward_sigmoid.wgsl", FORWARD_SIGMOID),
     ("forward_linear.wgsl", FORWARD_LINEAR),
+    ("forward_output_delta.wgsl", FORWARD_OUTPUT_DELTA),
     ("backprop_delta.wgsl", BACKPROP_DELTA),
     ("outer_product.wgsl", OUTER_PRODUCT),
     ("outer_product_vec4.wgsl", OUTER_PRODUCT_VEC4),
@@ -122,7 +124,7 @@ fn gather_spec() -> Spec {
         name: "gather".into(),
         source: compose(&[GATHER]),
         constants: vec![],
-        slots: consecutive(&[Uniform, Read, ReadWrite, Read, Read, Read, Read]),
+        slots: consecutive(&[Uniform, Read, ReadWrite, Read, Read, Read, Read, Read]),
     }
 }
 
@@ -162,6 +164,20 @@ fn forward_spec(hidden: bool, m: Multiply) -> Spec {
         &[epilogue],
         vec![("TRANS_B", 1.0)],
         vec![Uniform, Read, Read, ReadWrite],
+    )
+}
+
+/// The output layer's forward product while training with a sigmoid output: z and δᴸ in one
+/// pass (forward_output_delta.wgsl); its slots are dims, A, B, z, labels, order, δ.
+fn forward_delta_spec(m: Multiply, cost: Cost) -> Spec {
+    let cross_entropy = if cost == Cost::CrossEntropy { 1.0 } else { 0.0 };
+    multiply_spec(
+        format!("forward_output_delta_{cost:?}_{}", m.name()).to_lowercase(),
+        m,
+        &[SIGMOID, OUTPUT_ACTIVATION, OUTPUT_ERROR],
+        &[FORWARD_OUTPUT_DELTA],
+        vec![("TRANS_B", 1.0), ("COST_CROSS_ENTROPY", cross_entropy)],
+        vec![Uniform, Read, Read, ReadWrite, Read, Read, ReadWrite],
     )
 }
 
@@ -245,6 +261,8 @@ pub(crate) enum Pipeline {
         hidden: bool,
         multiply: Multiply,
     },
+    /// The output layer's forward product and, for a sigmoid output, δᴸ in the same pass.
+    ForwardDelta(Multiply, Cost),
     Backprop(Multiply),
     /// The gradient product and the optimizer's update.
     Update(Multiply, OptimizerKind),
@@ -258,6 +276,7 @@ impl Pipeline {
         match self {
             Pipeline::Gather => gather_spec(),
             Pipeline::Forward { hidden, multiply } => forward_spec(hidden, multiply),
+            Pipeline::ForwardDelta(m, cost) => forward_delta_spec(m, cost),
             Pipeline::Backprop(m) => backprop_spec(m),
             Pipeline::Update(m, opt) => update_spec(m, opt),
             Pipeline::OutputDelta(output, cost) => output_delta_spec(output, cost),
@@ -299,6 +318,9 @@ impl Pipeline {
                         hidden,
                         multiply: m,
                     });
+                }
+                for cost in [Cost::Quadratic, Cost::CrossEntropy] {
+                    all.push(Pipeline::ForwardDelta(m, cost));
                 }
             }
             if matches!(m, Multiply::Tiled | Multiply::Blocked | Multiply::Lanes) {

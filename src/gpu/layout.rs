@@ -294,7 +294,8 @@ impl OutputDims {
     }
 }
 
-/// gather.wgsl's `GatherDims`: how a data set's packed images are laid out.
+/// gather.wgsl's `GatherDims`: how a data set's packed images are laid out, and where a
+/// dispatch's batches go.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct GatherDims {
@@ -303,9 +304,17 @@ pub(crate) struct GatherDims {
     pub images_per_chunk: u32,
     /// Floats between consecutive members' batches of input activations.
     pub batch_stride: u32,
+    /// Rows between consecutive steps' batches in a member's block, where one dispatch
+    /// gathers several steps' batches (input_slots.rs).
+    pub slot_rows: u32,
+    /// The members of the group: workgroup z of a gather is step·members + member.
+    pub members: u32,
+    /// Records between consecutive steps in the step buffer (its stride over STEP_BYTES).
+    pub records_per_step: u32,
+    pub _pad: u32,
 }
 
-const _: () = assert!(size_of::<GatherDims>() == 16);
+const _: () = assert!(size_of::<GatherDims>() == 32);
 
 impl GatherDims {
     #[cfg(test)]
@@ -315,6 +324,9 @@ impl GatherDims {
             ("words_per_image", offset_of!(GatherDims, words_per_image)),
             ("images_per_chunk", offset_of!(GatherDims, images_per_chunk)),
             ("batch_stride", offset_of!(GatherDims, batch_stride)),
+            ("slot_rows", offset_of!(GatherDims, slot_rows)),
+            ("members", offset_of!(GatherDims, members)),
+            ("records_per_step", offset_of!(GatherDims, records_per_step)),
         ]
     }
 }

@@ -12,6 +12,7 @@
 //!   of one network or of a sweep's group (one block per member, one z layer of every grid);
 //! - `group_sizes`: how many members one group holds, and its evaluation batches;
 //! - `groups`: the bind groups over those buffers;
+//! - `input_slots`: several steps' batches gathered by one dispatch;
 //! - `record`: one step's dispatches, and recording whole epochs of steps;
 //! - `backend`: the [`crate::backend::Backend`] (one network) and [`crate::backend::Members`]
 //!   (a group) implementations;
@@ -32,6 +33,7 @@ mod dataset;
 pub mod fused;
 mod group_sizes;
 mod groups;
+mod input_slots;
 pub(crate) mod kernels;
 mod layout;
 pub(crate) mod limits;

@@ -303,8 +303,11 @@ impl Probe {
             ..StepRecord::default()
         };
         let grid = [1, rows as u32, 1];
+        // The gather reads its step's record from the step buffer too (binding 7).
+        let steps = buffers::storage_init(&self.ctx, "step", bytemuck::bytes_of(&record));
         let mut list = vec![&device_set.dims, &order_buffer, &out];
         list.extend((0..IMAGE_BINDINGS as usize).map(|i| device_set.chunk(i)));
+        list.push(&steps);
         self.run(Pipeline::Gather, &list, record, whole(grid))?;
         self.read(&out, rows * pixels)
     }

@@ -6,6 +6,7 @@
 
 use super::chunks::{self, ChunkTable};
 use super::groups::Groups;
+use super::input_slots::{InputSlots, SlotPlan};
 use super::layout::{StepRecord, ROW_GROUP, STEP_BYTES};
 use super::multiply::{groups_of, Multiply};
 use super::timing::Profiler;
@@ -21,6 +22,20 @@ pub(super) struct Dispatch<'a> {
     pub workgroups: [u32; 3],
     /// The first workgroup row of its product's grid that the dispatch covers (`chunks.rs`).
     pub group_offset: u32,
+}
+
+/// Where a step's first layer finds its input batch (`input_slots.rs`).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Input {
+    /// Gathered by the step's own first dispatch, from row 0 of each member's block.
+    Own,
+    /// In slot `slot` of the groups' input slots. `gather` > 0: the step's first dispatch
+    /// gathers the batches of `gather` steps from this one on, of at most `rows` rows.
+    Slot {
+        slot: usize,
+        gather: usize,
+        rows: usize,
+    },
 }
 
 /// Records `dispatches` into `pass`, all reading the step's records at byte `offset` of the step
@@ -44,13 +59,14 @@ fn encode(
 
 impl GpuBackend {
     /// The dispatches of one step over `rows` samples of set `set`: training (forward,
-    /// backward, update) or evaluation (forward, evaluate). Each covers every member, one z
-    /// layer of its grid each.
+    /// backward, update) or evaluation (forward, evaluate), its first layer's input as
+    /// `input` says. Each covers every member, one z layer of its grid each.
     pub(super) fn step_dispatches<'a>(
         &'a self,
         rows: usize,
         set: usize,
         training: bool,
+        input: Input,
     ) -> Result<Vec<Dispatch<'a>>> {
         let k = &self.kernels;
         let g = &self.groups;
@@ -72,28 +88,66 @@ impl GpuBackend {
                 });
             }
         };
-        let mut list = vec![Dispatch {
-            name: "gather",
-            layer: 0,
-            pipeline: &k.gather.pipeline,
-            group: &g.gather[set],
-            // One workgroup per (member, sample) (gather.wgsl).
-            workgroups: [1, rows as u32, members],
-            group_offset: 0,
-        }];
+        let (gathered, gather_rows, slot) = match input {
+            Input::Own => (1, rows, None),
+            Input::Slot { slot, gather, rows } => {
+                let slots = g.input_slots.as_ref().ok_or_else(|| {
+                    crate::error::Error::internal("a step in a slot before the slots were built")
+                })?;
+                (gather, rows, Some((slots, slot)))
+            }
+        };
+        // Layer l's forward and gradient bind groups: layer 0's of the step's slot.
+        let forward_group = |l: usize| match slot {
+            Some((s, j)) if l == 0 => &s.forward[j],
+            _ => &g.forward[l],
+        };
+        let update_group = |l: usize| match slot {
+            Some((s, j)) if l == 0 => &s.update[j],
+            _ => &g.update[l],
+        };
+        let mut list = Vec::new();
+        if gathered > 0 {
+            list.push(Dispatch {
+                name: "gather",
+                layer: 0,
+                pipeline: &k.gather.pipeline,
+                group: &g.gather[set],
+                // One workgroup per (step, member, sample) (gather.wgsl).
+                workgroups: [1, gather_rows as u32, members * gathered as u32],
+                group_offset: 0,
+            });
+        }
+        // Training with a sigmoid output: δᴸ in the output layer's forward epilogue.
+        let folded = match (&g.forward_delta, k.forward_delta(layers[last].forward)) {
+            (Some(group), Some(kernel)) if training && self.options.output_delta_in_forward => {
+                Some((group, kernel))
+            }
+            _ => None,
+        };
         for (l, layer) in layers.iter().enumerate() {
             let hidden = l != last;
-            let d = Dispatch {
-                name: if hidden {
-                    "forward_hidden"
-                } else {
-                    "forward_output"
+            let d = match folded {
+                Some((group, kernel)) if !hidden => Dispatch {
+                    name: "forward_output_delta",
+                    layer: l,
+                    pipeline: &kernel.pipeline,
+                    group,
+                    workgroups: [0; 3],
+                    group_offset: 0,
                 },
-                layer: l,
-                pipeline: &k.forward(hidden, layer.forward)?.pipeline,
-                group: &g.forward[l],
-                workgroups: [0; 3],
-                group_offset: 0,
+                _ => Dispatch {
+                    name: if hidden {
+                        "forward_hidden"
+                    } else {
+                        "forward_output"
+                    },
+                    layer: l,
+                    pipeline: &k.forward(hidden, layer.forward)?.pipeline,
+                    group: forward_group(l),
+                    workgroups: [0; 3],
+                    group_offset: 0,
+                },
             };
             // Z[rows, out] = A[rows, in]·Wᵀ
             let mnk = (rows, layer.outputs, layer.inputs);
@@ -110,14 +164,16 @@ impl GpuBackend {
             });
             return Ok(list);
         }
-        list.push(Dispatch {
-            name: "output_delta",
-            layer: last,
-            pipeline: &k.output_delta.pipeline,
-            group: &g.output_delta,
-            workgroups: rowwise,
-            group_offset: 0,
-        });
+        if folded.is_none() {
+            list.push(Dispatch {
+                name: "output_delta",
+                layer: last,
+                pipeline: &k.output_delta.pipeline,
+                group: &g.output_delta,
+                workgroups: rowwise,
+                group_offset: 0,
+            });
+        }
         let general = k.general();
         for (l, layer) in layers.iter().enumerate().rev() {
             if let Some(group) = &g.backprop[l] {
@@ -136,7 +192,7 @@ impl GpuBackend {
                 name: "update",
                 layer: l,
                 pipeline: &k.update(layer.gradient)?.pipeline,
-                group: &g.update[l],
+                group: update_group(l),
                 workgroups: [0; 3],
                 group_offset: 0,
             };
@@ -151,6 +207,34 @@ impl GpuBackend {
         Ok(list)
     }
 
+    /// How many steps' batches one gather fills in a training run of batches of `rows` rows
+    /// from set `set` (1: each step gathers its own), with the slots' bind groups built and
+    /// the set's gather told where the slots are.
+    fn input_slots(&mut self, rows: usize, set: usize) -> Result<usize> {
+        let limits = self.ctx.device.limits();
+        let plan = SlotPlan::new(
+            rows,
+            self.bufs.rows,
+            self.bufs.layers[0].inputs,
+            limits.min_storage_buffer_offset_alignment as u64,
+            self.bufs.members,
+            limits.max_compute_workgroups_per_dimension,
+        );
+        let plan = SlotPlan {
+            count: plan.count.min(self.options.gather_steps.max(1)),
+            ..plan
+        };
+        if plan.count == 1 {
+            return Ok(1);
+        }
+        if self.groups.input_slots.as_ref().map(|s| s.plan) != Some(plan) {
+            let slots = InputSlots::new(&self.ctx, &self.kernels, &self.bufs, plan)?;
+            self.groups.input_slots = Some(slots);
+        }
+        self.bufs.sets[set].set_slot_rows(&self.ctx, plan.slot_rows);
+        Ok(plan.count)
+    }
+
     /// Writes the chunk record of every dispatch the steps of `records` make into the chunk table
     /// (once per distinct batch size), building group 0 again if the table grew.
     fn include_chunks(&mut self, records: &[StepRecord], set: usize, training: bool) -> Result<()> {
@@ -162,7 +246,7 @@ impl GpuBackend {
         }
         let mut offsets = Vec::new();
         for r in rows {
-            let list = self.step_dispatches(r as usize, set, training)?;
+            let list = self.step_dispatches(r as usize, set, training, Input::Own)?;
             offsets.extend(list.iter().map(|d| d.group_offset));
         }
         if self.bufs.chunks.include(&self.ctx, offsets) {
@@ -206,6 +290,28 @@ impl GpuBackend {
         if !bytes.is_empty() {
             self.ctx.queue.write_buffer(&self.bufs.steps, 0, &bytes);
         }
+        // Training: the batches of up to `slots` steps a gather (input_slots.rs).
+        let slots = match records.first() {
+            Some(first) if training => self.input_slots(first.rows as usize, set)?,
+            _ => 1,
+        };
+        let input = |s: usize| {
+            if slots == 1 {
+                return Input::Own;
+            }
+            let slot = s % slots;
+            let gather = if slot == 0 {
+                slots.min(records.len() - s)
+            } else {
+                0
+            };
+            let rows = records[s..s + gather].iter().map(|r| r.rows as usize);
+            Input::Slot {
+                slot,
+                gather,
+                rows: rows.max().unwrap_or(0),
+            }
+        };
         let profiled = if self.ctx.timestamps && self.options.profile {
             profiled.min(records.len())
         } else {
@@ -214,7 +320,7 @@ impl GpuBackend {
         let mut profiler = match records.first() {
             Some(first) if profiled > 0 => {
                 let per_step = self
-                    .step_dispatches(first.rows as usize, set, training)?
+                    .step_dispatches(first.rows as usize, set, training, input(0))?
                     .len();
                 Some(Profiler::new(&self.ctx, profiled * per_step))
             }
@@ -235,7 +341,7 @@ impl GpuBackend {
             let timed_end = end.min(profiled.max(start));
             if let Some(p) = profiler.as_mut() {
                 for (s, r) in records.iter().enumerate().take(timed_end).skip(start) {
-                    for d in self.step_dispatches(r.rows as usize, set, training)? {
+                    for d in self.step_dispatches(r.rows as usize, set, training, input(s))? {
                         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                             label: Some(d.name),
                             timestamp_writes: p.next_writes(format!("{}[{}]", d.name, d.layer)),
@@ -251,7 +357,7 @@ impl GpuBackend {
                     timestamp_writes: None,
                 });
                 for (s, r) in records.iter().enumerate().take(end).skip(timed_end) {
-                    let list = self.step_dispatches(r.rows as usize, set, training)?;
+                    let list = self.step_dispatches(r.rows as usize, set, training, input(s))?;
                     dispatched += encode(&mut pass, step, (s * stride) as u32, chunks, &list)?;
                 }
                 let mark = [self.submit_mark()];

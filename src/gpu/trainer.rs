@@ -28,6 +28,7 @@ use super::groups::Groups;
 use super::kernels::Kernels;
 use super::layout::{
     layer_bytes, layer_from_floats, member_stride, step_stride, steps_buffer, MatDims, OutputDims,
+    STEP_BYTES,
 };
 use super::multiply::{prefer_tiled, Multiply};
 use super::submits::{marks_buffer, Pacer, Serials};
@@ -69,6 +70,12 @@ pub struct GpuOptions {
     /// `steps_per_run`); for tests.
     #[doc(hidden)]
     pub steps_per_run: Option<usize>,
+    /// The most steps whose batches one gather dispatch fills (`input_slots.rs`; 1: each
+    /// step its own gather, as before); the same bits either way.
+    pub gather_steps: usize,
+    /// With a sigmoid output, compute δᴸ in the output layer's forward epilogue while training
+    /// rather than in a dispatch of its own; the same bits either way.
+    pub output_delta_in_forward: bool,
 }
 
 impl Default for GpuOptions {
@@ -83,6 +90,8 @@ impl Default for GpuOptions {
             hang_timeout: None,
             drop_submit: None,
             steps_per_run: None,
+            gather_steps: super::input_slots::GATHER_STEPS,
+            output_delta_in_forward: true,
         }
     }
 }
@@ -345,8 +354,9 @@ impl GpuBackend {
         let last = sizes.len() - 1;
         let output = OutputDims::new(sizes[last], act(last), b.eval_stride);
         queue.write_buffer(&b.output_dims, 0, bytemuck::bytes_of(&output));
+        let records_per_step = (b.step_stride / STEP_BYTES) as usize;
         for set in &mut b.sets {
-            set.set_batch_stride(&self.ctx, act(0));
+            set.set_batch_stride(&self.ctx, act(0), b.members, records_per_step);
         }
     }
 

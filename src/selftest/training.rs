@@ -77,6 +77,12 @@ fn pipelines(s: &Session, net: &NetworkConfig, kind: OptimizerKind, tiled: bool)
             list.push(forward);
         }
     }
+    if net.output == Output::Sigmoid && net.layers.len() > 2 {
+        // Training computes δᴸ in the output layer's forward epilogue (record.rs).
+        let (inputs, _) = net.shapes().last().unwrap_or((0, 0));
+        let multiply = Multiply::forward(tiled, lanes, inputs);
+        list.push(Pipeline::ForwardDelta(multiply, net.cost));
+    }
     list.extend([
         Pipeline::OutputDelta(net.output, net.cost),
         Pipeline::Backprop(general),
@@ -202,13 +208,13 @@ pub(crate) fn steps(s: &mut Session) -> Result<Vec<Check>> {
 /// The short run of the determinism checks: 300 random 100-pixel samples, 100-30-10
 /// softmax/cross-entropy, Adam with λ = 1, batch 7 (the last batch short), two epochs.
 fn short_run(s: &Session, options: GpuOptions) -> Result<Params> {
+    short_run_of(s, options, Output::Softmax)
+}
+
+/// The same with `output` (and the cross-entropy cost).
+fn short_run_of(s: &Session, options: GpuOptions, output: Output) -> Result<Params> {
     let data = random_splits(3, 300, 100, 10);
-    let net = net(
-        &[100, 30, 10],
-        Output::Softmax,
-        Cost::CrossEntropy,
-        Init::Scaled,
-    );
+    let net = net(&[100, 30, 10], output, Cost::CrossEntropy, Init::Scaled);
     let h = hyper(OptimizerKind::Adam, 0.01, 1.0, 300, 7);
     let params = Params::init(&net, 5);
     let mut gpu =
@@ -219,8 +225,20 @@ fn short_run(s: &Session, options: GpuOptions) -> Result<Params> {
     gpu.params()
 }
 
-/// `b` must equal `a` bit for bit.
-fn same_bits(s: &Session, name: String, shape: String, a: &Params, mut b: Params) -> Check {
+/// `b` must equal `a` bit for bit (the short run's softmax network).
+fn same_bits(s: &Session, name: String, shape: String, a: &Params, b: Params) -> Check {
+    same_bits_of(s, name, shape, Output::Softmax, a, b)
+}
+
+/// The same for the short run with `output`.
+fn same_bits_of(
+    s: &Session,
+    name: String,
+    shape: String,
+    output: Output,
+    a: &Params,
+    mut b: Params,
+) -> Check {
     plant_params(s, &name, &mut b);
     let mut c = Comparison::default();
     for (l, (x, y)) in a.layers.iter().zip(&b.layers).enumerate() {
@@ -239,12 +257,7 @@ fn same_bits(s: &Session, name: String, shape: String, a: &Params, mut b: Params
             c.add(|| format!("layer {l} parameter {i}"), got, *p as f64, 0.0);
         }
     }
-    let net = net(
-        &[100, 30, 10],
-        Output::Softmax,
-        Cost::CrossEntropy,
-        Init::Scaled,
-    );
+    let net = net(&[100, 30, 10], output, Cost::CrossEntropy, Init::Scaled);
     let tiled = prefer_tiled(s.ctx);
     c.finish(
         "determinism",
@@ -257,7 +270,9 @@ fn same_bits(s: &Session, name: String, shape: String, a: &Params, mut b: Params
 /// Every reduction runs in a fixed order in one invocation (no float atomics), so the same run
 /// gives the same bits: twice from the same seed; with the data set split over four bindings
 /// (80 images a binding); with every product split over dispatches of at most 2,000
-/// multiply-adds; and with one step per command buffer.
+/// multiply-adds; with one step per command buffer; with one step per gather (input_slots.rs);
+/// and, for a sigmoid output, with δᴸ in a dispatch of its own instead of the output layer's
+/// forward epilogue.
 pub(crate) fn determinism(s: &mut Session) -> Result<Vec<Check>> {
     let shape = "100-30-10, batch 7, 2 epochs of Adam".to_string();
     let mut checks = Vec::new();
@@ -293,11 +308,30 @@ pub(crate) fn determinism(s: &mut Session) -> Result<Vec<Check>> {
                 ..GpuOptions::default()
             },
         ),
+        (
+            "one step per gather",
+            GpuOptions {
+                gather_steps: 1,
+                ..GpuOptions::default()
+            },
+        ),
     ];
     let count = if s.plan.quick { 1 } else { variants.len() };
     for (what, options) in variants.into_iter().take(count) {
         let b = short_run(s, options)?;
         checks.push(same_bits(s, what.to_string(), shape.clone(), &reference, b));
+    }
+    if !s.plan.quick {
+        // A sigmoid output: δᴸ in the output layer's forward epilogue or in its own dispatch.
+        let options = GpuOptions {
+            output_delta_in_forward: false,
+            ..GpuOptions::default()
+        };
+        let a = short_run_of(s, GpuOptions::default(), Output::Sigmoid)?;
+        let b = short_run_of(s, options, Output::Sigmoid)?;
+        let what = "output error in its own dispatch".to_string();
+        let shape = "100-30-10 sigmoid, batch 7, 2 epochs of Adam".to_string();
+        checks.push(same_bits_of(s, what, shape, Output::Sigmoid, &a, b));
     }
     Ok(checks)
 }

@@ -17,6 +17,9 @@ pub(crate) struct Kernels {
     pub gather: Kernel,
     /// The forward passes, hidden (σ epilogue) or output (z), for each multiply in use.
     forward: Vec<(bool, Multiply, Kernel)>,
+    /// With a sigmoid output: the output layer's forward product with δᴸ in its epilogue, for
+    /// each multiply in use (training's; evaluation keeps `forward`'s).
+    forward_delta: Vec<(Multiply, Kernel)>,
     pub backprop: Kernel,
     /// The gradient products and the optimizer's update, for each multiply in use.
     update: Vec<(Multiply, Kernel)>,
@@ -82,9 +85,17 @@ impl Kernels {
                 ));
             }
         }
+        let forward_delta = match output {
+            Output::Sigmoid => Multiply::used(tiled, lanes)
+                .iter()
+                .map(|&m| (m, build(Pipeline::ForwardDelta(m, cost))))
+                .collect(),
+            Output::Softmax => Vec::new(),
+        };
         let k = Kernels {
             gather: build(Pipeline::Gather),
             forward,
+            forward_delta,
             backprop: build(Pipeline::Backprop(general)),
             update: Multiply::gradients(tiled, lanes)
                 .iter()
@@ -130,6 +141,15 @@ impl Kernels {
         Multiply::forward(self.tiled, self.lanes, inputs)
     }
 
+    /// The output layer's forward pipeline with δᴸ in its epilogue through `m`, where the
+    /// output is a sigmoid.
+    pub fn forward_delta(&self, m: Multiply) -> Option<&Kernel> {
+        self.forward_delta
+            .iter()
+            .find(|(v, _)| *v == m)
+            .map(|(_, k)| k)
+    }
+
     /// The forward pipeline of a hidden layer (σ epilogue) or the output layer (z) through `m`.
     pub fn forward(&self, hidden: bool, m: Multiply) -> Result<&Kernel> {
         self.forward
@@ -142,6 +162,13 @@ impl Kernels {
                     m.name()
                 ))
             })
+    }
+}
+
+impl Kernel {
+    /// The binding numbers of group 1, in the order of its spec's slots.
+    pub fn bindings(&self) -> &[u32] {
+        &self.bindings
     }
 }
 

@@ -1,0 +1,202 @@
+//! Several steps' input batches gathered by one dispatch.
+//!
+//! A training step's first dispatch gathers its mini-batch into the input activations
+//! (gather.wgsl), which its forward product and its first layer's gradient product then read.
+//! On llvmpipe a dispatch has a fixed cost (its worker threads woken and waited for) larger
+//! than a gather's work: 8 nielsen members trained ~10% faster per epoch with the gather
+//! left out (BENCHMARKS.md). So where the activation buffer has room, one gather dispatch
+//! fills the batches of up to [`GATHER_STEPS`] consecutive steps: step j of the run's chunk
+//! writes its rows from row j·slot_rows of each member's block ("slot" j), and that step's
+//! layer-0 forward and gradient products read them through a bind group whose binding of the
+//! buffer starts j·slot_rows rows in. Every member's block moves by the same rows, so the
+//! kernels, their indexing and their sums are the ones of a step with its own gather: the
+//! same floats in the same order, the same bits.
+
+use super::context::GpuContext;
+use super::kernels::{Kernel, Kernels};
+use super::trainer::DeviceBuffers;
+use crate::error::Result;
+
+/// The most steps whose batches one gather dispatch fills.
+pub(crate) const GATHER_STEPS: usize = 32;
+
+/// Where consecutive steps' batches of `rows` rows of `inputs` floats sit in blocks of
+/// `capacity` rows: `slot_rows` rows apart (at least `rows`, and a whole number of the
+/// device's `align` bytes of binding offset apart), `count` of them (1: no room, or one step
+/// a gather).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SlotPlan {
+    pub slot_rows: usize,
+    pub count: usize,
+}
+
+impl SlotPlan {
+    /// The plan for batches of `rows` rows; `max_groups_z`: the device's workgroups per
+    /// dimension (a gather's grid has members × count z layers).
+    pub fn new(
+        rows: usize,
+        capacity: usize,
+        inputs: usize,
+        align: u64,
+        members: usize,
+        max_groups_z: u32,
+    ) -> SlotPlan {
+        let row_bytes = (inputs.max(1) * 4) as u64;
+        // The fewest rows whose bytes are a multiple of the alignment.
+        let align = align.max(4);
+        let step = (align / gcd(align, row_bytes)) as usize;
+        let slot_rows = rows.max(1).next_multiple_of(step);
+        let by_z = (max_groups_z as usize / members.max(1)).max(1);
+        let count = (capacity / slot_rows).clamp(1, GATHER_STEPS).min(by_z);
+        SlotPlan { slot_rows, count }
+    }
+
+    /// Byte offset of slot `j` in the activation buffer of `inputs`-float rows.
+    pub fn offset(&self, j: usize, inputs: usize) -> u64 {
+        (j * self.slot_rows * inputs * 4) as u64
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The layer-0 bind groups of each slot of a plan with more than one.
+pub(crate) struct InputSlots {
+    pub plan: SlotPlan,
+    pub forward: Vec<wgpu::BindGroup>,
+    pub update: Vec<wgpu::BindGroup>,
+}
+
+impl InputSlots {
+    /// Layer 0's forward and gradient bind groups for each slot of `plan`: the buffers of
+    /// groups.rs's, with the input activations bound from the slot's first row. Each binding
+    /// ends `(count − 1)·slot_rows` rows before the buffer does, the same for every slot; the
+    /// last member's rows of any slot end inside it because a member's block holds
+    /// `capacity ≥ count·slot_rows` rows.
+    pub fn new(
+        ctx: &GpuContext,
+        k: &Kernels,
+        b: &DeviceBuffers,
+        plan: SlotPlan,
+    ) -> Result<InputSlots> {
+        let layer = &b.layers[0];
+        let inputs = layer.inputs;
+        let acts = &b.acts[0];
+        let size = acts.size() - plan.offset(plan.count - 1, inputs);
+        let view = |j: usize| wgpu::BufferBinding {
+            buffer: acts,
+            offset: plan.offset(j, inputs),
+            size: wgpu::BufferSize::new(size),
+        };
+        // Layer 0 is a hidden layer unless it is the only one.
+        let forward_kernel = k.forward(b.layers.len() > 1, layer.forward)?;
+        let update_kernel = k.update(layer.gradient)?;
+        let mut forward = Vec::with_capacity(plan.count);
+        let mut update = Vec::with_capacity(plan.count);
+        fn whole(buffer: &wgpu::Buffer) -> wgpu::BufferBinding<'_> {
+            buffer.as_entire_buffer_binding()
+        }
+        for j in 0..plan.count {
+            forward.push(bind_views(
+                ctx,
+                forward_kernel,
+                "forward slot",
+                vec![
+                    whole(&layer.forward_dims),
+                    view(j),
+                    whole(&layer.params),
+                    whole(&b.acts[1]),
+                ],
+            ));
+            let mut list = vec![
+                whole(&layer.gradient_dims),
+                whole(&b.deltas[0]),
+                view(j),
+                whole(&layer.params),
+            ];
+            list.extend(layer.slots.iter().map(whole));
+            update.push(bind_views(ctx, update_kernel, "update slot", list));
+        }
+        Ok(InputSlots {
+            plan,
+            forward,
+            update,
+        })
+    }
+}
+
+/// A bind group for `kernel` over `views`, in the order of its spec's bindings.
+fn bind_views(
+    ctx: &GpuContext,
+    kernel: &Kernel,
+    label: &str,
+    views: Vec<wgpu::BufferBinding<'_>>,
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry> = views
+        .into_iter()
+        .zip(kernel.bindings())
+        .map(|(view, &binding)| wgpu::BindGroupEntry {
+            binding,
+            resource: wgpu::BindingResource::Buffer(view),
+        })
+        .collect();
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &kernel.layout,
+        entries: &entries,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Slots start on the binding-offset alignment, hold a whole batch, fit in the block and
+    /// keep the gather's grid within the device's limit.
+    #[test]
+    fn slots_are_aligned_hold_a_batch_and_fit() {
+        for rows in [1, 7, 10, 32, 64, 256] {
+            for inputs in [1, 7, 30, 784, 785, 1024] {
+                for align in [4, 16, 64, 256] {
+                    for capacity in [rows, rows + 3, 1000, 10_000] {
+                        for members in [1, 8, 24, 3000] {
+                            let p = SlotPlan::new(rows, capacity, inputs, align, members, 65_535);
+                            assert!(p.slot_rows >= rows);
+                            assert_eq!(p.offset(1, inputs) % align, 0, "{p:?} {inputs} {align}");
+                            assert!((1..=GATHER_STEPS).contains(&p.count));
+                            assert!(p.count == 1 || p.count * p.slot_rows <= capacity);
+                            assert!(p.count * members <= 65_535 || p.count == 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The nielsen preset's batches of 10 rows of 784 pixels: 12 rows apart on a 256-byte
+    /// alignment (3,136 bytes a row), 10 on lavapipe's 16 bytes, 32 to a gather.
+    #[test]
+    fn nielsen_batches() {
+        assert_eq!(
+            SlotPlan::new(10, 1000, 784, 256, 8, 65_535),
+            SlotPlan {
+                slot_rows: 12,
+                count: 32
+            }
+        );
+        assert_eq!(
+            SlotPlan::new(10, 1000, 784, 16, 8, 65_535),
+            SlotPlan {
+                slot_rows: 10,
+                count: 32
+            }
+        );
+        // No room for a second batch: one step a gather, as before.
+        assert_eq!(SlotPlan::new(10, 15, 784, 16, 8, 65_535).count, 1);
+    }
+}
