@@ -3,9 +3,10 @@
 //! A training step's first dispatch gathers its mini-batch into the input activations
 //! (gather.wgsl), which its forward product and its first layer's gradient product then read.
 //! On llvmpipe a dispatch has a fixed cost (its worker threads woken and waited for) larger
-//! than a gather's work: 8 nielsen members trained ~10% faster per epoch with the gather
-//! left out (BENCHMARKS.md). So where the activation buffer has room, one gather dispatch
-//! fills the batches of up to [`GATHER_STEPS`] consecutive steps: step j of the run's chunk
+//! than a gather's work (an empty gather dispatch cost as much as a full one; BENCHMARKS.md),
+//! and on a real GPU a small network's step is dispatch latency. So where the activation
+//! buffer has room, one gather dispatch fills the batches of up to [`GATHER_STEPS`]
+//! consecutive steps ([`GATHER_BYTES`] of them at most): step j of the run's chunk
 //! writes its rows from row j·slot_rows of each member's block ("slot" j), and that step's
 //! layer-0 forward and gradient products read them through a bind group whose binding of the
 //! buffer starts j·slot_rows rows in. Every member's block moves by the same rows, so the
@@ -19,6 +20,10 @@ use crate::error::Result;
 
 /// The most steps whose batches one gather dispatch fills.
 pub(crate) const GATHER_STEPS: usize = 32;
+/// The most bytes those batches take together, all members': a few MiB, about what a CPU
+/// keeps in cache for llvmpipe's products to read back (8 nielsen members trained no faster
+/// or slower with 1 MiB or 32 MiB here; BENCHMARKS.md).
+pub(crate) const GATHER_BYTES: u64 = 4 << 20;
 
 /// Where consecutive steps' batches of `rows` rows of `inputs` floats sit in blocks of
 /// `capacity` rows: `slot_rows` rows apart (at least `rows`, and a whole number of the
@@ -47,7 +52,12 @@ impl SlotPlan {
         let step = (align / gcd(align, row_bytes)) as usize;
         let slot_rows = rows.max(1).next_multiple_of(step);
         let by_z = (max_groups_z as usize / members.max(1)).max(1);
-        let count = (capacity / slot_rows).clamp(1, GATHER_STEPS).min(by_z);
+        let slot_bytes = members.max(1) as u64 * slot_rows as u64 * row_bytes;
+        let by_bytes = (GATHER_BYTES / slot_bytes).max(1) as usize;
+        let count = (capacity / slot_rows)
+            .clamp(1, GATHER_STEPS)
+            .min(by_z)
+            .min(by_bytes);
         SlotPlan { slot_rows, count }
     }
 
@@ -156,8 +166,8 @@ fn bind_views(
 mod tests {
     use super::*;
 
-    /// Slots start on the binding-offset alignment, hold a whole batch, fit in the block and
-    /// keep the gather's grid within the device's limit.
+    /// Slots start on the binding-offset alignment, hold a whole batch, fit in the block,
+    /// keep the gather's grid within the device's limit and its batches within GATHER_BYTES.
     #[test]
     fn slots_are_aligned_hold_a_batch_and_fit() {
         for rows in [1, 7, 10, 32, 64, 256] {
@@ -171,6 +181,8 @@ mod tests {
                             assert!((1..=GATHER_STEPS).contains(&p.count));
                             assert!(p.count == 1 || p.count * p.slot_rows <= capacity);
                             assert!(p.count * members <= 65_535 || p.count == 1);
+                            let bytes = (p.count * members * p.slot_rows * inputs * 4) as u64;
+                            assert!(bytes <= GATHER_BYTES || p.count == 1);
                         }
                     }
                 }
@@ -179,11 +191,12 @@ mod tests {
     }
 
     /// The nielsen preset's batches of 10 rows of 784 pixels: 12 rows apart on a 256-byte
-    /// alignment (3,136 bytes a row), 10 on lavapipe's 16 bytes, 32 to a gather.
+    /// alignment (3,136 bytes a row), 10 on lavapipe's 16 bytes; 32 to a gather for one
+    /// network, 16 for 8 members (250,880 bytes a step, GATHER_BYTES in all).
     #[test]
     fn nielsen_batches() {
         assert_eq!(
-            SlotPlan::new(10, 1000, 784, 256, 8, 65_535),
+            SlotPlan::new(10, 1000, 784, 256, 1, 65_535),
             SlotPlan {
                 slot_rows: 12,
                 count: 32
@@ -193,7 +206,7 @@ mod tests {
             SlotPlan::new(10, 1000, 784, 16, 8, 65_535),
             SlotPlan {
                 slot_rows: 10,
-                count: 32
+                count: 16
             }
         );
         // No room for a second batch: one step a gather, as before.
