@@ -5,9 +5,9 @@
 // split over up to IMAGE_BINDINGS bindings of whole images when the set exceeds one binding.
 // One dispatch may gather the batches of several consecutive steps (src/gpu/input_slots.rs:
 // on llvmpipe a dispatch's fixed cost is more than a gather's work): step j of the dispatch
-// (its first step's record, then the next ones in the step buffer) writes member m's rows
-// from row j·slot_rows of the member's block, where that step's forward and gradient products
-// find them through their bind group's offset.
+// (its record j steps after the dispatch's first in group 0's window, step_binding.wgsl)
+// writes member m's rows from row j·slot_rows of the member's block, where that step's forward
+// and gradient products find them through their bind group's offset.
 // One workgroup of GATHER_GROUP invocations per (step, member, sample); invocation i writes the
 // pixels of words i, i + GATHER_GROUP, ... of the image (neighbouring invocations, neighbouring
 // words). On llvmpipe each invocation's fixed work (the index lookup, the bounds, the per-lane
@@ -26,7 +26,7 @@ struct GatherDims {
     slot_rows: u32,
     // Workgroup z is step·members + member.
     members: u32,
-    // Records between consecutive steps in run_steps (the step buffer's stride / 64 bytes).
+    // Records between consecutive steps in `steps` (the step buffer's stride / 64 bytes).
     records_per_step: u32,
     _pad: u32,
 }
@@ -43,9 +43,6 @@ struct GatherDims {
 @group(1) @binding(4) var<storage, read> images1: array<u32>;
 @group(1) @binding(5) var<storage, read> images2: array<u32>;
 @group(1) @binding(6) var<storage, read> images3: array<u32>;
-// The whole step buffer (group 0 shows only the dispatch's first step): the records of the
-// steps after it.
-@group(1) @binding(7) var<storage, read> run_steps: array<Step>;
 
 // The four bindings above are IMAGE_BINDINGS (src/gpu/layout.rs), the most a set is split over.
 const_assert IMAGE_BINDINGS == 4u;
@@ -86,7 +83,7 @@ fn main(
     let j = group.z / gather_dims.members;
     begin_member(group.z % gather_dims.members);
     // Step j's record of this member (j = 0: `step` itself).
-    let record = run_steps[(step.index + j) * gather_dims.records_per_step + member];
+    let record = steps[j * gather_dims.records_per_step + member];
     let row = group.y;
     if (row >= record.rows) {
         return;

@@ -4,7 +4,9 @@
 // (workgroup_id.z), and each kernel's entry point calls begin_member first, so the fragments
 // below it read their member's record as `step` and address their member's block of each
 // buffer with `member`. Every member's record of a step has the same rows, so control flow
-// that a barrier sits in depends only on group_rows(), which is uniform.
+// that a barrier sits in depends only on group_rows(), which is uniform. The binding goes on
+// past the step's records to the next GATHER_STEPS − 1 steps' (layout.rs's step_group), which
+// the gather reads when it fills several steps' batches (gather.wgsl).
 
 @group(0) @binding(0) var<storage, read> steps: array<Step>;
 

@@ -2,7 +2,9 @@
 //! fixed order in one invocation (no float atomics), so there is no tolerance here. The
 //! self-test's `determinism` family (src/selftest/training.rs): the same short run twice with
 //! each multiply, and with the data set over four bindings, every product over several
-//! dispatches, and one step per command buffer, each against the plain run.
+//! dispatches, one step per command buffer and one step per gather, each against the plain
+//! run; and a sigmoid network's run with δᴸ in a dispatch of its own against the default,
+//! which computes it in the output layer's forward epilogue.
 
 mod gpu_support;
 

@@ -45,7 +45,6 @@ impl Groups {
             .map(|s| {
                 let mut list = vec![&s.dims, &b.order, &b.acts[0]];
                 list.extend((0..IMAGE_BINDINGS as usize).map(|i| s.chunk(i)));
-                list.push(&b.steps);
                 bind(ctx, &k.gather, "gather", &list)
             })
             .collect();
@@ -142,7 +141,14 @@ impl Groups {
             })
             .collect();
         Ok(Groups {
-            step: step_group(ctx, &k.step_layout, &b.steps, b.members, &b.chunks.buffer),
+            step: step_group(
+                ctx,
+                &k.step_layout,
+                &b.steps,
+                b.members,
+                b.step_stride,
+                &b.chunks.buffer,
+            ),
             submit_mark: bind(ctx, &k.submit_mark, "submit marks", &[&b.marks]),
             gather,
             forward,

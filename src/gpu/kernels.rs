@@ -124,7 +124,7 @@ fn gather_spec() -> Spec {
         name: "gather".into(),
         source: compose(&[GATHER]),
         constants: vec![],
-        slots: consecutive(&[Uniform, Read, ReadWrite, Read, Read, Read, Read, Read]),
+        slots: consecutive(&[Uniform, Read, ReadWrite, Read, Read, Read, Read]),
     }
 }
 

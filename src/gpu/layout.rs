@@ -14,6 +14,7 @@
 //!   per-step records ([`steps_buffer`], [`step_group`]).
 
 use super::context::GpuContext;
+use super::input_slots::GATHER_STEPS;
 use crate::config::{StepConstants, StepHyper};
 use crate::model::Layer;
 #[cfg(test)]
@@ -438,25 +439,30 @@ pub(crate) fn records_buffer(
     })
 }
 
-/// A storage buffer of `capacity` steps, `stride` bytes apart ([`step_stride`]).
+/// A storage buffer of `capacity` steps, `stride` bytes apart ([`step_stride`]), and room for
+/// the `GATHER_STEPS − 1` steps past the last that [`step_group`]'s window reaches.
 pub(crate) fn steps_buffer(ctx: &GpuContext, capacity: usize, stride: u64) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("step records"),
-        size: capacity.max(1) as u64 * stride,
+        size: (capacity.max(1) + GATHER_STEPS - 1) as u64 * stride,
         usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     })
 }
 
 /// The bind group 0 of every per-layer kernel: one step's `members` records of `steps` and
-/// one record of `chunks`, each chosen per dispatch by a dynamic offset.
+/// one record of `chunks`, each chosen per dispatch by a dynamic offset. The step window
+/// reaches the records of the `GATHER_STEPS − 1` steps after it too (`stride` bytes apart),
+/// which a gather filling several steps' batches reads (input_slots.rs).
 pub(crate) fn step_group(
     ctx: &GpuContext,
     layout: &wgpu::BindGroupLayout,
     steps: &wgpu::Buffer,
     members: usize,
+    stride: u64,
     chunks: &wgpu::Buffer,
 ) -> wgpu::BindGroup {
+    let window = (GATHER_STEPS - 1) as u64 * stride + members.max(1) as u64 * STEP_BYTES;
     let entry = |binding, buffer, size| wgpu::BindGroupEntry {
         binding,
         resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -468,10 +474,7 @@ pub(crate) fn step_group(
     ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("step"),
         layout,
-        entries: &[
-            entry(0, steps, members.max(1) as u64 * STEP_BYTES),
-            entry(1, chunks, CHUNK_BYTES),
-        ],
+        entries: &[entry(0, steps, window), entry(1, chunks, CHUNK_BYTES)],
     })
 }
 

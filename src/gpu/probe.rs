@@ -95,7 +95,15 @@ impl Probe {
         self.ctx
             .queue
             .write_buffer(&steps, 0, bytemuck::bytes_of(&record));
-        let step = step_group(&self.ctx, &self.step_layout, &steps, 1, &self.chunks.buffer);
+        let stride = step_stride(&self.ctx, 1);
+        let step = step_group(
+            &self.ctx,
+            &self.step_layout,
+            &steps,
+            1,
+            stride,
+            &self.chunks.buffer,
+        );
         let group = kernels::bind(&self.ctx, kernel, "probe", buffers);
         let mut encoder = self
             .ctx
@@ -303,11 +311,8 @@ impl Probe {
             ..StepRecord::default()
         };
         let grid = [1, rows as u32, 1];
-        // The gather reads its step's record from the step buffer too (binding 7).
-        let steps = buffers::storage_init(&self.ctx, "step", bytemuck::bytes_of(&record));
         let mut list = vec![&device_set.dims, &order_buffer, &out];
         list.extend((0..IMAGE_BINDINGS as usize).map(|i| device_set.chunk(i)));
-        list.push(&steps);
         self.run(Pipeline::Gather, &list, record, whole(grid))?;
         self.read(&out, rows * pixels)
     }

@@ -291,8 +291,9 @@ impl GpuBackend {
             self.ctx.queue.write_buffer(&self.bufs.steps, 0, &bytes);
         }
         // Training: the batches of up to `slots` steps a gather (input_slots.rs).
-        let slots = match records.first() {
-            Some(first) if training => self.input_slots(first.rows as usize, set)?,
+        let widest = records.iter().map(|r| r.rows as usize).max();
+        let slots = match widest {
+            Some(rows) if training => self.input_slots(rows, set)?,
             _ => 1,
         };
         let input = |s: usize| {

@@ -73,8 +73,10 @@ pub struct GpuOptions {
     /// The most steps whose batches one gather dispatch fills (`input_slots.rs`; 1: each
     /// step its own gather, as before); the same bits either way.
     pub gather_steps: usize,
-    /// With a sigmoid output, compute δᴸ in the output layer's forward epilogue while training
-    /// rather than in a dispatch of its own; the same bits either way.
+    /// With a sigmoid output and a hidden layer, compute δᴸ in the output layer's forward
+    /// epilogue while training rather than in a dispatch of its own; the same bits either way.
+    /// (A network with no hidden layer keeps the dispatch: its one layer's input binding
+    /// moves with input_slots.rs.)
     pub output_delta_in_forward: bool,
 }
 

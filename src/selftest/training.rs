@@ -82,11 +82,10 @@ fn pipelines(s: &Session, net: &NetworkConfig, kind: OptimizerKind, tiled: bool)
         let (inputs, _) = net.shapes().last().unwrap_or((0, 0));
         let multiply = Multiply::forward(tiled, lanes, inputs);
         list.push(Pipeline::ForwardDelta(multiply, net.cost));
+    } else {
+        list.push(Pipeline::OutputDelta(net.output, net.cost));
     }
-    list.extend([
-        Pipeline::OutputDelta(net.output, net.cost),
-        Pipeline::Backprop(general),
-    ]);
+    list.push(Pipeline::Backprop(general));
     for (inputs, _) in net.shapes() {
         let update = Pipeline::Update(Multiply::gradient(tiled, lanes, inputs), kind);
         if !list.contains(&update) {
