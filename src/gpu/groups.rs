@@ -4,7 +4,7 @@
 
 use super::context::GpuContext;
 use super::input_slots::InputSlots;
-use super::kernels::{bind, Kernels};
+use super::kernels::{bind, bind_views, Kernels};
 use super::layout::{step_group, IMAGE_BINDINGS};
 use super::trainer::DeviceBuffers;
 use crate::error::Result;
@@ -49,19 +49,9 @@ impl Groups {
             })
             .collect();
         let mut forward = Vec::with_capacity(b.layers.len());
-        for (l, layer) in b.layers.iter().enumerate() {
-            let kernel = k.forward(l != last, layer.forward)?;
-            forward.push(bind(
-                ctx,
-                kernel,
-                "forward",
-                &[
-                    &layer.forward_dims,
-                    &b.acts[l],
-                    &layer.params,
-                    &b.acts[l + 1],
-                ],
-            ));
+        for l in 0..b.layers.len() {
+            let input = b.acts[l].as_entire_buffer_binding();
+            forward.push(forward_group(ctx, k, b, l, input)?);
         }
         let backprop = b
             .layers
@@ -85,15 +75,9 @@ impl Groups {
             })
             .collect();
         let mut update = Vec::with_capacity(b.layers.len());
-        for (l, layer) in b.layers.iter().enumerate() {
-            let mut list = vec![
-                &layer.gradient_dims,
-                &b.deltas[l],
-                &b.acts[l],
-                &layer.params,
-            ];
-            list.extend(layer.slots.iter());
-            update.push(bind(ctx, k.update(layer.gradient)?, "update", &list));
+        for l in 0..b.layers.len() {
+            let input = b.acts[l].as_entire_buffer_binding();
+            update.push(update_group(ctx, k, b, l, input)?);
         }
         let output_delta = bind(
             ctx,
@@ -160,4 +144,43 @@ impl Groups {
             input_slots: None,
         })
     }
+}
+
+/// Layer `l`'s forward bind group, its input activations bound as `input`: all of acts[l], or
+/// one slot of acts[0] (input_slots.rs).
+pub(super) fn forward_group(
+    ctx: &GpuContext,
+    k: &Kernels,
+    b: &DeviceBuffers,
+    l: usize,
+    input: wgpu::BufferBinding<'_>,
+) -> Result<wgpu::BindGroup> {
+    let layer = &b.layers[l];
+    let kernel = k.forward(l + 1 != b.layers.len(), layer.forward)?;
+    let views = vec![
+        layer.forward_dims.as_entire_buffer_binding(),
+        input,
+        layer.params.as_entire_buffer_binding(),
+        b.acts[l + 1].as_entire_buffer_binding(),
+    ];
+    Ok(bind_views(ctx, kernel, "forward", views))
+}
+
+/// Layer `l`'s gradient-and-update bind group, its input activations bound as `input`.
+pub(super) fn update_group(
+    ctx: &GpuContext,
+    k: &Kernels,
+    b: &DeviceBuffers,
+    l: usize,
+    input: wgpu::BufferBinding<'_>,
+) -> Result<wgpu::BindGroup> {
+    let layer = &b.layers[l];
+    let mut views = vec![
+        layer.gradient_dims.as_entire_buffer_binding(),
+        b.deltas[l].as_entire_buffer_binding(),
+        input,
+        layer.params.as_entire_buffer_binding(),
+    ];
+    views.extend(layer.slots.iter().map(|s| s.as_entire_buffer_binding()));
+    Ok(bind_views(ctx, k.update(layer.gradient)?, "update", views))
 }

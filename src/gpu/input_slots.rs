@@ -14,7 +14,8 @@
 //! same floats in the same order, the same bits.
 
 use super::context::GpuContext;
-use super::kernels::{Kernel, Kernels};
+use super::groups::{forward_group, update_group};
+use super::kernels::Kernels;
 use super::trainer::DeviceBuffers;
 use crate::error::Result;
 
@@ -83,8 +84,8 @@ pub(crate) struct InputSlots {
 }
 
 impl InputSlots {
-    /// Layer 0's forward and gradient bind groups for each slot of `plan`: the buffers of
-    /// groups.rs's, with the input activations bound from the slot's first row. Every slot's
+    /// Layer 0's forward and gradient bind groups for each slot of `plan` (groups.rs's, with
+    /// the input activations bound from the slot's first row). Every slot's
     /// binding is `(count − 1)·slot_rows` rows shorter than the buffer (slot j's ends
     /// `(count − 1 − j)·slot_rows` rows before the buffer does); the last member's rows of any
     /// slot end inside it because a member's block holds `capacity ≥ count·slot_rows` rows.
@@ -94,8 +95,7 @@ impl InputSlots {
         b: &DeviceBuffers,
         plan: SlotPlan,
     ) -> Result<InputSlots> {
-        let layer = &b.layers[0];
-        let inputs = layer.inputs;
+        let inputs = b.layers[0].inputs;
         let acts = &b.acts[0];
         let size = acts.size() - plan.offset(plan.count - 1, inputs);
         let view = |j: usize| wgpu::BufferBinding {
@@ -103,34 +103,11 @@ impl InputSlots {
             offset: plan.offset(j, inputs),
             size: wgpu::BufferSize::new(size),
         };
-        // Layer 0 is a hidden layer unless it is the only one.
-        let forward_kernel = k.forward(b.layers.len() > 1, layer.forward)?;
-        let update_kernel = k.update(layer.gradient)?;
         let mut forward = Vec::with_capacity(plan.count);
         let mut update = Vec::with_capacity(plan.count);
-        fn whole(buffer: &wgpu::Buffer) -> wgpu::BufferBinding<'_> {
-            buffer.as_entire_buffer_binding()
-        }
         for j in 0..plan.count {
-            forward.push(bind_views(
-                ctx,
-                forward_kernel,
-                "forward slot",
-                vec![
-                    whole(&layer.forward_dims),
-                    view(j),
-                    whole(&layer.params),
-                    whole(&b.acts[1]),
-                ],
-            ));
-            let mut list = vec![
-                whole(&layer.gradient_dims),
-                whole(&b.deltas[0]),
-                view(j),
-                whole(&layer.params),
-            ];
-            list.extend(layer.slots.iter().map(whole));
-            update.push(bind_views(ctx, update_kernel, "update slot", list));
+            forward.push(forward_group(ctx, k, b, 0, view(j))?);
+            update.push(update_group(ctx, k, b, 0, view(j))?);
         }
         Ok(InputSlots {
             plan,
@@ -138,28 +115,6 @@ impl InputSlots {
             update,
         })
     }
-}
-
-/// A bind group for `kernel` over `views`, in the order of its spec's bindings.
-fn bind_views(
-    ctx: &GpuContext,
-    kernel: &Kernel,
-    label: &str,
-    views: Vec<wgpu::BufferBinding<'_>>,
-) -> wgpu::BindGroup {
-    let entries: Vec<wgpu::BindGroupEntry> = views
-        .into_iter()
-        .zip(kernel.bindings())
-        .map(|(view, &binding)| wgpu::BindGroupEntry {
-            binding,
-            resource: wgpu::BindingResource::Buffer(view),
-        })
-        .collect();
-    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(label),
-        layout: &kernel.layout,
-        entries: &entries,
-    })
 }
 
 #[cfg(test)]

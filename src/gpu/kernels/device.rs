@@ -165,13 +165,6 @@ impl Kernels {
     }
 }
 
-impl Kernel {
-    /// The binding numbers of group 1, in the order of its spec's slots.
-    pub fn bindings(&self) -> &[u32] {
-        &self.bindings
-    }
-}
-
 /// Builds `pipeline` with `step_layout` as its group 0.
 pub(crate) fn build(
     ctx: &GpuContext,
@@ -264,12 +257,23 @@ pub(crate) fn bind(
     label: &str,
     buffers: &[&wgpu::Buffer],
 ) -> wgpu::BindGroup {
-    let entries: Vec<wgpu::BindGroupEntry> = buffers
-        .iter()
+    let views = buffers.iter().map(|b| b.as_entire_buffer_binding());
+    bind_views(ctx, kernel, label, views.collect())
+}
+
+/// The same over parts of buffers (`views`: a buffer, an offset and a size each).
+pub(crate) fn bind_views(
+    ctx: &GpuContext,
+    kernel: &Kernel,
+    label: &str,
+    views: Vec<wgpu::BufferBinding<'_>>,
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry> = views
+        .into_iter()
         .zip(&kernel.bindings)
-        .map(|(b, &binding)| wgpu::BindGroupEntry {
+        .map(|(view, &binding)| wgpu::BindGroupEntry {
             binding,
-            resource: b.as_entire_binding(),
+            resource: wgpu::BindingResource::Buffer(view),
         })
         .collect();
     ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
